@@ -1,0 +1,1 @@
+//! Placeholder until the pet store crate is generated.

@@ -1,0 +1,134 @@
+//! wiregen: typed Rust for real-time APIs, generated from OpenAPI (Server-Sent Events) and
+//! AsyncAPI (WebSocket) documents.
+//!
+//! The pipeline has phase barriers, each reporting every problem it finds before the next starts:
+//!
+//! ```text
+//! load   → spec::Document   text + parsed value + source map, every $ref'd file loaded
+//! lower  → ir::Api          protocol-neutral endpoints, channels, messages and a type space
+//! emit   → emit::OutputFile Rust text per file, rendered by askama templates from the IR only
+//! format → text             syn + prettyplease: a template bug fails here, not in the user's crate
+//! write  → disk             "@generated" header, written only if changed, or `--check` drift
+//! ```
+//!
+//! [`generate`] runs load → format for a set of specs; [`write`] does the last phase.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod diag;
+pub mod emit;
+pub mod format;
+pub mod ir;
+pub mod lower;
+pub mod names;
+pub mod spec;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+use diag::{Diagnostic, Diagnostics};
+
+/// Which parts of the code to emit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    /// Payload types (always needed by the other two).
+    pub types: bool,
+    /// Server handlers (axum).
+    pub server: bool,
+    /// Client stubs.
+    pub client: bool,
+}
+
+impl Default for Parts {
+    fn default() -> Self {
+        Parts { types: true, server: true, client: true }
+    }
+}
+
+/// Settings shared by every front end (CLI, build.rs, tests).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Read AsyncAPI documents from this side, overriding the document's `x-wiregen-role`
+    /// (default: the server's).
+    pub role: Option<ir::Role>,
+    /// Which parts to emit.
+    pub parts: Parts,
+    /// The path generated code uses to reach the runtime crate (default `::wiregen_runtime`).
+    pub runtime_path: String,
+    /// Extra derives added to every generated type (e.g. `Eq`, `Hash`, `schemars::JsonSchema`).
+    pub extra_derives: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            role: None,
+            parts: Parts::default(),
+            runtime_path: "::wiregen_runtime".to_owned(),
+            extra_derives: Vec::new(),
+        }
+    }
+}
+
+/// The result of a successful [`generate`].
+#[derive(Debug)]
+pub struct Generated {
+    /// One file per spec, formatted, with its `@generated` header.
+    pub files: Vec<emit::OutputFile>,
+    /// The lowered APIs, in the order of the specs.
+    pub apis: Vec<ir::Api>,
+    /// Warnings and notes (no errors).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every file read, including `$ref`'d ones (for `cargo:rerun-if-changed`).
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Load and lower specs, reporting every problem: what `wiregen check` does.
+///
+/// `Ok` holds the APIs and the warnings; `Err` holds every diagnostic (at least one error) and
+/// the input files read so far.
+pub fn lower_all(
+    specs: &[PathBuf],
+    settings: &Settings,
+) -> Result<(Vec<ir::Api>, Vec<Diagnostic>, Vec<PathBuf>), (Vec<Diagnostic>, Vec<PathBuf>)> {
+    // load → lower, one spec at a time; errors of all specs are collected before stopping.
+    let mut diags = Diagnostics::new();
+    let mut apis = Vec::new();
+    let mut inputs = Vec::new();
+    for path in specs {
+        let Some(document) = spec::load(path, &mut diags) else {
+            inputs.push(path.clone());
+            continue;
+        };
+        inputs.extend(document.sources.paths().map(Path::to_path_buf));
+        if let Some(api) = lower::lower(&document, settings, &mut diags) {
+            apis.push(api);
+        }
+    }
+    match diags.finish() {
+        Ok(warnings) => Ok((apis, warnings, inputs)),
+        Err(all) => Err((all, inputs)),
+    }
+}
+
+/// Run load → lower → emit → format for a set of specs.
+pub fn generate(specs: &[PathBuf], settings: &Settings) -> Result<Generated, Vec<Diagnostic>> {
+    let (apis, mut diagnostics, inputs) = lower_all(specs, settings).map_err(|(d, _)| d)?;
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for api in &apis {
+        match emit::emit(api, settings) {
+            Ok(file) => files.push(file),
+            Err(d) => errors.push(d),
+        }
+    }
+    if !errors.is_empty() {
+        errors.extend(diagnostics);
+        return Err(errors);
+    }
+    diagnostics.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(Generated { files, apis, diagnostics, inputs })
+}
+
+/// The write phase: see [`write::write_files`].
+pub use write::{WriteMode, WriteReport, write_files};

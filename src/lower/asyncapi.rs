@@ -1,0 +1,727 @@
+//! Lowering AsyncAPI 3.x (and 2.x, converted to the 3.x shape on load): channels, their
+//! handshake parameters, their messages by direction, request/reply pairs and handshake security.
+//!
+//! Direction is always stated from the server's side in the IR (`to_server`, `to_client`). A
+//! document written from the server's side (the common case) maps `receive` to `to_server`; one
+//! written from a client's side (`--role client`, or `x-wiregen-role: client`) maps `send` there.
+
+use serde_json::{Map, Value};
+
+use super::schema::{SchemaLowerer, Variant, common_const_property, docs_of, joined};
+use crate::diag::{Diagnostic, Diagnostics, Kind};
+use crate::ir::{
+    Channel, ChannelProtocol, Docs, Message, Param, ParamIn, Payload, RequestReply, Role, Scalar,
+    Security, TypeDef, TypeId, TypeKind, TypeRef, UnionDef, UnionRepr, UnionVariant,
+};
+use crate::names::{Case, Name, Namespace};
+use crate::spec::{Loc, Sources};
+
+/// A message read from the spec, and where its JSON payload schema is (lowered later).
+type PendingMessage = (Message, Option<Loc>);
+
+/// A channel's messages as written, before directions are known.
+struct ChannelMessages {
+    /// (key in `messages`, where the entry is written, where it points after `$ref`s)
+    entries: Vec<(String, Loc, Loc)>,
+}
+
+/// Lower every channel that an operation uses (channels no operation mentions carry no traffic
+/// this document describes, and are skipped with a note).
+pub fn lower(
+    root: &Loc,
+    role: Role,
+    types: &mut SchemaLowerer<'_>,
+    diags: &mut Diagnostics,
+) -> Vec<Channel> {
+    let sources = types.sources();
+    let Some(Value::Object(doc)) = sources.get(root) else {
+        return Vec::new();
+    };
+    let default_content_type = doc
+        .get("defaultContentType")
+        .and_then(Value::as_str)
+        .unwrap_or("application/json")
+        .to_owned();
+    let servers = server_protocols(sources, root);
+    let channels_loc = root.child("channels");
+    let channel_keys: Vec<String> = match sources.get(&channels_loc) {
+        Some(Value::Object(c)) => c.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    // Channel locations (the map entry, and after `$ref`s) so operations can find theirs.
+    let mut channel_locs = Vec::new();
+    for key in &channel_keys {
+        let entry = channels_loc.child(key);
+        match sources.deref(&entry) {
+            Ok(target) => channel_locs.push((key.clone(), entry, target)),
+            Err(d) => diags.push(d),
+        }
+    }
+    let mut channel_names = Namespace::new();
+    let mut out: Vec<(Channel, ChannelMessages, usize)> = Vec::new();
+    for (key, entry, target) in &channel_locs {
+        let Some(Value::Object(channel)) = sources.get(target) else {
+            continue;
+        };
+        let name = channel_names.claim_name(key, Case::Camel).0;
+        let address = channel
+            .get("address")
+            .and_then(Value::as_str)
+            .unwrap_or(key)
+            .to_owned();
+        let protocol = channel_protocol(sources, target, channel, &servers, diags);
+        let params = channel_params(types, target, channel, &address, name.rust.unraw(), diags);
+        let security = channel_security(sources, target, channel, &servers, diags);
+        let messages = channel_messages(sources, target, diags);
+        let mut docs = Docs::default();
+        for k in ["title", "summary", "description"] {
+            if let Some(Value::String(text)) = channel.get(k) {
+                docs.push_paragraph(Docs::from_text(text));
+            }
+        }
+        let channel_ir = Channel {
+            name,
+            docs,
+            address,
+            protocol,
+            params,
+            to_server: Vec::new(),
+            to_client: Vec::new(),
+            to_server_enum: None,
+            to_client_enum: None,
+            replies: Vec::new(),
+            security,
+            location: sources.locate(entry),
+        };
+        out.push((channel_ir, messages, 0));
+    }
+
+    // Operations decide which messages go which way.
+    let ops_loc = root.child("operations");
+    let op_keys: Vec<String> = match sources.get(&ops_loc) {
+        Some(Value::Object(o)) => o.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let mut assigned: Vec<(usize, bool, String, Loc)> = Vec::new(); // (channel, to_server, key, msg loc)
+    let mut reply_names = Namespace::new();
+    for key in &op_keys {
+        let Ok(op_loc) = sources.deref(&ops_loc.child(key)) else {
+            continue;
+        };
+        let Some(Value::Object(op)) = sources.get(&op_loc) else {
+            continue;
+        };
+        let action = op.get("action").and_then(Value::as_str);
+        let to_server = match (action, role) {
+            (Some("receive"), Role::Server) | (Some("send"), Role::Client) => true,
+            (Some("send"), Role::Server) | (Some("receive"), Role::Client) => false,
+            _ => {
+                diags.push(
+                    Diagnostic::error(
+                        Kind::Invalid,
+                        format!("operation `{key}` needs `action: send` or `action: receive`"),
+                    )
+                    .at(sources.locate(&op_loc)),
+                );
+                continue;
+            }
+        };
+        let Some(channel_index) =
+            find_channel(sources, &op_loc.child("channel"), &channel_locs, diags)
+        else {
+            continue;
+        };
+        let request = op_messages(sources, &op_loc, &out[channel_index].1, diags);
+        for (msg_key, msg_loc) in &request {
+            assigned.push((channel_index, to_server, msg_key.clone(), msg_loc.clone()));
+        }
+        out[channel_index].2 += 1;
+        // `reply`: the answering messages travel the other way, on the reply's channel (or this one).
+        let reply_loc = match sources.deref(&op_loc.child("reply")) {
+            Ok(l) if sources.get(&l).is_some() => l,
+            _ => continue,
+        };
+        let reply_channel = if sources.get(&reply_loc.child("channel")).is_some() {
+            find_channel(sources, &reply_loc.child("channel"), &channel_locs, diags)
+                .unwrap_or(channel_index)
+        } else {
+            channel_index
+        };
+        let replies = op_messages(sources, &reply_loc, &out[reply_channel].1, diags);
+        for (msg_key, msg_loc) in &replies {
+            assigned.push((reply_channel, !to_server, msg_key.clone(), msg_loc.clone()));
+        }
+        out[reply_channel].2 += 1;
+        let correlation = request
+            .iter()
+            .chain(&replies)
+            .find_map(|(_, m)| correlation_pointer(sources, m));
+        out[channel_index].0.replies.push(RequestReply {
+            name: reply_names.claim_name(key, Case::Snake).0,
+            request: request.first().map(|(k, _)| k.clone()).unwrap_or_default(),
+            replies: replies.iter().map(|(k, _)| k.clone()).collect(),
+            correlation,
+        });
+    }
+
+    // Per channel and direction: (message, where its JSON payload schema is).
+    let mut pending: Vec<[Vec<PendingMessage>; 2]> =
+        out.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    for (index, to_server, key, msg_loc) in assigned {
+        let list = &mut pending[index][usize::from(to_server)];
+        if list.iter().any(|(m, _)| m.name.wire == key) {
+            continue;
+        }
+        list.push(read_message(sources, &msg_loc, &key, &default_content_type));
+    }
+
+    let mut channels = Vec::new();
+    for (index, (mut channel, _, operations)) in out.into_iter().enumerate() {
+        if operations == 0 {
+            diags.push(
+                Diagnostic::note(
+                    Kind::Conversion,
+                    format!(
+                        "channel `{}` is used by no operation, so nothing is generated for it",
+                        channel.name.wire
+                    ),
+                )
+                .at(channel.location.clone()),
+            );
+            continue;
+        }
+        let base = channel.name.rust.unraw().to_owned();
+        let [to_client, to_server] = std::mem::take(&mut pending[index]);
+        (channel.to_server, channel.to_server_enum) = direction_enum(
+            types,
+            to_server,
+            &base,
+            "ClientMessage",
+            "client → server",
+            diags,
+        );
+        (channel.to_client, channel.to_client_enum) = direction_enum(
+            types,
+            to_client,
+            &base,
+            "ServerMessage",
+            "server → client",
+            diags,
+        );
+        channels.push(channel);
+    }
+    channels
+}
+
+/// `servers`: name → protocol.
+fn server_protocols(sources: &Sources, root: &Loc) -> Vec<(String, Loc, String)> {
+    let servers_loc = root.child("servers");
+    let Some(Value::Object(servers)) = sources.get(&servers_loc) else {
+        return Vec::new();
+    };
+    servers
+        .keys()
+        .filter_map(|name| {
+            let loc = sources.deref(&servers_loc.child(name)).ok()?;
+            let protocol = sources
+                .get(&loc)?
+                .get("protocol")?
+                .as_str()?
+                .to_ascii_lowercase();
+            Some((name.clone(), loc, protocol))
+        })
+        .collect()
+}
+
+fn channel_protocol(
+    sources: &Sources,
+    channel_loc: &Loc,
+    channel: &Map<String, Value>,
+    servers: &[(String, Loc, String)],
+    diags: &mut Diagnostics,
+) -> ChannelProtocol {
+    // The channel's own server list, else every server of the document.
+    let mut protocols: Vec<String> = Vec::new();
+    if let Some(Value::Array(list)) = channel.get("servers") {
+        for i in 0..list.len() {
+            if let Ok(server) = sources.deref(&channel_loc.child("servers").index(i))
+                && let Some((_, _, protocol)) = servers.iter().find(|(_, l, _)| *l == server)
+            {
+                protocols.push(protocol.clone());
+            }
+        }
+    } else {
+        protocols.extend(servers.iter().map(|(_, _, p)| p.clone()));
+    }
+    let has_ws_binding = channel.get("bindings").and_then(|b| b.get("ws")).is_some();
+    if protocols.iter().any(|p| p == "ws" || p == "wss") || has_ws_binding {
+        return ChannelProtocol::WebSocket;
+    }
+    if protocols.is_empty() {
+        diags.push(
+            Diagnostic::note(
+                Kind::Conversion,
+                "no server names a protocol for this channel; WebSocket is assumed",
+            )
+            .at(sources.locate(channel_loc)),
+        );
+        return ChannelProtocol::WebSocket;
+    }
+    ChannelProtocol::Other(protocols.swap_remove(0))
+}
+
+/// Address parameters (path), then the `ws` binding's `query` and `headers` schemas.
+fn channel_params(
+    types: &mut SchemaLowerer<'_>,
+    channel_loc: &Loc,
+    channel: &Map<String, Value>,
+    address: &str,
+    base: &str,
+    diags: &mut Diagnostics,
+) -> Vec<Param> {
+    let sources = types.sources();
+    let mut names = Namespace::new();
+    let mut params = Vec::new();
+    for wire in address_params(address) {
+        let param_loc = sources
+            .deref(&channel_loc.child("parameters").child(&wire))
+            .ok();
+        let param = param_loc
+            .as_ref()
+            .and_then(|l| sources.get(l))
+            .and_then(Value::as_object);
+        if param.is_none() && channel.contains_key("parameters") {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Invalid,
+                    format!("address parameter `{wire}` is not described in `parameters`"),
+                )
+                .at(sources.locate(&channel_loc.child("address"))),
+            );
+        }
+        // 2.x parameters have a `schema`; 3.x parameters are strings (with an optional `enum`).
+        let ty = match (param, &param_loc) {
+            (Some(p), Some(l)) if p.contains_key("schema") => types
+                .lower(&l.child("schema"), &joined(base, &wire), diags)
+                .folded(),
+            _ => TypeRef::Scalar(Scalar::String),
+        };
+        params.push(Param {
+            name: names.claim_name(&wire, Case::Snake).0,
+            location: ParamIn::Path,
+            ty,
+            required: true,
+            docs: param.map(docs_of).unwrap_or_default(),
+        });
+    }
+    let binding_loc = channel_loc.child("bindings").child("ws");
+    for (key, location) in [("query", ParamIn::Query), ("headers", ParamIn::Header)] {
+        let Ok(schema_loc) = sources.deref(&binding_loc.child(key)) else {
+            continue;
+        };
+        let Some(Value::Object(schema)) = sources.get(&schema_loc) else {
+            continue;
+        };
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let Some(Value::Object(props)) = schema.get("properties") else {
+            continue;
+        };
+        for wire in props.keys() {
+            let prop_loc = schema_loc.child("properties").child(wire);
+            let lowered = types.lower(&prop_loc, &joined(base, wire), diags);
+            let docs = sources
+                .get(&prop_loc)
+                .and_then(Value::as_object)
+                .map(docs_of)
+                .unwrap_or_default();
+            params.push(Param {
+                name: names.claim_name(wire, Case::Snake).0,
+                location,
+                ty: lowered.ty,
+                required: required.contains(&wire.as_str()),
+                docs,
+            });
+        }
+    }
+    params
+}
+
+/// `{name}` segments of an address, in order.
+fn address_params(address: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = address;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        let name = &rest[start + 1..start + len];
+        if !name.is_empty() && !out.iter().any(|n| n == name) {
+            out.push(name.to_owned());
+        }
+        rest = &rest[start + len + 1..];
+    }
+    out
+}
+
+fn channel_security(
+    sources: &Sources,
+    channel_loc: &Loc,
+    channel: &Map<String, Value>,
+    servers: &[(String, Loc, String)],
+    diags: &mut Diagnostics,
+) -> Vec<Security> {
+    let mut server_locs: Vec<Loc> = Vec::new();
+    if let Some(Value::Array(list)) = channel.get("servers") {
+        for i in 0..list.len() {
+            if let Ok(l) = sources.deref(&channel_loc.child("servers").index(i)) {
+                server_locs.push(l);
+            }
+        }
+    } else {
+        server_locs.extend(servers.iter().map(|(_, l, _)| l.clone()));
+    }
+    let mut out = Vec::new();
+    for server in server_locs {
+        let list_loc = server.child("security");
+        let Some(Value::Array(list)) = sources.get(&list_loc) else {
+            continue;
+        };
+        for i in 0..list.len() {
+            let Ok(scheme_loc) = sources.deref(&list_loc.index(i)) else {
+                continue;
+            };
+            let Some(Value::Object(scheme)) = sources.get(&scheme_loc) else {
+                continue;
+            };
+            let kind = scheme.get("type").and_then(Value::as_str).unwrap_or("");
+            let security = match kind {
+                "http" => match scheme
+                    .get("scheme")
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .as_deref()
+                {
+                    Some("bearer") => Some(Security::Bearer),
+                    Some("basic") => Some(Security::Basic),
+                    _ => None,
+                },
+                "httpApiKey" => {
+                    let location = match scheme.get("in").and_then(Value::as_str) {
+                        Some("query") => Some(ParamIn::Query),
+                        Some("header") => Some(ParamIn::Header),
+                        Some("cookie") => Some(ParamIn::Cookie),
+                        _ => None,
+                    };
+                    match (location, scheme.get("name").and_then(Value::as_str)) {
+                        (Some(location), Some(name)) => Some(Security::ApiKey {
+                            location,
+                            name: name.to_owned(),
+                        }),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            match security {
+                Some(s) if !out.contains(&s) => out.push(s),
+                Some(_) => {}
+                None => diags.push(
+                    Diagnostic::warning(
+                        Kind::Unsupported,
+                        format!("security scheme type `{kind}` is not applied to the WebSocket handshake"),
+                    )
+                    .at(sources.locate(&scheme_loc)),
+                ),
+            }
+        }
+    }
+    out
+}
+
+fn channel_messages(
+    sources: &Sources,
+    channel_loc: &Loc,
+    diags: &mut Diagnostics,
+) -> ChannelMessages {
+    let messages_loc = channel_loc.child("messages");
+    let mut entries = Vec::new();
+    if let Some(Value::Object(messages)) = sources.get(&messages_loc) {
+        for key in messages.keys() {
+            let entry = messages_loc.child(key);
+            match sources.deref(&entry) {
+                Ok(target) => entries.push((key.clone(), entry, target)),
+                Err(d) => diags.push(d),
+            }
+        }
+    }
+    ChannelMessages { entries }
+}
+
+/// Which channel an operation's `channel` reference names.
+fn find_channel(
+    sources: &Sources,
+    reference_loc: &Loc,
+    channels: &[(String, Loc, Loc)],
+    diags: &mut Diagnostics,
+) -> Option<usize> {
+    let target = match sources.deref(reference_loc) {
+        Ok(t) => t,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let found = channels
+        .iter()
+        .position(|(_, entry, t)| *entry == target || *t == target);
+    if found.is_none() {
+        diags.push(
+            Diagnostic::error(
+                Kind::Reference,
+                "this operation's `channel` is not one of the document's channels",
+            )
+            .at(sources.locate(reference_loc)),
+        );
+    }
+    found
+}
+
+/// The messages an operation (or reply) lists, as (channel message key, message location); all
+/// of the channel's messages if it lists none.
+fn op_messages(
+    sources: &Sources,
+    op_loc: &Loc,
+    channel: &ChannelMessages,
+    diags: &mut Diagnostics,
+) -> Vec<(String, Loc)> {
+    let list_loc = op_loc.child("messages");
+    let Some(Value::Array(list)) = sources.get(&list_loc) else {
+        return channel
+            .entries
+            .iter()
+            .map(|(k, _, t)| (k.clone(), t.clone()))
+            .collect();
+    };
+    let mut out = Vec::new();
+    for i in 0..list.len() {
+        let item = list_loc.index(i);
+        let reference = sources
+            .get(&item)
+            .and_then(|v| v.get("$ref"))
+            .and_then(Value::as_str);
+        let entry = reference.and_then(|r| sources.resolve_ref(&item, r).ok());
+        let target = match sources.deref(&item) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let found = channel
+            .entries
+            .iter()
+            .find(|(_, e, t)| Some(e) == entry.as_ref() || *t == target)
+            .map(|(k, _, _)| k.clone());
+        let key = found.unwrap_or_else(|| {
+            sources
+                .get(&target)
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| target.last_segment())
+        });
+        out.push((key, target));
+    }
+    out
+}
+
+/// `correlationId.location` such as `$message.payload#/requestId` → `/requestId`.
+fn correlation_pointer(sources: &Sources, message_loc: &Loc) -> Option<String> {
+    let corr = sources.deref(&message_loc.child("correlationId")).ok()?;
+    let location = sources.get(&corr)?.get("location")?.as_str()?;
+    let pointer = location.strip_prefix("$message.payload#")?;
+    Some(pointer.to_owned())
+}
+
+/// Read a message: everything but its payload type, which [`direction_enum`] lowers once the
+/// direction's tag is known. Returns the location of a JSON payload schema.
+fn read_message(
+    sources: &Sources,
+    loc: &Loc,
+    key: &str,
+    default_content_type: &str,
+) -> (Message, Option<Loc>) {
+    let obj = sources
+        .get(loc)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let mut docs = Docs::default();
+    for k in ["title", "summary", "description"] {
+        if let Some(Value::String(text)) = obj.get(k) {
+            docs.push_paragraph(Docs::from_text(text));
+        }
+    }
+    let content_type = obj
+        .get("contentType")
+        .and_then(Value::as_str)
+        .unwrap_or(default_content_type)
+        .to_owned();
+    let main_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    // A 3.x multi-format schema object wraps the schema in `schema`.
+    let mut payload_loc = loc.child("payload");
+    if let Some(Value::Object(p)) = sources.get(&payload_loc)
+        && p.contains_key("schemaFormat")
+        && p.contains_key("schema")
+    {
+        payload_loc = payload_loc.child("schema");
+    }
+    let payload_schema = sources
+        .deref(&payload_loc)
+        .ok()
+        .and_then(|l| sources.get(&l));
+    let is_binary_schema = payload_schema.is_some_and(|s| {
+        s.get("type").and_then(Value::as_str) == Some("string")
+            && matches!(
+                s.get("format").and_then(Value::as_str),
+                Some("binary" | "byte")
+            )
+    });
+    let (payload, json_loc) = if payload_schema.is_none() {
+        (Payload::Empty, None)
+    } else if main_type == "application/octet-stream" || is_binary_schema {
+        (Payload::Binary, None)
+    } else if main_type.starts_with("text/") && main_type != "text/json" {
+        (Payload::Text, None)
+    } else {
+        (Payload::Json(TypeRef::Json), Some(payload_loc))
+    };
+    let examples = match obj.get("examples") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|e| e.get("payload").cloned())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let message = Message {
+        name: crate::names::name(key, Case::Camel),
+        docs,
+        payload,
+        tag: None,
+        content_type,
+        correlation: correlation_pointer(sources, loc),
+        examples,
+    };
+    (message, json_loc)
+}
+
+/// The enum of one direction's messages, and the messages with their payload types. It is
+/// internally tagged by a property every JSON payload pins to a distinct `const` (the variant
+/// structs then leave that property out), else untagged with a warning.
+fn direction_enum(
+    types: &mut SchemaLowerer<'_>,
+    pending: Vec<(Message, Option<Loc>)>,
+    base: &str,
+    suffix: &str,
+    direction: &str,
+    diags: &mut Diagnostics,
+) -> (Vec<Message>, Option<TypeId>) {
+    if pending.is_empty() {
+        return (Vec::new(), None);
+    }
+    let sources = types.sources();
+    let all_json = pending.iter().all(|(_, loc)| loc.is_some());
+    let candidates: Vec<Variant> = pending
+        .iter()
+        .filter_map(|(_, loc)| loc.as_ref())
+        .map(|loc| Variant::inspect(sources, loc, diags))
+        .collect();
+    let tag = if all_json {
+        common_const_property(&candidates)
+    } else {
+        None
+    };
+    let mut variant_names = Namespace::new();
+    let mut messages = Vec::new();
+    let mut variants = Vec::new();
+    let mut candidates = candidates.into_iter();
+    for (mut message, json_loc) in pending {
+        message.name.rust = variant_names
+            .claim_name(&message.name.wire, Case::Camel)
+            .0
+            .rust;
+        let hint = joined(base, &message.name.wire);
+        let candidate = json_loc.as_ref().and_then(|_| candidates.next());
+        let mut wire = message.name.wire.clone();
+        if let (Some(loc), Some(candidate)) = (&json_loc, &candidate) {
+            let strip = tag.as_deref();
+            if let Some(tag) = strip
+                && let Some(value) = candidate.const_values.get(tag).and_then(|v| v.first())
+            {
+                message.tag = Some(value.clone());
+                wire = value.clone();
+            }
+            let name_hint = candidate.name.clone().unwrap_or(hint);
+            let only_tag = strip.is_some()
+                && candidate
+                    .property_names
+                    .iter()
+                    .all(|p| Some(p.as_str()) == strip);
+            let lowered = types.lower_stripped(loc, &name_hint, strip, diags).folded();
+            message.payload = Payload::Json(lowered.clone());
+            variants.push(UnionVariant {
+                name: Name {
+                    wire,
+                    rust: message.name.rust.clone(),
+                },
+                docs: message.docs.clone(),
+                ty: if only_tag { None } else { Some(lowered) },
+            });
+        } else {
+            let ty = match &message.payload {
+                Payload::Text | Payload::Binary => Some(TypeRef::Scalar(Scalar::String)),
+                _ => None,
+            };
+            variants.push(UnionVariant {
+                name: Name {
+                    wire,
+                    rust: message.name.rust.clone(),
+                },
+                docs: message.docs.clone(),
+                ty,
+            });
+        }
+        messages.push(message);
+    }
+    let enum_name = types.claim_type_name(&format!("{base}{suffix}"));
+    if tag.is_none() && messages.len() > 1 {
+        diags.push(Diagnostic::warning(
+            Kind::Untagged,
+            format!(
+                "the {direction} messages of channel `{base}` share no property with a distinct `const` in every payload, \
+                 so they are decoded by trying each in turn"
+            ),
+        ));
+    }
+    let repr = match tag {
+        Some(tag) => UnionRepr::Internal { tag },
+        None => UnionRepr::Untagged,
+    };
+    let id = types.add_type(TypeDef {
+        name: enum_name,
+        docs: Docs::from_text(&format!("Every {direction} message of this channel.")),
+        kind: TypeKind::Union(UnionDef { repr, variants }),
+        examples: Vec::new(),
+        location: None,
+    });
+    (messages, Some(id))
+}

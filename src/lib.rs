@@ -41,7 +41,11 @@ pub struct Parts {
 
 impl Default for Parts {
     fn default() -> Self {
-        Parts { types: true, server: true, client: true }
+        Parts {
+            types: true,
+            server: true,
+            client: true,
+        }
     }
 }
 
@@ -83,14 +87,28 @@ pub struct Generated {
     pub inputs: Vec<PathBuf>,
 }
 
+/// What [`lower_all`] produced.
+#[derive(Debug)]
+pub struct LoweredSpecs {
+    /// The lowered APIs, in the order of the specs.
+    pub apis: Vec<ir::Api>,
+    /// Warnings and notes (no errors).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every file read, including `$ref`'d ones.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Why [`lower_all`] or [`generate`] stopped.
+#[derive(Debug)]
+pub struct Failure {
+    /// Every diagnostic, at least one of them an error, sorted by place.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Every file read before stopping (a build script still wants to rerun when they change).
+    pub inputs: Vec<PathBuf>,
+}
+
 /// Load and lower specs, reporting every problem: what `wiregen check` does.
-///
-/// `Ok` holds the APIs and the warnings; `Err` holds every diagnostic (at least one error) and
-/// the input files read so far.
-pub fn lower_all(
-    specs: &[PathBuf],
-    settings: &Settings,
-) -> Result<(Vec<ir::Api>, Vec<Diagnostic>, Vec<PathBuf>), (Vec<Diagnostic>, Vec<PathBuf>)> {
+pub fn lower_all(specs: &[PathBuf], settings: &Settings) -> Result<LoweredSpecs, Failure> {
     // load → lower, one spec at a time; errors of all specs are collected before stopping.
     let mut diags = Diagnostics::new();
     let mut apis = Vec::new();
@@ -106,29 +124,48 @@ pub fn lower_all(
         }
     }
     match diags.finish() {
-        Ok(warnings) => Ok((apis, warnings, inputs)),
-        Err(all) => Err((all, inputs)),
+        Ok(diagnostics) => Ok(LoweredSpecs {
+            apis,
+            diagnostics,
+            inputs,
+        }),
+        Err(diagnostics) => Err(Failure {
+            diagnostics,
+            inputs,
+        }),
     }
 }
 
 /// Run load → lower → emit → format for a set of specs.
-pub fn generate(specs: &[PathBuf], settings: &Settings) -> Result<Generated, Vec<Diagnostic>> {
-    let (apis, mut diagnostics, inputs) = lower_all(specs, settings).map_err(|(d, _)| d)?;
+pub fn generate(specs: &[PathBuf], settings: &Settings) -> Result<Generated, Failure> {
+    let LoweredSpecs {
+        apis,
+        diagnostics,
+        inputs,
+    } = lower_all(specs, settings)?;
+    // emit → format, for every API before stopping.
+    let mut diags = Diagnostics::new();
     let mut files = Vec::new();
-    let mut errors = Vec::new();
     for api in &apis {
         match emit::emit(api, settings) {
             Ok(file) => files.push(file),
-            Err(d) => errors.push(d),
+            Err(d) => diags.push(d),
         }
     }
-    if !errors.is_empty() {
-        errors.extend(diagnostics);
-        return Err(errors);
+    diags.extend(diagnostics);
+    match diags.finish() {
+        Ok(diagnostics) => Ok(Generated {
+            files,
+            apis,
+            diagnostics,
+            inputs,
+        }),
+        Err(diagnostics) => Err(Failure {
+            diagnostics,
+            inputs,
+        }),
     }
-    diagnostics.sort_by(|a, b| a.location.cmp(&b.location));
-    Ok(Generated { files, apis, diagnostics, inputs })
 }
 
-/// The write phase: see [`write::write_files`].
+/// The write phase: see [`mod@write`].
 pub use write::{WriteMode, WriteReport, write_files};

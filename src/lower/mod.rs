@@ -32,8 +32,7 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
             .to_owned()
     };
     let (title, version) = (text("title"), text("version"));
-    let mut docs = Docs::from_text(&format!("{title} {version}").trim().to_owned());
-    docs.push_paragraph(Docs::from_text(&text("description")));
+    let docs = Docs::from_text(&text("description"));
     let spec = match &document.kind {
         SpecKind::OpenApi { version, .. } => format!("OpenAPI {version}"),
         SpecKind::AsyncApi {
@@ -112,14 +111,13 @@ fn module_wire_name(display: &str) -> String {
         "in.openapi",
         "realtime",
     ];
-    if generic.contains(&stem.to_ascii_lowercase().as_str()) {
-        if let Some(parent) = path
+    if generic.contains(&stem.to_ascii_lowercase().as_str())
+        && let Some(parent) = path
             .parent()
             .and_then(|p| p.file_name())
             .and_then(|p| p.to_str())
-        {
-            return format!("{parent}_{stem}");
-        }
+    {
+        return format!("{parent}_{stem}");
     }
     stem.to_owned()
 }

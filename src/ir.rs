@@ -515,6 +515,9 @@ pub enum UnionRepr {
         /// The content property (`data`).
         content: String,
     },
+    /// A one-property object whose key names the variant (`{"add_rule": {...}}`): serde's
+    /// default, externally tagged representation.
+    External,
     /// By trying each variant in turn (`#[serde(untagged)]`).
     Untagged,
 }

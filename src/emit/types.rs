@@ -381,6 +381,7 @@ impl Builder<'_> {
                 ],
                 true,
             ),
+            UnionRepr::External => (Vec::new(), true),
             UnionRepr::Untagged => (vec!["untagged".to_owned()], false),
         };
         let mut items = Vec::with_capacity(variants.len());

@@ -7,8 +7,8 @@
 
 use serde_json::{Map, Value};
 
-use super::schema::{SchemaLowerer, Variant, common_const_property, docs_of, joined};
-use crate::diag::{Diagnostic, Diagnostics, Kind};
+use super::schema::{SchemaLowerer, Variant, common_const_property, docs_of, joined, wrapper_keys};
+use crate::diag::{Diagnostic, Diagnostics, Kind, Location};
 use crate::ir::{
     Channel, ChannelProtocol, Docs, Message, Param, ParamIn, Payload, RequestReply, Role, Scalar,
     Security, TypeDef, TypeId, TypeKind, TypeRef, UnionDef, UnionRepr, UnionVariant,
@@ -198,6 +198,7 @@ pub fn lower(
             &base,
             "ClientMessage",
             "client → server",
+            channel.location.clone(),
             diags,
         );
         (channel.to_client, channel.to_client_enum) = direction_enum(
@@ -206,6 +207,7 @@ pub fn lower(
             &base,
             "ServerMessage",
             "server → client",
+            channel.location.clone(),
             diags,
         );
         channels.push(channel);
@@ -633,6 +635,7 @@ fn direction_enum(
     base: &str,
     suffix: &str,
     direction: &str,
+    location: Option<Location>,
     diags: &mut Diagnostics,
 ) -> (Vec<Message>, Option<TypeId>) {
     if pending.is_empty() {
@@ -649,6 +652,11 @@ fn direction_enum(
         common_const_property(&candidates)
     } else {
         None
+    };
+    // No tag property: maybe each payload is a one-key wrapper (`{"add_rule": {...}}`).
+    let external = match (&tag, all_json) {
+        (None, true) => wrapper_keys(&candidates),
+        _ => None,
     };
     let mut variant_names = Namespace::new();
     let mut messages = Vec::new();
@@ -671,6 +679,23 @@ fn direction_enum(
                 wire = value.clone();
             }
             let name_hint = candidate.name.clone().unwrap_or(hint);
+            if let (Some(keys), Some(inner)) = (&external, &candidate.wrapped) {
+                let key = keys[variants.len()].clone();
+                let lowered = types.lower(inner, &name_hint, diags).folded();
+                message.tag = Some(key.clone());
+                // The payload carried is the wrapped value; the wrapper is the enum itself.
+                message.payload = Payload::Json(lowered.clone());
+                variants.push(UnionVariant {
+                    name: Name {
+                        wire: key,
+                        rust: message.name.rust.clone(),
+                    },
+                    docs: message.docs.clone(),
+                    ty: Some(lowered),
+                });
+                messages.push(message);
+                continue;
+            }
             let only_tag = strip.is_some()
                 && candidate
                     .property_names
@@ -703,25 +728,30 @@ fn direction_enum(
         messages.push(message);
     }
     let enum_name = types.claim_type_name(&format!("{base}{suffix}"));
-    if tag.is_none() && messages.len() > 1 {
-        diags.push(Diagnostic::warning(
-            Kind::Untagged,
-            format!(
-                "the {direction} messages of channel `{base}` share no property with a distinct `const` in every payload, \
-                 so they are decoded by trying each in turn"
-            ),
-        ));
+    if tag.is_none() && external.is_none() && messages.len() > 1 {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Untagged,
+                format!(
+                    "the {direction} messages of channel `{base}` share no property with a distinct `const` \
+                     in every payload, so they are decoded by trying each in turn"
+                ),
+            )
+            .at(location.clone())
+            .help("give every payload a property (e.g. `type`) with a distinct `const`"),
+        );
     }
-    let repr = match tag {
-        Some(tag) => UnionRepr::Internal { tag },
-        None => UnionRepr::Untagged,
+    let repr = match (tag, external) {
+        (Some(tag), _) => UnionRepr::Internal { tag },
+        (None, Some(_)) => UnionRepr::External,
+        (None, None) => UnionRepr::Untagged,
     };
     let id = types.add_type(TypeDef {
         name: enum_name,
         docs: Docs::from_text(&format!("Every {direction} message of this channel.")),
         kind: TypeKind::Union(UnionDef { repr, variants }),
         examples: Vec::new(),
-        location: None,
+        location,
     });
     (messages, Some(id))
 }

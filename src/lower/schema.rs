@@ -595,6 +595,32 @@ impl<'a> SchemaLowerer<'a> {
                 variants,
             });
         }
+        if let Some(keys) = wrapper_keys(&candidates) {
+            let mut variant_names = Namespace::new();
+            let variants = candidates
+                .iter()
+                .zip(keys)
+                .map(|(candidate, key)| {
+                    let inner = candidate
+                        .wrapped
+                        .clone()
+                        .unwrap_or_else(|| candidate.target.clone());
+                    let hint = format!("{type_name}_{key}");
+                    UnionVariant {
+                        name: Name {
+                            wire: key.clone(),
+                            rust: variant_names.claim_name(&key, Case::Camel).0.rust,
+                        },
+                        docs: candidate.docs.clone(),
+                        ty: Some(self.lower(&inner, &hint, diags).folded()),
+                    }
+                })
+                .collect();
+            return TypeKind::Union(UnionDef {
+                repr: UnionRepr::External,
+                variants,
+            });
+        }
         let all_objects = candidates.iter().all(|c| c.is_object);
         if all_objects {
             diags.push(
@@ -1055,6 +1081,10 @@ pub(crate) struct Variant {
     pub docs: Docs,
     pub is_object: bool,
     pub property_names: Vec<String>,
+    /// Required properties, merged through allOf.
+    pub required: Vec<String>,
+    /// Where the schema of its only property is, if it has exactly one.
+    pub wrapped: Option<Loc>,
     /// Properties with a string `const` (or single-valued string `enum`), merged through allOf.
     pub const_values: BTreeMap<String, Vec<String>>,
 }
@@ -1081,6 +1111,8 @@ impl Variant {
             docs: obj.map(docs_of).unwrap_or_default(),
             is_object: false,
             property_names: Vec::new(),
+            required: Vec::new(),
+            wrapped: None,
             const_values: BTreeMap::new(),
         };
         if variant.name.is_none() {
@@ -1103,12 +1135,18 @@ impl Variant {
             if matches!(analysis.shape, Shape::Object | Shape::Map | Shape::AllOf) {
                 variant.is_object = true;
             }
+            if let Some(Value::Array(required)) = o.get("required") {
+                variant
+                    .required
+                    .extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
             if let Some(Value::Object(props)) = o.get("properties") {
                 for (key, prop) in props {
                     if !variant.property_names.contains(key) {
                         variant.property_names.push(key.clone());
                     }
                     let prop_loc = loc.child("properties").child(key);
+                    variant.wrapped = Some(prop_loc.clone());
                     let prop = sources
                         .deref(&prop_loc)
                         .ok()
@@ -1134,6 +1172,26 @@ impl Variant {
         }
         variant
     }
+}
+
+/// Externally tagged unions: every variant is an object with exactly one property, required,
+/// and the property names are distinct (`{"add_rule": {...}}`, `{"delete_rule": {...}}`).
+/// Returns the keys, in variant order.
+pub(crate) fn wrapper_keys(candidates: &[Variant]) -> Option<Vec<String>> {
+    if candidates.len() < 2 {
+        return None;
+    }
+    let mut keys = Vec::new();
+    for c in candidates {
+        let [only] = c.property_names.as_slice() else {
+            return None;
+        };
+        if !c.required.contains(only) || c.wrapped.is_none() || keys.contains(only) {
+            return None;
+        }
+        keys.push(only.clone());
+    }
+    Some(keys)
 }
 
 /// The string values a property schema pins a tag to: `const`, or a small string `enum`.

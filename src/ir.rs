@@ -14,6 +14,8 @@ use crate::names::{Name, RustIdent};
 pub struct Api {
     /// The module name (from the spec file's name) and the title it came from.
     pub module: Name,
+    /// The name of the trait a server implements (from `info.title`, e.g. `PetStoreNotifications`).
+    pub service: Name,
     /// Where it came from.
     pub source: SourceInfo,
     /// The API's description.
@@ -215,6 +217,11 @@ pub struct SseEndpoint {
     pub method: HttpMethod,
     /// The path template as written (`/v1/pets/{petId}`).
     pub path: String,
+    /// The path as split into literal text and parameters, for building URLs.
+    pub segments: Vec<PathSegment>,
+    /// The route the generated axum server serves it on; `None` when axum cannot route this
+    /// path or method (a warning says why) — the client is still generated.
+    pub server_route: Option<String>,
     /// Path, query, header and cookie parameters, in spec order. A `Last-Event-ID` header is
     /// not listed here: it sets [`SseEndpoint::resumable`].
     pub params: Vec<Param>,
@@ -234,6 +241,15 @@ pub struct SseEndpoint {
     pub resumable: bool,
     /// Where the operation is in the spec.
     pub location: Option<Location>,
+}
+
+/// A piece of a path template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathSegment {
+    /// Literal text, as written.
+    Literal(String),
+    /// A `{name}` parameter: the wire name.
+    Param(String),
 }
 
 /// A JSON request body.

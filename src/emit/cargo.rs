@@ -164,7 +164,31 @@ fn cargo_toml(name: &str, sources: &[&SourceInfo], uses: Uses, runtime: &Runtime
         chrono,
         uuid,
         runtime: needs_runtime,
+        server,
+        client,
     } = uses;
+    // The runtime's features: its SSE halves, and parameter support for chrono and uuid types.
+    let mut features: Vec<&str> = Vec::new();
+    if server {
+        features.push("sse-server");
+    }
+    if client {
+        features.push("sse-client");
+    }
+    if (server || client) && chrono {
+        features.push("chrono");
+    }
+    if (server || client) && uuid {
+        features.push("uuid");
+    }
+    let features = if features.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", features = [{}]",
+            features.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", ")
+        )
+    };
     // Sorted by name, as `cargo add` keeps them.
     let mut deps: Vec<String> = Vec::new();
     if chrono {
@@ -180,10 +204,10 @@ fn cargo_toml(name: &str, sources: &[&SourceInfo], uses: Uses, runtime: &Runtime
     if needs_runtime {
         deps.push(match runtime {
             RuntimeDep::Path(path) => {
-                format!("wiregen-runtime = {{ path = {} }}", toml_string(path))
+                format!("wiregen-runtime = {{ path = {}{features} }}", toml_string(path))
             }
             RuntimeDep::Version(version) => {
-                format!("wiregen-runtime = {{ version = {} }}", toml_string(version))
+                format!("wiregen-runtime = {{ version = {}{features} }}", toml_string(version))
             }
         });
     }

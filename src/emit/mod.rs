@@ -8,6 +8,7 @@
 
 mod cargo;
 mod lints;
+mod sse;
 mod tokens;
 mod types;
 
@@ -42,8 +43,12 @@ pub struct Uses {
     pub chrono: bool,
     /// `uuid`.
     pub uuid: bool,
-    /// `wiregen-runtime` (optional nullable fields; later servers and clients).
+    /// `wiregen-runtime` (optional nullable fields, servers, clients).
     pub runtime: bool,
+    /// The runtime's SSE server (its `sse-server` feature).
+    pub server: bool,
+    /// The runtime's SSE client (its `sse-client` feature).
+    pub client: bool,
 }
 
 impl Uses {
@@ -54,12 +59,16 @@ impl Uses {
             chrono,
             uuid,
             runtime,
+            server,
+            client,
         } = other;
         Uses {
             serde_json: self.serde_json || serde_json,
             chrono: self.chrono || chrono,
             uuid: self.uuid || uuid,
             runtime: self.runtime || runtime,
+            server: self.server || server,
+            client: self.client || client,
         }
     }
 
@@ -93,8 +102,17 @@ struct ApiFile {
 pub fn emit(api: &Api, settings: &Settings) -> Result<OutputFile, Diagnostic> {
     let options = types_options(settings)?;
     let mut uses = Uses::default();
-    // Types are always emitted: the server and client parts (when they exist) need them.
-    let parts = vec![types::render(api, &options, &mut uses)?];
+    // Types are always emitted: the server and client parts need them.
+    let mut parts = vec![types::render(api, &options, &mut uses)?];
+    parts.extend(sse::render(
+        api,
+        &options.runtime_path,
+        sse::Parts {
+            server: settings.parts.server,
+            client: settings.parts.client,
+        },
+        &mut uses,
+    )?);
     let file_name = format!("{}.rs", api.module.rust.unraw());
     let rendered = render_template(&ApiFile { parts }, "api")?;
     let formatted = crate::format::format(&rendered, &format!("{file_name} (as rendered)"))?;

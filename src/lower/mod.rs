@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::Settings;
 use crate::diag::{Diagnostic, Diagnostics, Kind};
 use crate::ir::{Api, Docs, Role, SourceInfo};
-use crate::names::{Case, name};
+use crate::names::{Case, Namespace, name};
 use crate::spec::{Document, Loc, SpecKind};
 
 /// Lower one loaded document. Problems go to `diags`; `None` if nothing could be lowered.
@@ -47,6 +47,15 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
         }
     };
     let module = name(&module_wire_name(&file.display), Case::Snake);
+    // The server trait is named after the title; the generated modules also hold `Client`,
+    // `ServerConfig` and `ServiceState`, which it must not collide with.
+    let mut module_names = Namespace::with_reserved(["Client", "ServiceState", "ServerConfig"]);
+    let service_wire = if title.trim().is_empty() {
+        module.wire.clone()
+    } else {
+        title.clone()
+    };
+    let service = module_names.claim_name(&service_wire, Case::Camel).0;
     let role = settings
         .role
         .unwrap_or_else(|| document_role(document, &root, diags));
@@ -77,6 +86,7 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
     }
     Some(Api {
         module,
+        service,
         source: SourceInfo {
             file: file.display.replace('\\', "/"),
             spec,

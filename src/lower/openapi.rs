@@ -14,8 +14,9 @@ use serde_json::{Map, Value};
 use super::schema::{SchemaLowerer, component_name, docs_of, joined};
 use crate::diag::{Diagnostic, Diagnostics, Kind};
 use crate::ir::{
-    Body, Docs, HttpMethod, HttpOperation, Param, ParamIn, Payload, Scalar, SseEndpoint, SseEvent,
-    SseFraming, TypeDef, TypeKind, TypeRef, UnionDef, UnionRepr, UnionVariant,
+    Body, Docs, HttpMethod, HttpOperation, Param, ParamIn, PathSegment, Payload, Scalar,
+    SseEndpoint, SseEvent, SseFraming, TypeDef, TypeKind, TypeRef, UnionDef, UnionRepr,
+    UnionVariant,
 };
 use crate::names::{Case, Namespace};
 use crate::spec::Loc;
@@ -167,7 +168,8 @@ fn find_event_stream(
     let type_base = ctx.name.rust.unraw().to_owned();
     let mut params = Vec::new();
     let mut resumable = false;
-    let mut param_names = Namespace::new();
+    // The request struct also has `last_event_id` and `body` fields.
+    let mut param_names = Namespace::with_reserved(["last_event_id", "body"]);
     for list_loc in [
         ctx.item_loc.child("parameters"),
         ctx.op_loc.child("parameters"),
@@ -221,10 +223,23 @@ fn find_event_stream(
                     .map(|m| param_loc.child("content").child(m).child("schema"))
             };
             let ty = match schema_loc {
-                Some(schema) => types
-                    .lower(&schema, &joined(&type_base, wire), diags)
-                    .folded(),
+                Some(schema) => types.lower(&schema, &joined(&type_base, wire), diags).ty,
                 None => TypeRef::Scalar(Scalar::String),
+            };
+            let ty = if param_type_ok(types, &ty, location) {
+                ty
+            } else {
+                diags.push(
+                    Diagnostic::warning(
+                        Kind::Unsupported,
+                        format!(
+                            "parameter `{wire}` has a structured type; it is passed as its raw text"
+                        ),
+                    )
+                    .at(sources.locate(&param_loc))
+                    .help("parameters may be strings, numbers, booleans, dates, uuids, string enums, or arrays of those"),
+                );
+                TypeRef::Scalar(Scalar::String)
             };
             let required =
                 location == ParamIn::Path || param.get("required") == Some(&Value::Bool(true));
@@ -304,6 +319,8 @@ fn find_event_stream(
         docs: ctx.docs.clone(),
         method: ctx.method,
         path: ctx.path.to_owned(),
+        segments: path_segments(ctx.path),
+        server_route: server_route(ctx.path, ctx.method, &sources.locate(ctx.op_loc), diags),
         params,
         body,
         events,
@@ -314,6 +331,87 @@ fn find_event_stream(
         resumable,
         location: sources.locate(ctx.op_loc),
     })
+}
+
+/// Can a value of this type travel as a path, query or header parameter?
+fn param_type_ok(types: &SchemaLowerer<'_>, ty: &TypeRef, location: ParamIn) -> bool {
+    match ty {
+        TypeRef::Scalar(_) => true,
+        TypeRef::Vec(inner) => {
+            location != ParamIn::Cookie
+                && !matches!(**inner, TypeRef::Vec(_))
+                && param_type_ok(types, inner, location)
+        }
+        TypeRef::Named(id) => match &types.def(*id).kind {
+            TypeKind::Enum(_) => true,
+            TypeKind::Alias(inner) => param_type_ok(types, inner, location),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// `/v1/pets/{petId}` → literal `/v1/pets/`, parameter `petId`.
+pub(crate) fn path_segments(path: &str) -> Vec<PathSegment> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        if start > 0 {
+            out.push(PathSegment::Literal(rest[..start].to_owned()));
+        }
+        out.push(PathSegment::Param(rest[start + 1..start + len].to_owned()));
+        rest = &rest[start + len + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(PathSegment::Literal(rest.to_owned()));
+    }
+    out
+}
+
+/// The axum route for a path, if axum can serve it: it starts with `/`, has no query string,
+/// and every `{param}` is a whole segment with a plain name.
+fn server_route(
+    path: &str,
+    method: HttpMethod,
+    at: &Option<crate::diag::Location>,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let problem = if method == HttpMethod::Query {
+        Some("axum has no QUERY method".to_owned())
+    } else if !path.starts_with('/') || path.contains('?') || path.contains('#') {
+        Some(format!("the path `{path}` is not a plain absolute path"))
+    } else if path.split('/').any(|segment| {
+        let has_param = segment.contains('{') || segment.contains('}');
+        let whole = segment.starts_with('{')
+            && segment.ends_with('}')
+            && segment.len() > 2
+            && segment[1..segment.len() - 1]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+        (has_param && !whole) || segment.starts_with('*') || segment.starts_with(':')
+    }) {
+        Some(format!(
+            "a parameter in `{path}` is not a whole path segment"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        None => Some(path.to_owned()),
+        Some(problem) => {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Unsupported,
+                    format!("{problem}, so the generated server does not route it (the client still calls it)"),
+                )
+                .at(at.clone()),
+            );
+            None
+        }
+    }
 }
 
 fn request_body(

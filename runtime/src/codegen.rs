@@ -1,0 +1,8 @@
+//! What generated code reaches through the runtime, so a generated crate needs no direct
+//! dependency on these crates and always gets the versions the runtime was built with.
+//! Not for hand-written code: these re-exports may change with the runtime.
+
+#[cfg(feature = "sse-server")]
+pub use axum;
+#[cfg(any(feature = "sse-server", feature = "sse-client"))]
+pub use http;

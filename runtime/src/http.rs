@@ -87,7 +87,9 @@ impl IntoResponse for ParamError {
 }
 
 /// Read a JSON request body (at most [`MAX_JSON_BODY`] bytes).
-pub async fn json_body<T: serde::de::DeserializeOwned>(body: axum::body::Body) -> Result<T, HttpError> {
+pub async fn json_body<T: serde::de::DeserializeOwned>(
+    body: axum::body::Body,
+) -> Result<T, HttpError> {
     match optional_json_body(body).await? {
         Some(value) => Ok(value),
         None => Err(HttpError::bad_request("a JSON request body is required")),
@@ -100,7 +102,12 @@ pub async fn optional_json_body<T: serde::de::DeserializeOwned>(
 ) -> Result<Option<T>, HttpError> {
     let bytes = axum::body::to_bytes(body, MAX_JSON_BODY)
         .await
-        .map_err(|_| HttpError::new(413, format!("the request body is larger than {MAX_JSON_BODY} bytes")))?;
+        .map_err(|_| {
+            HttpError::new(
+                413,
+                format!("the request body is larger than {MAX_JSON_BODY} bytes"),
+            )
+        })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -113,10 +120,15 @@ pub async fn optional_json_body<T: serde::de::DeserializeOwned>(
 pub fn json_response<T: serde::Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => (
-            [(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"))],
+            [(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            )],
             bytes,
         )
             .into_response(),
-        Err(e) => HttpError::internal(format!("the response could not be encoded: {e}")).into_response(),
+        Err(e) => {
+            HttpError::internal(format!("the response could not be encoded: {e}")).into_response()
+        }
     }
 }

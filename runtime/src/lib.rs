@@ -3,4 +3,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod codegen;
 pub mod double_option;
+#[cfg(feature = "sse-server")]
+pub mod http;
+#[cfg(any(feature = "sse-server", feature = "sse-client"))]
+pub mod params;
+#[cfg(feature = "sse")]
+pub mod sse;

@@ -25,7 +25,10 @@ pub struct ParamError {
 
 impl ParamError {
     fn invalid(text: &str, expected: &str) -> Self {
-        ParamError { name: None, message: format!("`{text}` is not {expected}") }
+        ParamError {
+            name: None,
+            message: format!("`{text}` is not {expected}"),
+        }
     }
 
     fn named(mut self, name: &str) -> Self {
@@ -34,7 +37,10 @@ impl ParamError {
     }
 
     fn missing(name: &str) -> Self {
-        ParamError { name: Some(name.to_owned()), message: "is required".to_owned() }
+        ParamError {
+            name: Some(name.to_owned()),
+            message: "is required".to_owned(),
+        }
     }
 }
 
@@ -122,7 +128,8 @@ impl ParamValue for uuid::Uuid {
         let _ = write!(out, "{self}");
     }
     fn parse_param(text: &str) -> Result<Self, ParamError> {
-        text.parse().map_err(|_| ParamError::invalid(text, "a UUID"))
+        text.parse()
+            .map_err(|_| ParamError::invalid(text, "a UUID"))
     }
 }
 
@@ -245,7 +252,12 @@ impl UrlBuilder {
     }
 
     fn pair(&mut self, name: &str, value: &str) {
-        self.out.push(if self.query_started || self.out.contains('?') { '&' } else { '?' });
+        self.out
+            .push(if self.query_started || self.out.contains('?') {
+                '&'
+            } else {
+                '?'
+            });
         self.query_started = true;
         percent_encode(name, &mut self.out);
         self.out.push('=');
@@ -294,7 +306,10 @@ pub fn add_cookie<T: ParamValue>(
     percent_encode(name, &mut pair);
     pair.push('=');
     percent_encode(&to_text(value), &mut pair);
-    let joined = match headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()) {
+    let joined = match headers
+        .get(http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(existing) => format!("{existing}; {pair}"),
         None => pair,
     };
@@ -318,7 +333,9 @@ impl HeaderNameExt for http::HeaderName {
 
 /// Query pairs of a request URI, percent-decoded, in order.
 pub fn query_pairs(uri: &http::Uri) -> Vec<(String, String)> {
-    let Some(query) = uri.query() else { return Vec::new() };
+    let Some(query) = uri.query() else {
+        return Vec::new();
+    };
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -365,7 +382,10 @@ pub fn query_list<T: ParamValue>(
     Ok(out)
 }
 
-fn header_text<'h>(headers: &'h http::HeaderMap, name: &str) -> Result<Option<&'h str>, ParamError> {
+fn header_text<'h>(
+    headers: &'h http::HeaderMap,
+    name: &str,
+) -> Result<Option<&'h str>, ParamError> {
     match headers.get(name) {
         None => Ok(None),
         Some(value) => value
@@ -380,11 +400,16 @@ pub fn header_optional<T: ParamValue>(
     headers: &http::HeaderMap,
     name: &str,
 ) -> Result<Option<T>, ParamError> {
-    header_text(headers, name)?.map(|text| parse_named(name, text.trim())).transpose()
+    header_text(headers, name)?
+        .map(|text| parse_named(name, text.trim()))
+        .transpose()
 }
 
 /// A header parameter that must be present.
-pub fn header_required<T: ParamValue>(headers: &http::HeaderMap, name: &str) -> Result<T, ParamError> {
+pub fn header_required<T: ParamValue>(
+    headers: &http::HeaderMap,
+    name: &str,
+) -> Result<T, ParamError> {
     header_optional(headers, name)?.ok_or_else(|| ParamError::missing(name))
 }
 
@@ -420,7 +445,10 @@ pub fn cookie_optional<T: ParamValue>(
 }
 
 /// A cookie that must be present.
-pub fn cookie_required<T: ParamValue>(headers: &http::HeaderMap, name: &str) -> Result<T, ParamError> {
+pub fn cookie_required<T: ParamValue>(
+    headers: &http::HeaderMap,
+    name: &str,
+) -> Result<T, ParamError> {
     cookie_optional(headers, name)?.ok_or_else(|| ParamError::missing(name))
 }
 
@@ -441,7 +469,11 @@ impl PathParams {
 
     /// A path parameter that may be absent (never, in practice, for a matched route).
     pub fn optional<T: ParamValue>(&self, name: &str) -> Result<Option<T>, ParamError> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| parse_named(name, v)).transpose()
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| parse_named(name, v))
+            .transpose()
     }
 }
 
@@ -457,7 +489,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathParams {
             .await
             .map_err(|e| crate::http::HttpError::bad_request(e.body_text()))?;
         Ok(PathParams(
-            raw.iter().map(|(k, v)| (k.to_owned(), percent_decode(v, false))).collect(),
+            raw.iter()
+                .map(|(k, v)| (k.to_owned(), percent_decode(v, false)))
+                .collect(),
         ))
     }
 }
@@ -473,26 +507,48 @@ mod tests {
         url.path(&"a b/c".to_owned());
         url.query("user Id", &"x&y=z".to_owned());
         url.query_list("tag", &[1i64, 2]);
-        assert_eq!(url.finish(), "http://127.0.0.1:3000/pets/a%20b%2Fc?user%20Id=x%26y%3Dz&tag=1&tag=2");
+        assert_eq!(
+            url.finish(),
+            "http://127.0.0.1:3000/pets/a%20b%2Fc?user%20Id=x%26y%3Dz&tag=1&tag=2"
+        );
     }
 
     #[test]
     fn query_and_headers_round_trip() {
-        let uri: http::Uri = "/x?userId=a%20b&tag=1&tag=2,3&flag=true&n=-5".parse().unwrap();
-        assert_eq!(query_optional::<String>(&uri, "userId").unwrap().as_deref(), Some("a b"));
+        let uri: http::Uri = "/x?userId=a%20b&tag=1&tag=2,3&flag=true&n=-5"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            query_optional::<String>(&uri, "userId").unwrap().as_deref(),
+            Some("a b")
+        );
         assert_eq!(query_list::<i64>(&uri, "tag", true).unwrap(), vec![1, 2, 3]);
         assert!(query_required::<bool>(&uri, "flag").unwrap());
         assert_eq!(query_required::<i32>(&uri, "n").unwrap(), -5);
         let err = query_required::<i32>(&uri, "userId").unwrap_err();
-        assert_eq!(err.to_string(), "parameter `userId`: `a b` is not an integer");
-        assert_eq!(query_required::<i32>(&uri, "nope").unwrap_err().to_string(), "parameter `nope`: is required");
+        assert_eq!(
+            err.to_string(),
+            "parameter `userId`: `a b` is not an integer"
+        );
+        assert_eq!(
+            query_required::<i32>(&uri, "nope").unwrap_err().to_string(),
+            "parameter `nope`: is required"
+        );
         let mut headers = http::HeaderMap::new();
         set_header(&mut headers, "X-Trace", &42u32).unwrap();
         add_cookie(&mut headers, "session", &"s 1".to_owned()).unwrap();
         add_cookie(&mut headers, "other", &"2".to_owned()).unwrap();
         assert_eq!(header_required::<u32>(&headers, "x-trace").unwrap(), 42);
-        assert_eq!(cookie_required::<String>(&headers, "session").unwrap(), "s 1");
-        assert_eq!(cookie_optional::<String>(&headers, "other").unwrap().as_deref(), Some("2"));
+        assert_eq!(
+            cookie_required::<String>(&headers, "session").unwrap(),
+            "s 1"
+        );
+        assert_eq!(
+            cookie_optional::<String>(&headers, "other")
+                .unwrap()
+                .as_deref(),
+            Some("2")
+        );
         assert!(set_header(&mut headers, "x-bad", &"a\nb".to_owned()).is_err());
     }
 

@@ -1,0 +1,550 @@
+//! The server half of SSE: the broadcast hub under concurrent senders and subscribers, lagging
+//! subscribers, and `text/event-stream` responses (batching, keep-alive on a paused clock,
+//! headers), ending with a real axum server on a loopback socket.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+use wiregen_runtime::sse::broadcast::{Broadcaster, Resume};
+use wiregen_runtime::sse::encode::EncodeError;
+use wiregen_runtime::sse::parse::{Item, Parser};
+use wiregen_runtime::sse::server::{
+    EventStream, ServerConfig, accepts_event_stream, last_event_id, sse_response,
+};
+use wiregen_runtime::sse::{DecodeError, EventSet, SseEvent};
+
+fn frame(id: &str) -> Bytes {
+    Bytes::from(format!("id: {id}\ndata: {id}\n\n"))
+}
+
+/// The ID of a frame made by [`frame`].
+fn id_of(frame: &Bytes) -> String {
+    let text = std::str::from_utf8(frame).expect("frames are UTF-8");
+    text.strip_prefix("id: ")
+        .and_then(|rest| rest.split('\n').next())
+        .expect("an id line")
+        .to_owned()
+}
+
+async fn collect_ids(stream: impl Stream<Item = Bytes>) -> Vec<String> {
+    stream.map(|frame| id_of(&frame)).collect().await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The broadcast hub.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_senders_and_subscribers_see_no_gap_and_no_duplicate() {
+    const SENDERS: usize = 4;
+    const PER_SENDER: usize = 400;
+    const SUBSCRIBERS: usize = 24;
+    let total = SENDERS * PER_SENDER;
+    let hub = Broadcaster::new(4096, 4096);
+
+    // The witness subscribes before anything is sent: it sees the hub's one order of frames.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let witness = {
+        let frames = hub.subscribe(None);
+        let seen = Arc::clone(&seen);
+        tokio::spawn(async move {
+            frames
+                .for_each(|frame| {
+                    seen.lock().unwrap().push(id_of(&frame));
+                    std::future::ready(())
+                })
+                .await;
+        })
+    };
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|s| {
+            let hub = hub.clone();
+            tokio::spawn(async move {
+                for n in 0..PER_SENDER {
+                    let id = format!("{s}-{n}");
+                    hub.send(frame(&id), Some(id));
+                    if n % 16 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            })
+        })
+        .collect();
+    let subscribers: Vec<_> = (0..SUBSCRIBERS)
+        .map(|k| {
+            let hub = hub.clone();
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                for _ in 0..k * 3 {
+                    tokio::task::yield_now().await;
+                }
+                // Half resume after the newest frame the witness has, half start live.
+                let after = if k % 2 == 0 {
+                    seen.lock().unwrap().last().cloned()
+                } else {
+                    None
+                };
+                let frames = hub.subscribe(after.as_deref());
+                drop(hub);
+                let resume = frames.resume();
+                (after, resume, collect_ids(frames).await)
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    drop(hub);
+    witness.await.unwrap();
+    let order = seen.lock().unwrap().clone();
+    assert_eq!(order.len(), total, "the witness saw every frame");
+    assert_eq!(
+        order.iter().collect::<BTreeSet<_>>().len(),
+        total,
+        "each once"
+    );
+
+    let mut resumed = 0;
+    for subscriber in subscribers {
+        let (after, resume, got) = subscriber.await.unwrap();
+        match (after, resume) {
+            (Some(after), Resume::Replayed(replayed)) => {
+                resumed += 1;
+                let at = order.iter().position(|id| *id == after).unwrap();
+                assert_eq!(
+                    got,
+                    order[at + 1..],
+                    "resumed after {after}: exactly what followed it"
+                );
+                assert!(replayed <= got.len());
+            }
+            (None, Resume::Live) => {
+                // Live only: an unbroken tail of the order, to the end.
+                assert_eq!(
+                    got,
+                    order[total - got.len()..],
+                    "a live subscriber's frames are a tail"
+                );
+            }
+            other => panic!("unexpected start {other:?}"),
+        }
+    }
+    assert!(resumed > 0, "some subscribers resumed");
+}
+
+#[tokio::test]
+async fn unknown_last_event_id_gets_live_frames_only() {
+    let hub = Broadcaster::new(16, 16);
+    hub.send(frame("1"), Some("1".into()));
+    let frames = hub.subscribe(Some("nope"));
+    assert_eq!(frames.resume(), Resume::Unknown);
+    hub.send(frame("2"), Some("2".into()));
+    assert_eq!(hub.subscriber_count(), 1);
+    drop(hub);
+    assert_eq!(collect_ids(frames).await, ["2"]);
+}
+
+#[tokio::test]
+async fn frames_without_an_id_are_live_only() {
+    let hub = Broadcaster::new(16, 16);
+    let live = hub.subscribe(None);
+    hub.send(frame("1"), Some("1".into()));
+    hub.send(frame("x"), None);
+    hub.send(frame("3"), Some("3".into()));
+    let resumed = hub.subscribe(Some("1"));
+    assert_eq!(resumed.resume(), Resume::Replayed(1));
+    drop(hub);
+    assert_eq!(collect_ids(live).await, ["1", "x", "3"]);
+    assert_eq!(collect_ids(resumed).await, ["3"]);
+}
+
+#[tokio::test]
+async fn a_lagging_subscriber_is_ended_and_catches_up_from_the_replay_buffer() {
+    let hub = Broadcaster::new(4, 64);
+    let mut slow = hub.subscribe(None);
+    for n in 0..3 {
+        hub.send(frame(&n.to_string()), Some(n.to_string()));
+    }
+    let first = slow.next().await.expect("a frame");
+    assert_eq!(id_of(&first), "0");
+    for n in 3..40 {
+        hub.send(frame(&n.to_string()), Some(n.to_string()));
+    }
+    // 39 frames behind a channel of 4: the stream ends instead of buffering.
+    let rest = tokio::time::timeout(Duration::from_secs(5), collect_ids(&mut slow))
+        .await
+        .expect("the stream ends");
+    assert!(rest.len() < 39, "it did not get everything: {rest:?}");
+    let last = rest.last().cloned().unwrap_or_else(|| "0".to_owned());
+    // Its client reconnects with Last-Event-ID and gets the rest, in order.
+    let resumed = hub.subscribe(Some(&last));
+    drop(hub);
+    let caught_up = collect_ids(resumed).await;
+    let expected: Vec<String> = (last.parse::<u32>().unwrap() + 1..40)
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(caught_up, expected);
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tick {
+    Count(u32),
+    Bad,
+}
+
+impl EventSet for Tick {
+    fn event_name(&self) -> &'static str {
+        match self {
+            Tick::Count(_) => "count",
+            Tick::Bad => "bad\nname",
+        }
+    }
+
+    fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match self {
+            Tick::Count(n) => wiregen_runtime::sse::write_json(out, n),
+            Tick::Bad => Ok(()),
+        }
+    }
+
+    fn decode(event: &str, data: &str) -> Result<Self, DecodeError> {
+        match event {
+            "count" => wiregen_runtime::sse::read_json(data).map(Tick::Count),
+            _ => Err(DecodeError::UnknownEvent),
+        }
+    }
+}
+
+#[tokio::test]
+async fn send_event_encodes_once_for_every_subscriber() {
+    let hub = Broadcaster::new(16, 16);
+    let a = hub.subscribe(None);
+    let b = hub.subscribe(None);
+    let sent = hub
+        .send_event(&SseEvent::new(Tick::Count(7)).with_id("7"))
+        .unwrap();
+    assert_eq!(sent, 2);
+    assert!(matches!(
+        hub.send_event(&SseEvent::new(Tick::Bad)),
+        Err(EncodeError::InvalidEventName)
+    ));
+    drop(hub);
+    let (a, b): (Vec<Bytes>, Vec<Bytes>) = (a.collect().await, b.collect().await);
+    assert_eq!(a, [Bytes::from_static(b"event: count\nid: 7\ndata: 7\n\n")]);
+    assert_eq!(a[0].as_ptr(), b[0].as_ptr(), "one encoding, shared");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+/// A stream fed by hand, and its sender.
+fn channel() -> (
+    tokio::sync::mpsc::UnboundedSender<Bytes>,
+    impl Stream<Item = Bytes> + Send + 'static,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|frame| (frame, rx))
+    });
+    (tx, stream)
+}
+
+fn body<S>(frames: S, config: &ServerConfig) -> impl Stream<Item = Bytes> + use<S>
+where
+    S: Stream<Item = Bytes> + Send + 'static,
+{
+    sse_response(frames, config)
+        .into_body()
+        .into_data_stream()
+        .map(|chunk| chunk.expect("an infallible body"))
+}
+
+const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
+
+#[tokio::test]
+async fn response_headers() {
+    let response = sse_response(futures_util::stream::empty(), &ServerConfig::default());
+    assert_eq!(response.status(), 200);
+    let headers = response.headers();
+    assert_eq!(headers[header::CONTENT_TYPE], "text/event-stream");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert_eq!(headers["x-accel-buffering"], "no");
+}
+
+#[tokio::test]
+async fn ready_frames_are_batched_into_one_chunk() {
+    let (tx, frames) = channel();
+    let sent: Vec<Bytes> = (0..5).map(|n| frame(&n.to_string())).collect();
+    for f in &sent {
+        tx.send(f.clone()).unwrap();
+    }
+    let mut chunks = body(frames, &ServerConfig::default());
+    assert_eq!(
+        chunks.next().await.unwrap(),
+        sent.concat(),
+        "one write for five ready frames"
+    );
+
+    // A lone frame goes out as it is, without a copy.
+    let lone = frame("6");
+    tx.send(lone.clone()).unwrap();
+    let chunk = chunks.next().await.unwrap();
+    assert_eq!((chunk.as_ptr(), chunk.len()), (lone.as_ptr(), lone.len()));
+    drop(tx);
+    assert!(
+        chunks.next().await.is_none(),
+        "the body ends with the stream"
+    );
+}
+
+#[tokio::test]
+async fn batches_stop_at_max_batch() {
+    let (tx, frames) = channel();
+    let sent: Vec<Bytes> = (0..5).map(|n| frame(&n.to_string())).collect();
+    for f in &sent {
+        tx.send(f.clone()).unwrap();
+    }
+    drop(tx);
+    let config = ServerConfig::default().with_max_batch(2 * sent[0].len());
+    let chunks: Vec<Bytes> = body(frames, &config).collect().await;
+    assert_eq!(
+        chunks,
+        [sent[..2].concat(), sent[2..4].concat(), sent[4].to_vec()]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_alive_is_sent_when_idle() {
+    let (_tx, frames) = channel();
+    let config = ServerConfig::default().with_keep_alive(Some(Duration::from_secs(10)));
+    let mut chunks = body(frames, &config);
+    let start = Instant::now();
+    for n in 1..=3 {
+        assert_eq!(chunks.next().await.unwrap(), KEEP_ALIVE);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_secs(10 * n)
+                && elapsed < Duration::from_millis(10_000 * n + 50),
+            "keep-alive {n} at {elapsed:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_alive_is_not_sent_when_busy_and_the_tick_is_not_reset_per_frame() {
+    let (tx, frames) = channel();
+    let config = ServerConfig::default().with_keep_alive(Some(Duration::from_secs(10)));
+    let mut chunks = body(frames, &config);
+    let start = Instant::now();
+    let sender = tokio::spawn(async move {
+        // A frame every 3 s from 3 s to 27 s, then silence (the stream stays open).
+        for n in 1..=9 {
+            tokio::time::sleep_until(start + Duration::from_secs(3 * n)).await;
+            tx.send(frame(&n.to_string())).unwrap();
+        }
+        tx
+    });
+    let mut frames_seen = 0;
+    loop {
+        let chunk = chunks.next().await.unwrap();
+        let at = start.elapsed();
+        if chunk == KEEP_ALIVE {
+            // Ticks at 10, 20, 30 s all follow frames; the one at 40 s is the first idle one
+            // (a timer reset by every frame would fire at 37 s).
+            assert_eq!(frames_seen, 9, "no keep-alive while frames flow");
+            assert!(
+                at >= Duration::from_secs(40) && at < Duration::from_millis(40_050),
+                "first keep-alive at {at:?}"
+            );
+            break;
+        }
+        frames_seen += 1;
+    }
+    drop(sender.await.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_keep_alive_when_disabled() {
+    let (tx, frames) = channel();
+    let config = ServerConfig::default().with_keep_alive(None);
+    let mut chunks = body(frames, &config);
+    let next = tokio::time::timeout(Duration::from_secs(3600), chunks.next()).await;
+    assert!(next.is_err(), "nothing in an hour");
+    drop(tx);
+}
+
+#[tokio::test]
+async fn typed_event_streams_encode_each_event_and_stop_at_an_encoding_error() {
+    let events = futures_util::stream::iter([
+        SseEvent::new(Tick::Count(1)).with_id("1"),
+        SseEvent::new(Tick::Count(2)),
+        SseEvent::new(Tick::Bad),
+        SseEvent::new(Tick::Count(3)),
+    ]);
+    let response = EventStream::<Tick>::new(events).into_response(&ServerConfig::default());
+    let bytes: Vec<Bytes> = response
+        .into_body()
+        .into_data_stream()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let mut parser = Parser::new();
+    let mut got = Vec::new();
+    parser.push(&bytes.concat(), &mut |item| {
+        if let Item::Event(e) = item {
+            got.push((Tick::decode(&e.event, &e.data).unwrap(), e.id));
+        }
+    });
+    assert_eq!(
+        got,
+        [
+            (Tick::Count(1), Some("1".into())),
+            (Tick::Count(2), Some("1".into()))
+        ]
+    );
+
+    // Plain events convert into `SseEvent`s.
+    let plain = EventStream::<Tick>::new(futures_util::stream::iter([Tick::Count(4)]));
+    let bytes: Vec<Bytes> = plain
+        .into_response(&ServerConfig::default())
+        .into_body()
+        .into_data_stream()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(bytes.concat(), b"event: count\ndata: 4\n\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request helpers.
+
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.append(
+            header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    map
+}
+
+#[test]
+fn last_event_id_header() {
+    assert_eq!(last_event_id(&headers(&[])), None);
+    assert_eq!(last_event_id(&headers(&[("last-event-id", "")])), None);
+    assert_eq!(
+        last_event_id(&headers(&[("Last-Event-ID", "42")])),
+        Some("42".into())
+    );
+    let mut utf8 = HeaderMap::new();
+    utf8.insert(
+        "last-event-id",
+        HeaderValue::from_bytes("é1".as_bytes()).unwrap(),
+    );
+    assert_eq!(last_event_id(&utf8), Some("é1".into()));
+}
+
+#[test]
+fn accept_header_negotiation() {
+    let stream = |accept: &[&str]| {
+        let pairs: Vec<(&str, &str)> = accept.iter().map(|a| ("accept", *a)).collect();
+        accepts_event_stream(&headers(&pairs))
+    };
+    assert!(stream(&[]), "no Accept: the stream");
+    assert!(stream(&["text/event-stream"]));
+    assert!(stream(&["*/*"]));
+    assert!(stream(&["text/*"]));
+    assert!(
+        stream(&["application/json", "text/event-stream"]),
+        "equal preference: the stream"
+    );
+    assert!(stream(&["application/json;q=0.5, text/event-stream"]));
+    assert!(!stream(&["application/json"]));
+    assert!(!stream(&["application/json, text/event-stream;q=0.1"]));
+    assert!(!stream(&["text/event-stream;q=0"]));
+    assert!(
+        !stream(&["text/event-stream; q=0, */*"]),
+        "the most specific range wins"
+    );
+    assert!(!stream(&["application/json, */*;q=0.8"]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real server.
+
+#[tokio::test]
+async fn axum_server_resumes_a_client_over_a_socket() {
+    use axum::extract::State;
+
+    async fn events(
+        State(hub): State<Broadcaster>,
+        headers: HeaderMap,
+    ) -> axum::response::Response {
+        let frames = hub.subscribe(last_event_id(&headers).as_deref());
+        sse_response(frames, &ServerConfig::default())
+    }
+
+    let hub = Broadcaster::new(64, 64);
+    for n in 1..=3 {
+        hub.send(frame(&n.to_string()), Some(n.to_string()));
+    }
+    let app = axum::Router::new()
+        .route("/events", axum::routing::get(events))
+        .with_state(hub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    // HTTP/1.0: the body comes unframed, as the browser's parser sees it after de-chunking.
+    socket
+        .write_all(b"GET /events HTTP/1.0\r\nLast-Event-ID: 1\r\n\r\n")
+        .await
+        .unwrap();
+    hub.send(frame("4"), Some("4".into()));
+
+    // Read until the body parses into three events (re-parsing what arrived so far each time).
+    let mut raw = Vec::new();
+    let read = async {
+        loop {
+            let mut buffer = [0u8; 1024];
+            let n = socket.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "the server closed early");
+            raw.extend_from_slice(&buffer[..n]);
+            let Some(head_end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let mut received = Vec::new();
+            Parser::new().push(&raw[head_end + 4..], &mut |item| received.push(item));
+            if received.len() >= 3 {
+                return (
+                    String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase(),
+                    received,
+                );
+            }
+        }
+    };
+    let (text, received) = tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("three events arrive");
+    assert!(
+        text.starts_with("http/1.0 200") || text.starts_with("http/1.1 200"),
+        "{text}"
+    );
+    assert!(text.contains("content-type: text/event-stream"), "{text}");
+    let ids: Vec<Option<String>> = received
+        .iter()
+        .map(|item| match item {
+            Item::Event(e) => e.id.clone(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, [Some("2".into()), Some("3".into()), Some("4".into())]);
+    server.abort();
+}

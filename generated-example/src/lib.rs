@@ -5,6 +5,8 @@
 //! - [`petstore_openapi`] from `specs/petstore.openapi.yaml` (OpenAPI 3.2.0)
 
 /// Generated from `specs/petstore.asyncapi.yaml` (AsyncAPI 3.0.0).
+#[rustfmt::skip]
 pub mod petstore_asyncapi;
 /// Generated from `specs/petstore.openapi.yaml` (OpenAPI 3.2.0).
+#[rustfmt::skip]
 pub mod petstore_openapi;

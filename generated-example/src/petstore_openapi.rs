@@ -220,3 +220,266 @@ pub mod types {
         OrderDelivered(OrderDelivered),
     }
 }
+
+/// The Server-Sent Events endpoints: what each takes, and how its events travel.
+pub mod sse {
+    /// Everything `GET /v1/pets/notifications` takes.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct StreamNotificationsRequest {
+        /// Only deliver events about this user's pets and orders.
+        ///
+        /// The `userId` query parameter.
+        pub user_id: ::std::option::Option<::std::string::String>,
+        /// Resume after this event id: the `Last-Event-ID` header. The client fills it in by itself when it reconnects.
+        pub last_event_id: ::std::option::Option<::std::string::String>,
+    }
+
+    impl ::wiregen_runtime::sse::EventSet for super::types::StreamNotificationsEvent {
+        fn event_name(&self) -> &'static str {
+            match self {
+                Self::Adoption(_) => "adoption",
+                Self::StatusChange(_) => "status-change",
+                Self::OrderPlaced(_) => "order-placed",
+                Self::OrderShipped(_) => "order-shipped",
+                Self::OrderDelivered(_) => "order-delivered",
+            }
+        }
+
+        fn write_data(
+            &self,
+            out: &mut ::std::vec::Vec<u8>,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::sse::EncodeError> {
+            match self {
+                Self::Adoption(data) => ::wiregen_runtime::sse::write_json(out, data),
+                Self::StatusChange(data) => ::wiregen_runtime::sse::write_json(out, data),
+                Self::OrderPlaced(data) => ::wiregen_runtime::sse::write_json(out, data),
+                Self::OrderShipped(data) => ::wiregen_runtime::sse::write_json(out, data),
+                Self::OrderDelivered(data) => {
+                    ::wiregen_runtime::sse::write_json(out, data)
+                }
+            }
+        }
+
+        fn decode(
+            event: &str,
+            data: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::DecodeError> {
+            match event {
+                "adoption" => ::wiregen_runtime::sse::read_json(data).map(Self::Adoption),
+                "status-change" => {
+                    ::wiregen_runtime::sse::read_json(data).map(Self::StatusChange)
+                }
+                "order-placed" => {
+                    ::wiregen_runtime::sse::read_json(data).map(Self::OrderPlaced)
+                }
+                "order-shipped" => {
+                    ::wiregen_runtime::sse::read_json(data).map(Self::OrderShipped)
+                }
+                "order-delivered" => {
+                    ::wiregen_runtime::sse::read_json(data).map(Self::OrderDelivered)
+                }
+                _ => {
+                    ::std::result::Result::Err(
+                        ::wiregen_runtime::sse::DecodeError::UnknownEvent,
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// The server side: implement the trait and serve [`server::router`](router).
+pub mod server {
+    /// Pet Store Notifications lets client applications follow what is happening
+    /// in the store without polling.
+    ///
+    /// The main entry point is a Server-Sent Events stream. After connecting,
+    /// the client receives one event per change: a pet was adopted, a pet's
+    /// availability changed, or an order moved through its lifecycle (placed,
+    /// shipped, delivered). Each event's `data` field carries a JSON document
+    /// whose shape depends on the event name.
+    ///
+    /// Every event has an `id`. A client that loses its connection can
+    /// reconnect with the `Last-Event-ID` header set to the last id it handled,
+    /// and the server replays everything that came after it. The server may
+    /// also send a `retry` value telling the client how many milliseconds to
+    /// wait before reconnecting.
+    ///
+    /// A small plain JSON endpoint for looking up a single pet is included as
+    /// well, so clients can fetch details about a pet mentioned in an event.
+    ///
+    /// The `Pet Store Notifications` API, served over Server-Sent Events: implement this trait and serve [`router`].
+    pub trait PetStoreNotifications: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// Subscribe to store notifications.
+        ///
+        /// Opens a long-lived `text/event-stream` response. The server writes one
+        /// event for each adoption, pet status change and order update. When
+        /// `userId` is given, only events that concern that user's pets and
+        /// orders are delivered; status changes of pets the user has no order
+        /// for are filtered out.
+        ///
+        /// Serves `GET /v1/pets/notifications` as a stream of events.
+        fn stream_notifications(
+            &self,
+            request: super::sse::StreamNotificationsRequest,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::wiregen_runtime::sse::server::EventStream<
+                    super::types::StreamNotificationsEvent,
+                >,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+    }
+
+    /// Settings of the generated server: keep-alive interval, per-connection buffer.
+    pub type ServerConfig = ::wiregen_runtime::sse::server::ServerConfig;
+
+    /// An axum router serving every endpoint of the trait, with the default settings.
+    pub fn router<S: PetStoreNotifications>(
+        service: S,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        router_with_config(service, ServerConfig::default())
+    }
+
+    /// An axum router serving every endpoint of the trait.
+    pub fn router_with_config<S: PetStoreNotifications>(
+        service: S,
+        config: ServerConfig,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        let state = ::std::sync::Arc::new(ServiceState { service, config });
+        ::wiregen_runtime::codegen::axum::Router::new()
+            .route(
+                "/v1/pets/notifications",
+                ::wiregen_runtime::codegen::axum::routing::get(
+                    handle_stream_notifications::<S>,
+                ),
+            )
+            .with_state(state)
+    }
+
+    struct ServiceState<S> {
+        service: S,
+        config: ServerConfig,
+    }
+
+    async fn handle_stream_notifications<S: PetStoreNotifications>(
+        ::wiregen_runtime::codegen::axum::extract::State(
+            state,
+        ): ::wiregen_runtime::codegen::axum::extract::State<
+            ::std::sync::Arc<ServiceState<S>>,
+        >,
+        request: ::wiregen_runtime::codegen::axum::extract::Request,
+    ) -> ::wiregen_runtime::codegen::axum::response::Response {
+        let (parts, _) = request.into_parts();
+        let request = super::sse::StreamNotificationsRequest {
+            user_id: match ::wiregen_runtime::params::query_optional(
+                &parts.uri,
+                "userId",
+            ) {
+                ::std::result::Result::Ok(value) => value,
+                ::std::result::Result::Err(error) => {
+                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            },
+            last_event_id: ::wiregen_runtime::sse::server::last_event_id(&parts.headers),
+        };
+        match state.service.stream_notifications(request).await {
+            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
+            ::std::result::Result::Err(error) => {
+                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                    error,
+                )
+            }
+        }
+    }
+}
+
+/// The client side: [`client::Client`](Client), one method per endpoint.
+pub mod client {
+    /// A client of the `Pet Store Notifications` API: every stream it opens reconnects with
+    /// backoff and resumes with `Last-Event-ID` by itself.
+    #[derive(Clone, Debug)]
+    pub struct Client {
+        base_url: ::std::string::String,
+        http: ::wiregen_runtime::sse::client::HttpClient,
+        config: ::wiregen_runtime::sse::client::ClientConfig,
+    }
+
+    impl Client {
+        /// A client of the server at `base_url` (for example `http://127.0.0.1:3000`), with the
+        /// default settings.
+        pub fn new(base_url: impl ::std::convert::Into<::std::string::String>) -> Self {
+            Self::with_config(
+                base_url,
+                ::wiregen_runtime::sse::client::ClientConfig::default(),
+            )
+        }
+
+        /// A client with explicit settings (timeouts, backoff, reconnection).
+        pub fn with_config(
+            base_url: impl ::std::convert::Into<::std::string::String>,
+            config: ::wiregen_runtime::sse::client::ClientConfig,
+        ) -> Self {
+            Self {
+                base_url: base_url.into(),
+                http: ::wiregen_runtime::sse::client::http_client(&config),
+                config,
+            }
+        }
+
+        /// Subscribe to store notifications.
+        ///
+        /// Opens a long-lived `text/event-stream` response. The server writes one
+        /// event for each adoption, pet status change and order update. When
+        /// `userId` is given, only events that concern that user's pets and
+        /// orders are delivered; status changes of pets the user has no order
+        /// for are filtered out.
+        ///
+        /// Subscribes to `GET /v1/pets/notifications`: a stream of typed events that reconnects and resumes by itself.
+        pub fn stream_notifications(
+            &self,
+            request: &super::sse::StreamNotificationsRequest,
+        ) -> ::wiregen_runtime::sse::client::EventStream<
+            super::types::StreamNotificationsEvent,
+        > {
+            match self.stream_notifications_request(request) {
+                ::std::result::Result::Ok(built) => {
+                    ::wiregen_runtime::sse::client::subscribe(
+                        self.http.clone(),
+                        built,
+                        self.config.clone(),
+                    )
+                }
+                ::std::result::Result::Err(error) => {
+                    ::wiregen_runtime::sse::client::EventStream::failed(error)
+                }
+            }
+        }
+
+        fn stream_notifications_request(
+            &self,
+            request: &super::sse::StreamNotificationsRequest,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::sse::client::StreamRequest,
+            ::wiregen_runtime::sse::client::ClientError,
+        > {
+            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
+            url.literal("/v1/pets/notifications");
+            if let ::std::option::Option::Some(value) = &request.user_id {
+                url.query("userId", value);
+            }
+            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
+            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
+                method: ::wiregen_runtime::codegen::http::Method::GET,
+                url: url.finish(),
+                headers,
+                body: ::std::option::Option::None,
+                last_event_id: request.last_event_id.clone(),
+                sentinel: ::std::option::Option::None,
+            })
+        }
+    }
+}

@@ -186,7 +186,11 @@ fn cargo_toml(name: &str, sources: &[&SourceInfo], uses: Uses, runtime: &Runtime
     } else {
         format!(
             ", features = [{}]",
-            features.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", ")
+            features
+                .iter()
+                .map(|f| format!("\"{f}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     // Sorted by name, as `cargo add` keeps them.
@@ -204,10 +208,16 @@ fn cargo_toml(name: &str, sources: &[&SourceInfo], uses: Uses, runtime: &Runtime
     if needs_runtime {
         deps.push(match runtime {
             RuntimeDep::Path(path) => {
-                format!("wiregen-runtime = {{ path = {}{features} }}", toml_string(path))
+                format!(
+                    "wiregen-runtime = {{ path = {}{features} }}",
+                    toml_string(path)
+                )
             }
             RuntimeDep::Version(version) => {
-                format!("wiregen-runtime = {{ version = {}{features} }}", toml_string(version))
+                format!(
+                    "wiregen-runtime = {{ version = {}{features} }}",
+                    toml_string(version)
+                )
             }
         });
     }

@@ -12,8 +12,8 @@ use super::Uses;
 use super::tokens::{TypeExpr, docs_literals, string_literal};
 use crate::diag::Diagnostic;
 use crate::ir::{
-    Api, Body, HttpMethod, Param, ParamIn, PathSegment, Payload, SseEndpoint, SseEvent,
-    SseFraming, TypeId, TypeKind, TypeRef,
+    Api, Body, HttpMethod, Param, ParamIn, PathSegment, Payload, SseEndpoint, SseEvent, SseFraming,
+    TypeId, TypeKind, TypeRef,
 };
 use crate::names::{Case, ident};
 
@@ -132,6 +132,8 @@ struct ClientMethod {
     json_ty: String,
     resumable: bool,
     request: String,
+    /// The request builder's parameter: `_request` when the request struct has no fields.
+    request_arg: &'static str,
     event: String,
     method: String,
     url: Vec<String>,
@@ -157,7 +159,10 @@ pub(crate) fn render(
         return Ok(Vec::new());
     }
     uses.runtime = true;
-    let outer = TypeExpr { space: &api.types, prefix: "super::types::" };
+    let outer = TypeExpr {
+        space: &api.types,
+        prefix: "super::types::",
+    };
     let mut requests = Vec::new();
     let mut event_sets = Vec::new();
     let mut param_enum_ids: Vec<TypeId> = Vec::new();
@@ -170,10 +175,19 @@ pub(crate) fn render(
     }
     let param_enums = param_enum_ids
         .iter()
-        .map(|id| Ok(ParamEnumItem { ty: outer.render(&TypeRef::Named(*id))? }))
+        .map(|id| {
+            Ok(ParamEnumItem {
+                ty: outer.render(&TypeRef::Named(*id))?,
+            })
+        })
         .collect::<Result<_, Diagnostic>>()?;
     let mut out = vec![super::render_template(
-        &SseModule { rt: rt.to_owned(), requests, event_sets, param_enums },
+        &SseModule {
+            rt: rt.to_owned(),
+            requests,
+            event_sets,
+            param_enums,
+        },
         "sse",
     )?];
     if parts.server {
@@ -199,7 +213,13 @@ fn request_item(
     let mut fields = Vec::new();
     let mut all_optional = true;
     for param in &endpoint.params {
-        let Param { name, location, ty, required, docs } = param;
+        let Param {
+            name,
+            location,
+            ty,
+            required,
+            docs,
+        } = param;
         uses.note_type(ty);
         let rendered = outer.render(ty)?;
         let optional = !*required && !matches!(ty, TypeRef::Vec(_));
@@ -214,11 +234,18 @@ fn request_item(
         if !lines.is_empty() {
             lines.push(string_literal(""));
         }
-        lines.push(string_literal(&format!(" The `{}` {where_} parameter.", name.wire)));
+        lines.push(string_literal(&format!(
+            " The `{}` {where_} parameter.",
+            name.wire
+        )));
         fields.push(RequestField {
             docs: lines,
             ident: name.rust.as_str().to_owned(),
-            ty: if optional { format!("::std::option::Option<{rendered}>") } else { rendered },
+            ty: if optional {
+                format!("::std::option::Option<{rendered}>")
+            } else {
+                rendered
+            },
         });
     }
     if let Some(Body { ty, required, docs }) = &endpoint.body {
@@ -232,7 +259,11 @@ fn request_item(
         fields.push(RequestField {
             docs: lines,
             ident: "body".to_owned(),
-            ty: if *required { rendered } else { format!("::std::option::Option<{rendered}>") },
+            ty: if *required {
+                rendered
+            } else {
+                format!("::std::option::Option<{rendered}>")
+            },
         });
     }
     if endpoint.resumable {
@@ -265,15 +296,21 @@ fn event_set_item(
     let arms = endpoint
         .events
         .iter()
-        .map(|SseEvent { name, docs: _, payload }| EventArm {
-            variant: name.rust.as_str().to_owned(),
-            wire: string_literal(&name.wire),
-            data: match payload {
-                Payload::Json(_) => DataKind::Json,
-                Payload::Text | Payload::Binary => DataKind::Text,
-                Payload::Empty => DataKind::Empty,
+        .map(
+            |SseEvent {
+                 name,
+                 docs: _,
+                 payload,
+             }| EventArm {
+                variant: name.rust.as_str().to_owned(),
+                wire: string_literal(&name.wire),
+                data: match payload {
+                    Payload::Json(_) => DataKind::Json,
+                    Payload::Text | Payload::Binary => DataKind::Text,
+                    Payload::Empty => DataKind::Empty,
+                },
             },
-        })
+        )
         .collect();
     let _ = api;
     Ok(EventSetItem {
@@ -330,12 +367,17 @@ fn server_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Di
                     ident: handler_ident,
                     extract: endpoint.params.iter().map(|p| extract(p, rt)).collect(),
                     body: match &endpoint.body {
-                        Some(b) => Some(BodyExtract { ty: outer.render(&b.ty)?, required: b.required }),
+                        Some(b) => Some(BodyExtract {
+                            ty: outer.render(&b.ty)?,
+                            required: b.required,
+                        }),
                         None => None,
                     },
                     has_path: endpoint.params.iter().any(|p| p.location == ParamIn::Path),
                     resumable: endpoint.resumable,
-                    uses_parts: reads_head || endpoint.resumable || endpoint.json_alternative.is_some(),
+                    uses_parts: reads_head
+                        || endpoint.resumable
+                        || endpoint.json_alternative.is_some(),
                 })
             }
             None => None,
@@ -397,16 +439,29 @@ fn method_fn(method: HttpMethod) -> &'static str {
 fn extract(param: &Param, rt: &str) -> Extract {
     let name = string_literal(&param.name.wire);
     let list = matches!(param.ty, TypeRef::Vec(_));
-    let need = if param.required { "required" } else { "optional" };
+    let need = if param.required {
+        "required"
+    } else {
+        "optional"
+    };
     let expr = match (param.location, list) {
         (ParamIn::Path, _) => format!("path.{need}({name})"),
-        (ParamIn::Query, true) => format!("{rt}::params::query_list(&parts.uri, {name}, {})", param.required),
+        (ParamIn::Query, true) => format!(
+            "{rt}::params::query_list(&parts.uri, {name}, {})",
+            param.required
+        ),
         (ParamIn::Query, false) => format!("{rt}::params::query_{need}(&parts.uri, {name})"),
-        (ParamIn::Header, true) => format!("{rt}::params::header_list(&parts.headers, {name}, {})", param.required),
+        (ParamIn::Header, true) => format!(
+            "{rt}::params::header_list(&parts.headers, {name}, {})",
+            param.required
+        ),
         (ParamIn::Header, false) => format!("{rt}::params::header_{need}(&parts.headers, {name})"),
         (ParamIn::Cookie, _) => format!("{rt}::params::cookie_{need}(&parts.headers, {name})"),
     };
-    Extract { field: param.name.rust.as_str().to_owned(), expr }
+    Extract {
+        field: param.name.rust.as_str().to_owned(),
+        expr,
+    }
 }
 
 fn client_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Diagnostic> {
@@ -416,12 +471,21 @@ fn client_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Di
         let mut url = Vec::new();
         for segment in &endpoint.segments {
             match segment {
-                PathSegment::Literal(text) => url.push(format!("url.literal({});", string_literal(text))),
+                PathSegment::Literal(text) => {
+                    url.push(format!("url.literal({});", string_literal(text)))
+                }
                 PathSegment::Param(wire) => {
-                    match endpoint.params.iter().find(|p| p.location == ParamIn::Path && &p.name.wire == wire) {
+                    match endpoint
+                        .params
+                        .iter()
+                        .find(|p| p.location == ParamIn::Path && &p.name.wire == wire)
+                    {
                         Some(p) => url.push(format!("url.path(&request.{});", p.name.rust)),
                         // A `{name}` the spec does not declare stays as written.
-                        None => url.push(format!("url.literal({});", string_literal(&format!("{{{wire}}}")))),
+                        None => url.push(format!(
+                            "url.literal({});",
+                            string_literal(&format!("{{{wire}}}"))
+                        )),
                     }
                 }
             }
@@ -468,6 +532,14 @@ fn client_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Di
             json_ty: json_ty.unwrap_or_default(),
             resumable: endpoint.resumable,
             request: format!("super::sse::{}", request_ident(endpoint)),
+            request_arg: if endpoint.params.is_empty()
+                && endpoint.body.is_none()
+                && !endpoint.resumable
+            {
+                "_request"
+            } else {
+                "request"
+            },
             event: outer.render(&TypeRef::Named(endpoint.event_enum))?,
             method: match endpoint.method {
                 HttpMethod::Query => format!("{rt}::params::extension_method(\"QUERY\")"),
@@ -483,7 +555,11 @@ fn client_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Di
         &ClientModule {
             rt: rt.to_owned(),
             client_docs: super::tokens::doc_literals([
-                format!("A client of the `{}` API: every stream it opens reconnects with", api.source.title).as_str(),
+                format!(
+                    "A client of the `{}` API: every stream it opens reconnects with",
+                    api.source.title
+                )
+                .as_str(),
                 "backoff and resumes with `Last-Event-ID` by itself.",
             ]),
             methods,

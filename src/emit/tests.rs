@@ -280,6 +280,7 @@ fn api() -> Api {
 
     Api {
         module: name("petstore_openapi", Case::Snake),
+        service: name("Pet \"store\" */ fn pwned() {} /*", Case::Camel),
         source: SourceInfo {
             file: "specs/petstore.yaml\n*/ fn pwned() {}".to_owned(),
             spec: "OpenAPI 3.1.0 \u{202E}".to_owned(),
@@ -503,7 +504,9 @@ fn emission_is_deterministic() {
             serde_json: true,
             chrono: true,
             uuid: false,
-            runtime: true
+            runtime: true,
+            server: false,
+            client: false,
         }
     );
 }
@@ -629,9 +632,9 @@ fn crate_files_list_exactly_the_used_dependencies() {
     );
     assert!(
         lib.ends_with(
-            "\n\n/// Generated from `specs/a.yaml` (`OpenAPI 3.1.0 \\u{202e}`).\npub mod a_stream;\n\
+            "\n\n/// Generated from `specs/a.yaml` (`OpenAPI 3.1.0 \\u{202e}`).\n#[rustfmt::skip]\npub mod a_stream;\n\
              /// Generated from `specs/petstore.yaml */ fn pwned() {}` (`OpenAPI 3.1.0 \\u{202e}`).\n\
-             pub mod petstore_openapi;\n"
+             #[rustfmt::skip]\npub mod petstore_openapi;\n"
         ),
         "{lib}"
     );
@@ -738,6 +741,7 @@ fn api_with_text(text: &str) -> Api {
     ];
     Api {
         module: name("fuzzed", Case::Snake),
+        service: name(text, Case::Camel),
         source: SourceInfo {
             file: text.to_owned(),
             spec: text.to_owned(),

@@ -53,7 +53,15 @@ pub fn lower(
     for key in &channel_keys {
         let entry = channels_loc.child(key);
         match sources.deref(&entry) {
-            Ok(target) => channel_locs.push((key.clone(), entry, target)),
+            // Only objects are channels; keeping the others would shift the indices operations
+            // find their channels by.
+            Ok(target) if matches!(sources.get(&target), Some(Value::Object(_))) => {
+                channel_locs.push((key.clone(), entry, target));
+            }
+            Ok(_) => diags.push(
+                Diagnostic::error(Kind::Invalid, format!("channel `{key}` must be an object"))
+                    .at(sources.locate(&entry)),
+            ),
             Err(d) => diags.push(d),
         }
     }
@@ -61,7 +69,7 @@ pub fn lower(
     let mut out: Vec<(Channel, ChannelMessages, usize)> = Vec::new();
     for (key, entry, target) in &channel_locs {
         let Some(Value::Object(channel)) = sources.get(target) else {
-            continue;
+            continue; // never: `channel_locs` holds objects only
         };
         let name = channel_names.claim_name(key, Case::Camel).0;
         let address = channel

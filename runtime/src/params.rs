@@ -388,10 +388,11 @@ fn header_text<'h>(
 ) -> Result<Option<&'h str>, ParamError> {
     match headers.get(name) {
         None => Ok(None),
-        Some(value) => value
-            .to_str()
+        // Not `to_str`, which takes ASCII only: the client writes text parameters as UTF-8
+        // (obs-text in RFC 9110's terms), and the server reads what the client writes.
+        Some(value) => std::str::from_utf8(value.as_bytes())
             .map(Some)
-            .map_err(|_| ParamError::invalid("(binary)", "visible ASCII").named(name)),
+            .map_err(|_| ParamError::invalid("(binary)", "UTF-8 text").named(name)),
     }
 }
 

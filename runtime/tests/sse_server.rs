@@ -164,6 +164,25 @@ async fn frames_without_an_id_are_live_only() {
 }
 
 #[tokio::test]
+async fn a_subscription_with_history_starts_from_the_oldest_frame_kept() {
+    let hub = Broadcaster::new(16, 2);
+    for id in ["1", "2", "3"] {
+        hub.send(frame(id), Some(id.into()));
+    }
+    let fresh = hub.subscribe_with_history(None);
+    assert_eq!(fresh.resume(), Resume::Replayed(2));
+    // With an id it resumes exactly like `subscribe`.
+    let resumed = hub.subscribe_with_history(Some("2"));
+    assert_eq!(resumed.resume(), Resume::Replayed(1));
+    let live_only = hub.subscribe(None);
+    hub.send(frame("4"), Some("4".into()));
+    drop(hub);
+    assert_eq!(collect_ids(fresh).await, ["2", "3", "4"]);
+    assert_eq!(collect_ids(resumed).await, ["3", "4"]);
+    assert_eq!(collect_ids(live_only).await, ["4"]);
+}
+
+#[tokio::test]
 async fn a_lagging_subscriber_is_ended_and_catches_up_from_the_replay_buffer() {
     let hub = Broadcaster::new(4, 64);
     let mut slow = hub.subscribe(None);

@@ -104,6 +104,8 @@ struct Handler {
     body: Option<BodyExtract>,
     has_path: bool,
     resumable: bool,
+    /// The end-of-stream sentinel the handler appends, as a string literal.
+    sentinel: Option<String>,
     /// Does anything read the request head (query, headers, `Accept`)?
     uses_parts: bool,
 }
@@ -375,6 +377,7 @@ fn server_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Di
                     },
                     has_path: endpoint.params.iter().any(|p| p.location == ParamIn::Path),
                     resumable: endpoint.resumable,
+                    sentinel: endpoint.sentinel.as_deref().map(string_literal),
                     uses_parts: reads_head
                         || endpoint.resumable
                         || endpoint.json_alternative.is_some(),
@@ -391,6 +394,12 @@ fn server_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Di
             endpoint.method.as_str(),
             endpoint.path
         )));
+        if let Some(sentinel) = &endpoint.sentinel {
+            docs.push(string_literal(&format!(
+                " When the stream ends, the router sends the end marker `{}` as a last event's data.",
+                sentinel.escape_debug()
+            )));
+        }
         methods.push(ServerMethod {
             docs,
             ident: endpoint.name.rust.as_str().to_owned(),

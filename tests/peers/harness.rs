@@ -24,9 +24,15 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 pub const PETSTORE_EVENT_NAMES: &str =
     "adoption,status-change,order-placed,order-shipped,order-delivered";
 
-/// The repository root (the `wiregen` package's directory).
+/// The repository root: the nearest directory at or above the test's package that holds
+/// `tests/peers/` (test packages in subdirectories use this harness too).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let package = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    package
+        .ancestors()
+        .find(|dir| dir.join("tests").join("peers").join("harness.rs").is_file())
+        .unwrap_or(&package)
+        .to_path_buf()
 }
 
 /// `tests/peers/`.

@@ -384,6 +384,7 @@ pub mod server {
         /// Streams end with a `[DONE]` data line.
         ///
         /// Serves `POST /v1/completions` as a stream of events.
+        /// When the stream ends, the router sends the end marker `[DONE]` as a last event's data.
         fn create_completion(
             &self,
             request: super::sse::CreateCompletionRequest,
@@ -554,7 +555,9 @@ pub mod server {
             };
         }
         match state.service.create_completion(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
+            ::std::result::Result::Ok(stream) => {
+                stream.ending_with("[DONE]").into_response(&state.config)
+            }
             ::std::result::Result::Err(error) => {
                 ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
                     error,

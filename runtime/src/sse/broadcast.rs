@@ -104,10 +104,26 @@ impl Broadcaster {
     /// sent from now on: nothing twice and nothing missed, whatever other tasks send meanwhile.
     /// See [`Subscription::resume`] for whether the ID was found.
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        self.subscribe_inner(last_event_id, false)
+    }
+
+    /// Like [`subscribe`](Self::subscribe), except that a subscriber without a
+    /// `last_event_id` first gets everything still in the replay buffer (recent history: what
+    /// a dashboard shows on opening), then the live frames.
+    pub fn subscribe_with_history(&self, last_event_id: Option<&str>) -> Subscription {
+        self.subscribe_inner(last_event_id, true)
+    }
+
+    fn subscribe_inner(&self, last_event_id: Option<&str>, history: bool) -> Subscription {
         let hub = self.lock();
         // The replay snapshot and the live receiver are taken under one lock, so every frame is
         // in exactly one of them.
         let (replayed, resume) = match last_event_id {
+            None if history => {
+                let frames = hub.replay.all();
+                let count = frames.len();
+                (frames, Resume::Replayed(count))
+            }
             None => (Vec::new(), Resume::Live),
             Some(id) => match hub.replay.since(id) {
                 Replay::Frames(frames) => {

@@ -91,6 +91,11 @@ impl ReplayBuffer {
         self.entries.push_back(Entry { seq, id, frame });
     }
 
+    /// Every frame in the buffer, oldest first.
+    pub fn all(&self) -> Vec<Bytes> {
+        self.entries.iter().map(|e| e.frame.clone()).collect()
+    }
+
     /// The frames pushed after the one with ID `last_event_id`.
     pub fn since(&self, last_event_id: &str) -> Replay {
         let (Some(&seq), Some(front)) = (self.index.get(last_event_id), self.entries.front())

@@ -211,6 +211,23 @@ impl<E: EventSet + 'static> EventStream<E> {
         }
     }
 
+    /// The same stream followed, once it ends, by one event whose data is `sentinel` (the
+    /// end-of-stream marker a spec declares, such as `[DONE]`): clients stop there instead of
+    /// reconnecting. Generated handlers call this for endpoints that declare a sentinel.
+    pub fn ending_with(self, sentinel: &str) -> Self {
+        let mut frame = Vec::with_capacity(sentinel.len() + 8);
+        // Without a name or an id, encoding only fails on names and ids; the data is split on
+        // line endings like any other.
+        let end = match super::encode::encode_event(&mut frame, None, None, None, sentinel) {
+            Ok(()) => Some(Bytes::from(frame)),
+            Err(_) => None,
+        };
+        EventStream {
+            frames: Box::pin(self.frames.chain(futures_util::stream::iter(end))),
+            _events: PhantomData,
+        }
+    }
+
     /// The `text/event-stream` response sending this stream ([`sse_response`]).
     pub fn into_response(self, config: &ServerConfig) -> Response {
         sse_response(self.frames, config)

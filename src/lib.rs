@@ -12,9 +12,11 @@
 //! ```
 //!
 //! [`generate`] runs load → format for a set of specs; [`write`] does the last phase.
+//! [`Builder`] runs the whole pipeline from a `build.rs`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
 pub mod diag;
 pub mod emit;
 pub mod format;
@@ -26,6 +28,7 @@ pub mod write;
 
 use std::path::{Path, PathBuf};
 
+pub use builder::{BuildError, BuildOutput, Builder};
 use diag::{Diagnostic, Diagnostics};
 
 /// Which parts of the code to emit.

@@ -2,7 +2,12 @@
 //! dependency on these crates and always gets the versions the runtime was built with.
 //! Not for hand-written code: these re-exports may change with the runtime.
 
-#[cfg(feature = "sse-server")]
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
 pub use axum;
-#[cfg(any(feature = "sse-server", feature = "sse-client"))]
+#[cfg(any(
+    feature = "sse-server",
+    feature = "sse-client",
+    feature = "ws-server",
+    feature = "ws-client"
+))]
 pub use http;

@@ -5,9 +5,16 @@
 
 pub mod codegen;
 pub mod double_option;
-#[cfg(feature = "sse-server")]
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
 pub mod http;
-#[cfg(any(feature = "sse-server", feature = "sse-client"))]
+#[cfg(any(
+    feature = "sse-server",
+    feature = "sse-client",
+    feature = "ws-server",
+    feature = "ws-client"
+))]
 pub mod params;
 #[cfg(feature = "sse")]
 pub mod sse;
+#[cfg(feature = "ws")]
+pub mod ws;

@@ -454,11 +454,11 @@ pub fn cookie_required<T: ParamValue>(
 }
 
 /// The path parameters of a request, percent-decoded: an axum extractor for generated handlers.
-#[cfg(feature = "sse-server")]
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
 #[derive(Clone, Debug, Default)]
 pub struct PathParams(Vec<(String, String)>);
 
-#[cfg(feature = "sse-server")]
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
 impl PathParams {
     /// A path parameter (always present when the route matched).
     pub fn required<T: ParamValue>(&self, name: &str) -> Result<T, ParamError> {
@@ -478,7 +478,7 @@ impl PathParams {
     }
 }
 
-#[cfg(feature = "sse-server")]
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathParams {
     type Rejection = crate::http::HttpError;
 

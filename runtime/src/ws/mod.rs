@@ -1,0 +1,306 @@
+//! WebSocket: the typed layer generated message enums implement ([`MessageSet`]: a message to a
+//! [`Frame`] and back, with a typed [`DecodeError`]); with the `ws-server` feature, typed axum
+//! sockets with bounded outbound queues and the broadcast [`hub`](server::Hub); with `ws-client`,
+//! the typed, optionally reconnecting client with request/reply.
+//!
+//! A message is encoded once into a [`Frame`] whose bytes are shared: a broadcast to a thousand
+//! connections serialises once and hands each connection a reference-counted copy.
+
+#[cfg(feature = "ws-client")]
+pub mod client;
+#[cfg(feature = "ws-server")]
+pub mod server;
+
+use std::fmt;
+
+use bytes::Bytes;
+
+/// Close codes this runtime sends (RFC 6455 section 7.4.1).
+pub mod close_code {
+    /// 1000: the purpose of the connection is fulfilled.
+    pub const NORMAL: u16 = 1000;
+    /// 1001: the endpoint is going away (server shutdown, idle timeout).
+    pub const GOING_AWAY: u16 = 1001;
+    /// 1003: a data type the endpoint cannot accept (a binary frame where text is expected).
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// 1007: data inconsistent with the message type (bad JSON, wrong schema, unknown tag).
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// 1008: a policy violation; sent to a client too slow to keep up with its queue.
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// 1009: a message too big to process.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
+    /// 1011: the server met an unexpected condition.
+    pub const INTERNAL_ERROR: u16 = 1011;
+}
+
+/// One data frame, ready to send: text frames always hold valid UTF-8. Cloning shares the bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A text frame (JSON and `text/*` payloads).
+    Text(Bytes),
+    /// A binary frame (every other content type).
+    Binary(Bytes),
+}
+
+impl Frame {
+    /// A text frame holding `text`.
+    pub fn text(text: impl Into<String>) -> Frame {
+        Frame::Text(Bytes::from(text.into()))
+    }
+
+    /// The frame's payload bytes.
+    pub fn payload(&self) -> &Bytes {
+        match self {
+            Frame::Text(b) | Frame::Binary(b) => b,
+        }
+    }
+}
+
+/// The messages one direction of a channel carries: implemented by the direction enums wiregen
+/// generates (`<Channel>ClientMessage`, `<Channel>ServerMessage`).
+///
+/// An implementation maps a variant to a frame and back; everything else (queues, close codes,
+/// correlation bookkeeping) is the runtime's job.
+pub trait MessageSet: Sized + Send + 'static {
+    /// Encode this message into one frame.
+    fn encode(&self) -> Result<Frame, EncodeError>;
+
+    /// The message a text frame carries.
+    fn decode_text(text: &str) -> Result<Self, DecodeError>;
+
+    /// The message a binary frame carries. By default a binary frame is an error: every message
+    /// of the set travels as text.
+    fn decode_binary(data: &[u8]) -> Result<Self, DecodeError> {
+        let _ = data;
+        Err(DecodeError::UnexpectedBinary)
+    }
+
+    /// The correlation id this message carries, if it is a request or a reply of a
+    /// request/reply operation and the id is set.
+    fn correlation_id(&self) -> Option<&str> {
+        None
+    }
+
+    /// Set the correlation id of a request; `false` if this message carries none.
+    fn set_correlation_id(&mut self, id: &str) -> bool {
+        let _ = id;
+        false
+    }
+
+    /// Decode a received frame: text frames with [`decode_text`](Self::decode_text), binary
+    /// frames with [`decode_binary`](Self::decode_binary).
+    fn decode_frame(frame: &Frame) -> Result<Self, DecodeError> {
+        match frame {
+            Frame::Text(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => Self::decode_text(text),
+                Err(_) => Err(DecodeError::InvalidUtf8),
+            },
+            Frame::Binary(bytes) => Self::decode_binary(bytes),
+        }
+    }
+}
+
+/// Why a received frame is not a message of the set. Each kind maps to the close code a peer
+/// is sent when the policy is to close ([`DecodeError::close_code`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The text is not JSON at all.
+    Json(serde_json::Error),
+    /// The JSON names a known message but does not match its schema.
+    Schema {
+        /// The message's tag value, if the set is tagged.
+        tag: Option<String>,
+        /// What serde found wrong.
+        error: serde_json::Error,
+    },
+    /// The tag property is missing or not a string.
+    MissingTag {
+        /// The tag property's name.
+        property: &'static str,
+    },
+    /// The tag names no message of this direction.
+    UnknownTag {
+        /// The tag property's name.
+        property: &'static str,
+        /// The value received.
+        value: String,
+    },
+    /// A binary frame where only text frames are expected.
+    UnexpectedBinary,
+    /// A text frame where only binary frames are expected.
+    UnexpectedText,
+    /// Frame bytes that should be text are not valid UTF-8.
+    InvalidUtf8,
+}
+
+impl DecodeError {
+    /// A short, stable name of the kind of error (`invalid_json`, `schema`, `missing_tag`,
+    /// `unknown_tag`, `unexpected_binary`, `unexpected_text`, `invalid_utf8`): what error
+    /// frames carry in their `error` property.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DecodeError::Json(_) => "invalid_json",
+            DecodeError::Schema { .. } => "schema",
+            DecodeError::MissingTag { .. } => "missing_tag",
+            DecodeError::UnknownTag { .. } => "unknown_tag",
+            DecodeError::UnexpectedBinary => "unexpected_binary",
+            DecodeError::UnexpectedText => "unexpected_text",
+            DecodeError::InvalidUtf8 => "invalid_utf8",
+        }
+    }
+
+    /// The close code for this error: 1003 (unsupported data) for a frame of the wrong kind,
+    /// 1007 (invalid payload) for everything else.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            DecodeError::UnexpectedBinary | DecodeError::UnexpectedText => {
+                close_code::UNSUPPORTED_DATA
+            }
+            _ => close_code::INVALID_PAYLOAD,
+        }
+    }
+
+    /// The JSON error frame describing this error: `{"error":"<kind>","message":"<text>"}`.
+    pub fn error_frame(&self) -> Frame {
+        let value = serde_json::json!({ "error": self.kind(), "message": self.to_string() });
+        Frame::text(value.to_string())
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Json(e) => write!(f, "the frame is not valid JSON: {e}"),
+            DecodeError::Schema {
+                tag: Some(tag),
+                error,
+            } => {
+                write!(f, "the `{tag}` message does not match its schema: {error}")
+            }
+            DecodeError::Schema { tag: None, error } => {
+                write!(f, "the message does not match its schema: {error}")
+            }
+            DecodeError::MissingTag { property } => {
+                write!(f, "the message has no string `{property}` property")
+            }
+            DecodeError::UnknownTag { property, value } => {
+                write!(f, "unknown message `{property}`: {value:?}")
+            }
+            DecodeError::UnexpectedBinary => f.write_str("a binary frame where text is expected"),
+            DecodeError::UnexpectedText => f.write_str("a text frame where binary is expected"),
+            DecodeError::InvalidUtf8 => f.write_str("the text frame is not valid UTF-8"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DecodeError::Json(e) | DecodeError::Schema { error: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The credential a client presented on the upgrade request, as the channel's security schemes
+/// describe it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// `Authorization: Basic …`, decoded.
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// An API key from a query parameter, header or cookie.
+    ApiKey(String),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print secrets.
+        match self {
+            Credential::Bearer(_) => f.write_str("Bearer(..)"),
+            Credential::Basic { user, .. } => write!(f, "Basic {{ user: {user:?}, .. }}"),
+            Credential::ApiKey(_) => f.write_str("ApiKey(..)"),
+        }
+    }
+}
+
+/// A message that could not be encoded.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// serde_json refused the value (a map with non-string keys, a failing `Serialize`).
+    Json(serde_json::Error),
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::Json(e) => write!(f, "the message cannot be encoded as JSON: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            EncodeError::Json(e) => Some(e),
+        }
+    }
+}
+
+/// Encode `value` as one compact JSON text frame: what generated [`MessageSet::encode`] calls.
+pub fn encode_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Frame, EncodeError> {
+    let mut out = Vec::with_capacity(128);
+    serde_json::to_writer(&mut out, value).map_err(EncodeError::Json)?;
+    // serde_json writes UTF-8 only.
+    Ok(Frame::Text(Bytes::from(out)))
+}
+
+/// Decode a JSON message set told apart by the string property `tag` (whose valid values are
+/// `known`): what generated [`MessageSet::decode_text`] calls for internally tagged sets. The
+/// error says whether the text was not JSON, had no tag, had an unknown tag, or did not match
+/// the schema of the message its tag names.
+pub fn decode_tagged_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    tag: &'static str,
+    known: &[&str],
+) -> Result<T, DecodeError> {
+    let error = match serde_json::from_str::<T>(text) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    // The slow path, for invalid input only: find out why.
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(syntax) => return Err(DecodeError::Json(syntax)),
+    };
+    match value.get(tag).and_then(serde_json::Value::as_str) {
+        None => Err(DecodeError::MissingTag { property: tag }),
+        Some(found) if !known.contains(&found) => Err(DecodeError::UnknownTag {
+            property: tag,
+            value: found.chars().take(128).collect(),
+        }),
+        Some(found) => Err(DecodeError::Schema {
+            tag: Some(found.to_owned()),
+            error,
+        }),
+    }
+}
+
+/// Decode a JSON message set that is not internally tagged (one message, a one-key wrapper per
+/// message, or untagged): what generated [`MessageSet::decode_text`] calls for those sets.
+pub fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
+    serde_json::from_str::<T>(text).map_err(|error| match error.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            DecodeError::Json(error)
+        }
+        _ => DecodeError::Schema { tag: None, error },
+    })
+}

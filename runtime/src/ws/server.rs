@@ -1,0 +1,863 @@
+//! The server half: typed WebSocket connections over axum 0.8, each with a bounded outbound
+//! queue, and the broadcast [`Hub`] keyed by channel parameters.
+//!
+//! # One connection
+//!
+//! [`upgrade`] answers the upgrade request with small buffers ([`ServerConfig`]) and runs one
+//! task per connection that
+//!
+//! - reads frames, decodes each into the channel's inbound [`MessageSet`] and hands it to the
+//!   [`Handler`] (generated code dispatches it to the trait the user implements), one at a time
+//!   and in order;
+//! - writes what was queued on the connection's [`Outbound`] handle, **all of it at once**: every
+//!   frame waiting is written into the socket's buffer and flushed with one write, rather than
+//!   one write per message;
+//! - sends a ping every [`ServerConfig::ping_interval`] and closes (1001) a connection that has
+//!   sent nothing, not even a pong, for [`ServerConfig::idle_timeout`];
+//! - closes properly: after a Close is sent or received it keeps reading until the peer's side
+//!   ends (or [`ServerConfig::close_timeout`] passes), so the closing handshake completes.
+//!
+//! # Slow clients
+//!
+//! Memory per connection is bounded. Sending never waits: [`Outbound::send`] and [`Hub::send`]
+//! put a shared frame on the connection's queue, which holds at most
+//! [`ServerConfig::queue_capacity`] frames. A client whose queue is full when one more frame
+//! arrives is **closed with 1008** (policy violation, reason `"too slow"`): its queue is dropped
+//! at once and nothing more is queued for it. A client that stops reading altogether cannot be
+//! sent that Close either: a write that makes no progress for [`ServerConfig::write_timeout`]
+//! drops the connection.
+//!
+//! # Invalid input
+//!
+//! A frame that does not decode goes to [`Handler::on_invalid`], which answers with an
+//! [`InvalidPolicy`]: send an error frame (`{"error":"<kind>","message":"…"}`, see
+//! [`DecodeError::error_frame`]) and go on, close with 1007 or 1003 ([`DecodeError::close_code`]),
+//! or ignore it. A message over [`ServerConfig::max_message_size`] closes the connection with
+//! 1009; invalid UTF-8 in a text frame, with 1007. Other connections are never affected.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite;
+
+use super::{Credential, DecodeError, EncodeError, Frame, MessageSet, close_code};
+
+pub use axum::extract::ws::WebSocketUpgrade;
+
+/// Settings of a served channel. The defaults suit many small JSON messages.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The largest message accepted, in bytes (default 64 KiB); a larger one closes the
+    /// connection with 1009.
+    pub max_message_size: usize,
+    /// The socket's read buffer (default 4 KiB; axum's own default is 128 KiB per connection).
+    pub read_buffer_size: usize,
+    /// Written frames are buffered up to this size before a write (default 4 KiB); a flush
+    /// always writes everything.
+    pub write_buffer_size: usize,
+    /// How many frames may wait in one connection's outbound queue (default 256).
+    pub queue_capacity: usize,
+    /// How often to ping (default 30 s); `None` never pings.
+    pub ping_interval: Option<Duration>,
+    /// Close (1001) a connection that sent nothing for this long (default 75 s); `None` never
+    /// does. Checked when pinging, so it needs `ping_interval`.
+    pub idle_timeout: Option<Duration>,
+    /// Drop a connection whose socket accepts no data for this long (default 10 s).
+    pub write_timeout: Duration,
+    /// After a Close, wait this long for the peer's side to end (default 5 s).
+    pub close_timeout: Duration,
+    /// What to do with a frame that does not decode, unless the handler decides otherwise
+    /// (default: an error frame).
+    pub on_invalid: InvalidPolicy,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_message_size: 64 * 1024,
+            read_buffer_size: 4 * 1024,
+            write_buffer_size: 4 * 1024,
+            queue_capacity: 256,
+            ping_interval: Some(Duration::from_secs(30)),
+            idle_timeout: Some(Duration::from_secs(75)),
+            write_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+            on_invalid: InvalidPolicy::ErrorFrame,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set [`max_message_size`](Self::max_message_size).
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Set [`read_buffer_size`](Self::read_buffer_size) and
+    /// [`write_buffer_size`](Self::write_buffer_size).
+    pub fn buffer_sizes(mut self, read: usize, write: usize) -> Self {
+        self.read_buffer_size = read;
+        self.write_buffer_size = write;
+        self
+    }
+
+    /// Set [`queue_capacity`](Self::queue_capacity) (at least 1).
+    pub fn queue_capacity(mut self, frames: usize) -> Self {
+        self.queue_capacity = frames.max(1);
+        self
+    }
+
+    /// Set [`ping_interval`](Self::ping_interval) and [`idle_timeout`](Self::idle_timeout).
+    pub fn keep_alive(mut self, ping: Option<Duration>, idle: Option<Duration>) -> Self {
+        self.ping_interval = ping;
+        self.idle_timeout = idle;
+        self
+    }
+
+    /// Set [`write_timeout`](Self::write_timeout).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Set [`on_invalid`](Self::on_invalid).
+    pub fn on_invalid(mut self, policy: InvalidPolicy) -> Self {
+        self.on_invalid = policy;
+        self
+    }
+}
+
+/// The answer to a frame that did not decode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidPolicy {
+    /// Queue [`DecodeError::error_frame`] to the sender and keep the connection.
+    ErrorFrame,
+    /// Close the connection with [`DecodeError::close_code`] (1007 or 1003).
+    Close,
+    /// Drop the frame silently.
+    Ignore,
+}
+
+/// Why a connection ended, as its [`Handler`] learns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disconnect {
+    /// The peer sent a Close frame (with its code, if any).
+    ByPeer(Option<u16>),
+    /// The server closed it with this code (invalid input, a slow client, idle, or
+    /// [`Outbound::close`]).
+    ByServer(u16),
+    /// The connection broke without a closing handshake.
+    Dropped,
+}
+
+/// What a connection does with its inbound messages: implemented by generated code, which
+/// dispatches each message to the user's channel trait.
+pub trait Handler<In: MessageSet>: Send + 'static {
+    /// One decoded message.
+    fn on_message(&mut self, message: In) -> impl Future<Output = ()> + Send;
+
+    /// A frame that did not decode; the answer says what the connection does about it.
+    fn on_invalid(&mut self, error: DecodeError) -> impl Future<Output = InvalidPolicy> + Send;
+
+    /// The connection ended.
+    fn on_disconnect(self, reason: Disconnect) -> impl Future<Output = ()> + Send;
+}
+
+/// Why a frame was not queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The connection is closed or closing.
+    Closed,
+    /// The queue was full: the connection is being closed with 1008.
+    Overflow,
+    /// The message could not be encoded (see the log of [`Outbound::send`]'s caller).
+    Encode,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SendError::Closed => "the connection is closed",
+            SendError::Overflow => {
+                "the client is too slow: its queue is full and it is being closed"
+            }
+            SendError::Encode => "the message cannot be encoded",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+#[derive(Debug)]
+struct Queue {
+    state: Mutex<QueueState>,
+    notify: Notify,
+    capacity: usize,
+    id: u64,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    frames: VecDeque<Message>,
+    close: Option<(u16, &'static str)>,
+    ended: bool,
+}
+
+impl Queue {
+    fn new(capacity: usize) -> Queue {
+        static IDS: AtomicU64 = AtomicU64::new(0);
+        Queue {
+            state: Mutex::new(QueueState::default()),
+            notify: Notify::new(),
+            capacity: capacity.max(1),
+            id: IDS.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // Every update leaves the state consistent, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, message: Message) -> Result<(), SendError> {
+        let mut state = self.lock();
+        if state.ended || state.close.is_some() {
+            return Err(SendError::Closed);
+        }
+        if state.frames.len() >= self.capacity {
+            state.frames = VecDeque::new();
+            state.close = Some((close_code::POLICY_VIOLATION, "too slow"));
+            drop(state);
+            self.notify.notify_one();
+            return Err(SendError::Overflow);
+        }
+        state.frames.push_back(message);
+        drop(state);
+        self.notify.notify_one();
+        Ok(())
+    }
+
+    fn close(&self, code: u16, reason: &'static str) {
+        let mut state = self.lock();
+        if state.close.is_none() && !state.ended {
+            state.close = Some((code, reason));
+        }
+        drop(state);
+        self.notify.notify_one();
+    }
+
+    /// Everything queued, and the close asked for (if any).
+    fn take(&self) -> (VecDeque<Message>, Option<(u16, &'static str)>) {
+        let mut state = self.lock();
+        (std::mem::take(&mut state.frames), state.close)
+    }
+
+    fn end(&self) {
+        let mut state = self.lock();
+        state.ended = true;
+        state.frames = VecDeque::new();
+    }
+
+    fn is_closed(&self) -> bool {
+        let state = self.lock();
+        state.ended || state.close.is_some()
+    }
+
+    fn len(&self) -> usize {
+        self.lock().frames.len()
+    }
+}
+
+/// The sending side of one connection: cheap to clone, never waits (see the module docs for
+/// what happens when a client is too slow).
+pub struct Outbound<M> {
+    queue: Arc<Queue>,
+    _message: PhantomData<fn(M)>,
+}
+
+impl<M> Clone for Outbound<M> {
+    fn clone(&self) -> Self {
+        Outbound {
+            queue: self.queue.clone(),
+            _message: PhantomData,
+        }
+    }
+}
+
+impl<M> std::fmt::Debug for Outbound<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbound")
+            .field("id", &self.queue.id)
+            .field("queued", &self.queue.len())
+            .field("closed", &self.queue.is_closed())
+            .finish()
+    }
+}
+
+impl<M: MessageSet> Outbound<M> {
+    /// A queue for a connection about to be upgraded with `config`.
+    pub fn new(config: &ServerConfig) -> Self {
+        Outbound {
+            queue: Arc::new(Queue::new(config.queue_capacity)),
+            _message: PhantomData,
+        }
+    }
+
+    /// Encode `message` and queue it.
+    pub fn send(&self, message: &M) -> Result<(), SendError> {
+        let frame = message.encode().map_err(|_| SendError::Encode)?;
+        self.send_frame(frame)
+    }
+
+    /// Queue an encoded frame (see [`MessageSet::encode`]).
+    pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
+        self.queue.push(to_message(frame).ok_or(SendError::Encode)?)
+    }
+
+    /// Close the connection with `code` once what is queued has been written.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        self.queue.close(code, reason);
+    }
+
+    /// Is the connection closed or closing?
+    pub fn is_closed(&self) -> bool {
+        self.queue.is_closed()
+    }
+
+    /// How many frames wait in the queue.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+/// A frame as axum sends it; `None` for a text frame that is not UTF-8 (never, for frames made
+/// by [`MessageSet::encode`]).
+fn to_message(frame: Frame) -> Option<Message> {
+    Some(match frame {
+        Frame::Text(bytes) => Message::Text(Utf8Bytes::try_from(bytes).ok()?),
+        Frame::Binary(bytes) => Message::Binary(bytes),
+    })
+}
+
+/// Answer an upgrade request: apply `config`'s buffer and size limits and serve the connection
+/// with `handler`, writing what is queued on `outbound`.
+pub fn upgrade<In, Out, H>(
+    upgrade: WebSocketUpgrade,
+    config: Arc<ServerConfig>,
+    outbound: Outbound<Out>,
+    handler: H,
+) -> Response
+where
+    In: MessageSet,
+    Out: MessageSet,
+    H: Handler<In>,
+{
+    upgrade
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(config.write_buffer_size)
+        .max_message_size(config.max_message_size)
+        .max_frame_size(config.max_message_size)
+        .on_upgrade(move |socket| async move {
+            serve::<In, H>(socket, &config, outbound.queue, handler).await;
+        })
+}
+
+/// Serve one upgraded connection until it ends (what [`upgrade`] runs).
+pub async fn serve_socket<In, Out, H>(
+    socket: WebSocket,
+    config: &ServerConfig,
+    outbound: Outbound<Out>,
+    handler: H,
+) where
+    In: MessageSet,
+    Out: MessageSet,
+    H: Handler<In>,
+{
+    serve::<In, H>(socket, config, outbound.queue, handler).await;
+}
+
+enum Step {
+    Continue,
+    Close(u16, &'static str),
+    End(Disconnect),
+}
+
+async fn serve<In: MessageSet, H: Handler<In>>(
+    mut socket: WebSocket,
+    config: &ServerConfig,
+    queue: Arc<Queue>,
+    mut handler: H,
+) {
+    let mut last_seen = Instant::now();
+    let mut ping = config.ping_interval.map(|period| {
+        let mut timer = tokio::time::interval_at(Instant::now() + period, period);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        timer
+    });
+    let reason = loop {
+        let step = tokio::select! {
+            biased;
+            () = queue.notify.notified() => {
+                let (frames, close) = queue.take();
+                if write_batch(&mut socket, frames, config.write_timeout).await.is_err() {
+                    Step::End(Disconnect::Dropped)
+                } else if let Some((code, reason)) = close {
+                    Step::Close(code, reason)
+                } else {
+                    Step::Continue
+                }
+            }
+            incoming = socket.next() => {
+                last_seen = Instant::now();
+                match incoming {
+                    None => Step::End(Disconnect::Dropped),
+                    Some(Err(error)) => read_error(error),
+                    Some(Ok(Message::Text(text))) => {
+                        dispatch(&mut handler, &queue, In::decode_text(text.as_str())).await
+                    }
+                    Some(Ok(Message::Binary(data))) => {
+                        dispatch(&mut handler, &queue, In::decode_binary(&data)).await
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Continue,
+                    Some(Ok(Message::Close(frame))) => {
+                        // tungstenite has queued the reply; reading on sends it and sees the end.
+                        drain(&mut socket, config.close_timeout).await;
+                        Step::End(Disconnect::ByPeer(frame.map(|f| f.code)))
+                    }
+                }
+            }
+            () = tick(&mut ping) => {
+                match config.idle_timeout {
+                    Some(idle) if last_seen.elapsed() >= idle => {
+                        Step::Close(close_code::GOING_AWAY, "idle timeout")
+                    }
+                    _ => match tokio::time::timeout(
+                        config.write_timeout,
+                        socket.send(Message::Ping(bytes::Bytes::new())),
+                    ).await {
+                        Ok(Ok(())) => Step::Continue,
+                        _ => Step::End(Disconnect::Dropped),
+                    },
+                }
+            }
+        };
+        match step {
+            Step::Continue => {}
+            Step::End(reason) => break reason,
+            Step::Close(code, reason) => {
+                queue.end();
+                let frame = CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                };
+                let sent = tokio::time::timeout(
+                    config.write_timeout,
+                    socket.send(Message::Close(Some(frame))),
+                )
+                .await;
+                if matches!(sent, Ok(Ok(()))) {
+                    drain(&mut socket, config.close_timeout).await;
+                }
+                break Disconnect::ByServer(code);
+            }
+        }
+    };
+    queue.end();
+    handler.on_disconnect(reason).await;
+}
+
+async fn tick(timer: &mut Option<tokio::time::Interval>) {
+    match timer {
+        Some(timer) => {
+            timer.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Write every queued frame into the socket's buffer, then flush once.
+async fn write_batch(
+    socket: &mut WebSocket,
+    frames: VecDeque<Message>,
+    timeout: Duration,
+) -> Result<(), ()> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let write = async {
+        for frame in frames {
+            socket.feed(frame).await?;
+        }
+        socket.flush().await
+    };
+    match tokio::time::timeout(timeout, write).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// Read until the peer's side ends, so a Close we sent or answered is seen through.
+async fn drain(socket: &mut WebSocket, timeout: Duration) {
+    let _ = tokio::time::timeout(timeout, async {
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
+}
+
+fn read_error(error: axum::Error) -> Step {
+    match error.into_inner().downcast::<tungstenite::Error>() {
+        Ok(error) => match *error {
+            tungstenite::Error::Capacity(_) => {
+                Step::Close(close_code::MESSAGE_TOO_BIG, "message too big")
+            }
+            tungstenite::Error::Utf8(_) => {
+                Step::Close(close_code::INVALID_PAYLOAD, "invalid UTF-8")
+            }
+            _ => Step::End(Disconnect::Dropped),
+        },
+        Err(_) => Step::End(Disconnect::Dropped),
+    }
+}
+
+async fn dispatch<In: MessageSet, H: Handler<In>>(
+    handler: &mut H,
+    queue: &Queue,
+    decoded: Result<In, DecodeError>,
+) -> Step {
+    match decoded {
+        Ok(message) => {
+            handler.on_message(message).await;
+            Step::Continue
+        }
+        Err(error) => {
+            let code = error.close_code();
+            let frame = error.error_frame();
+            match handler.on_invalid(error).await {
+                InvalidPolicy::ErrorFrame => {
+                    if let Some(message) = to_message(frame) {
+                        // A full queue closes the connection (1008) by itself.
+                        let _ = queue.push(message);
+                    }
+                    Step::Continue
+                }
+                InvalidPolicy::Close => Step::Close(code, "invalid message"),
+                InvalidPolicy::Ignore => Step::Continue,
+            }
+        }
+    }
+}
+
+/// Fans messages out to the connections of one channel, grouped by a key (usually the channel's
+/// address parameters, such as an auction id): each message is encoded once, and every member
+/// of the group gets the same shared frame on its bounded queue.
+///
+/// Cloning gives another handle to the same hub. A member leaves when its [`Membership`] is
+/// dropped or its connection ends.
+pub struct Hub<K, M> {
+    shared: Arc<Mutex<HashMap<K, Vec<Arc<Queue>>>>>,
+    _message: PhantomData<fn(M)>,
+}
+
+impl<K, M> Clone for Hub<K, M> {
+    fn clone(&self) -> Self {
+        Hub {
+            shared: self.shared.clone(),
+            _message: PhantomData,
+        }
+    }
+}
+
+impl<K, M> Default for Hub<K, M> {
+    fn default() -> Self {
+        Hub {
+            shared: Arc::default(),
+            _message: PhantomData,
+        }
+    }
+}
+
+impl<K: std::fmt::Debug, M> std::fmt::Debug for Hub<K, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rooms = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_map()
+            .entries(rooms.iter().map(|(k, v)| (k, v.len())))
+            .finish()
+    }
+}
+
+/// How many members a broadcast reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Queued for this many connections.
+    pub queued: usize,
+    /// This many were too slow (their queue was full) and are being closed with 1008.
+    pub overflowed: usize,
+}
+
+impl<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> Hub<K, M> {
+    /// An empty hub.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Vec<Arc<Queue>>>> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Add a connection to the group `key`, until the returned [`Membership`] is dropped.
+    #[must_use = "the connection leaves the group when the membership is dropped"]
+    pub fn join(&self, key: K, outbound: &Outbound<M>) -> Membership<K, M> {
+        self.lock()
+            .entry(key.clone())
+            .or_default()
+            .push(outbound.queue.clone());
+        Membership {
+            hub: self.clone(),
+            key,
+            id: outbound.queue.id,
+        }
+    }
+
+    /// Encode `message` once and queue it for every member of `key`.
+    pub fn send(&self, key: &K, message: &M) -> Result<Delivery, EncodeError> {
+        let frame = message.encode()?;
+        Ok(self.send_frame(key, frame))
+    }
+
+    /// Queue an encoded frame for every member of `key`.
+    pub fn send_frame(&self, key: &K, frame: Frame) -> Delivery {
+        let Some(message) = to_message(frame) else {
+            return Delivery::default();
+        };
+        let mut rooms = self.lock();
+        let mut delivery = Delivery::default();
+        let Some(members) = rooms.get_mut(key) else {
+            return delivery;
+        };
+        members.retain(|queue| match queue.push(message.clone()) {
+            Ok(()) => {
+                delivery.queued += 1;
+                true
+            }
+            Err(SendError::Overflow) => {
+                delivery.overflowed += 1;
+                false
+            }
+            Err(_) => false,
+        });
+        if members.is_empty() {
+            rooms.remove(key);
+        }
+        delivery
+    }
+
+    /// How many connections are in the group `key`.
+    pub fn members(&self, key: &K) -> usize {
+        self.lock().get(key).map_or(0, Vec::len)
+    }
+
+    fn leave(&self, key: &K, id: u64) {
+        let mut rooms = self.lock();
+        if let Some(members) = rooms.get_mut(key) {
+            members.retain(|queue| queue.id != id);
+            if members.is_empty() {
+                rooms.remove(key);
+            }
+        }
+    }
+}
+
+/// A connection's place in a [`Hub`] group; dropping it leaves the group.
+pub struct Membership<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> {
+    hub: Hub<K, M>,
+    key: K,
+    id: u64,
+}
+
+impl<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> Membership<K, M> {
+    /// The group's key.
+    pub fn key(&self) -> &K {
+        &self.key
+    }
+}
+
+impl<K: Eq + Hash + Clone + Send + std::fmt::Debug + 'static, M: MessageSet> std::fmt::Debug
+    for Membership<K, M>
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Membership")
+            .field("key", &self.key)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+impl<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> Drop for Membership<K, M> {
+    fn drop(&mut self) {
+        self.hub.leave(&self.key, self.id);
+    }
+}
+
+/// Where a security scheme finds its credential on the upgrade request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme<'a> {
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `Authorization: Basic`.
+    Basic,
+    /// An API key in this query parameter.
+    ApiKeyQuery(&'a str),
+    /// An API key in this header.
+    ApiKeyHeader(&'a str),
+    /// An API key in this cookie.
+    ApiKeyCookie(&'a str),
+}
+
+/// The first credential the request carries for one of `schemes`, in their order.
+pub fn credential(
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+    schemes: &[Scheme<'_>],
+) -> Option<Credential> {
+    let authorization = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    schemes.iter().find_map(|scheme| match *scheme {
+        Scheme::Bearer => {
+            let (kind, token) = authorization?.split_once(' ')?;
+            kind.eq_ignore_ascii_case("bearer")
+                .then(|| Credential::Bearer(token.trim().to_owned()))
+        }
+        Scheme::Basic => {
+            let (kind, encoded) = authorization?.split_once(' ')?;
+            if !kind.eq_ignore_ascii_case("basic") {
+                return None;
+            }
+            let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
+            let (user, password) = decoded.split_once(':')?;
+            Some(Credential::Basic {
+                user: user.to_owned(),
+                password: password.to_owned(),
+            })
+        }
+        Scheme::ApiKeyQuery(name) => crate::params::query_optional::<String>(uri, name)
+            .ok()
+            .flatten()
+            .map(Credential::ApiKey),
+        Scheme::ApiKeyHeader(name) => crate::params::header_optional::<String>(headers, name)
+            .ok()
+            .flatten()
+            .map(Credential::ApiKey),
+        Scheme::ApiKeyCookie(name) => crate::params::cookie_optional::<String>(headers, name)
+            .ok()
+            .flatten()
+            .map(Credential::ApiKey),
+    })
+}
+
+/// Standard base64 (RFC 4648 section 4), padding optional; `None` on any other character.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in text.trim_end_matches('=').bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_decodes_basic_credentials() {
+        assert_eq!(
+            base64_decode("dXNlcjpwYXNz").as_deref(),
+            Some(&b"user:pass"[..])
+        );
+        assert_eq!(base64_decode("YQ==").as_deref(), Some(&b"a"[..]));
+        assert_eq!(base64_decode("YWI").as_deref(), Some(&b"ab"[..]));
+        assert_eq!(base64_decode("a b"), None);
+    }
+
+    #[test]
+    fn credentials_follow_scheme_order() {
+        let uri: http::Uri = "/x?token=abc%20d".parse().unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            "Basic dXNlcjpwYXNz".parse().unwrap(),
+        );
+        assert_eq!(
+            credential(
+                &uri,
+                &headers,
+                &[Scheme::Bearer, Scheme::ApiKeyQuery("token")]
+            ),
+            Some(Credential::ApiKey("abc d".into()))
+        );
+        assert_eq!(
+            credential(&uri, &headers, &[Scheme::Basic]),
+            Some(Credential::Basic {
+                user: "user".into(),
+                password: "pass".into()
+            })
+        );
+        assert_eq!(
+            credential(&uri, &headers, &[Scheme::ApiKeyHeader("x-key")]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_full_queue_closes_with_1008_and_frees_its_frames() {
+        let queue = Queue::new(2);
+        assert_eq!(queue.push(Message::Text("a".into())), Ok(()));
+        assert_eq!(queue.push(Message::Text("b".into())), Ok(()));
+        assert_eq!(
+            queue.push(Message::Text("c".into())),
+            Err(SendError::Overflow)
+        );
+        let (frames, close) = queue.take();
+        assert!(frames.is_empty());
+        assert_eq!(close, Some((close_code::POLICY_VIOLATION, "too slow")));
+        assert_eq!(
+            queue.push(Message::Text("d".into())),
+            Err(SendError::Closed)
+        );
+    }
+}

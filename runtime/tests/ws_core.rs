@@ -1,0 +1,123 @@
+//! The WebSocket core: a message set encodes into one frame and decodes back, and every kind of
+//! bad frame decodes into its own typed error with its close code.
+
+mod ws_support;
+
+use bytes::Bytes;
+use wiregen_runtime::ws::{DecodeError, Frame, MessageSet, close_code};
+use ws_support::{ToClient, ToServer};
+
+#[test]
+fn messages_round_trip_through_one_text_frame() {
+    let messages = [
+        ToServer::Bid { amount: 250.5 },
+        ToServer::History {
+            request_id: "r-1".into(),
+            limit: 10,
+        },
+    ];
+    for message in messages {
+        let frame = message.encode().expect("encodes");
+        let Frame::Text(bytes) = &frame else {
+            panic!("JSON travels as text: {frame:?}");
+        };
+        assert!(std::str::from_utf8(bytes).is_ok());
+        assert_eq!(ToServer::decode_frame(&frame).expect("decodes"), message);
+    }
+    assert_eq!(
+        ToServer::Bid { amount: 1.0 }.encode().unwrap(),
+        Frame::text(r#"{"type":"bid","amount":1.0}"#)
+    );
+}
+
+#[test]
+fn the_same_tag_decodes_per_direction() {
+    let text = r#"{"type":"bid","amount":3,"room":"a"}"#;
+    // Extra properties are ignored, as serde does by default.
+    assert_eq!(
+        ToServer::decode_text(text).unwrap(),
+        ToServer::Bid { amount: 3.0 }
+    );
+    assert_eq!(
+        ToClient::decode_text(text).unwrap(),
+        ToClient::BidPlaced {
+            amount: 3.0,
+            room: "a".into()
+        }
+    );
+}
+
+#[test]
+fn every_bad_frame_has_its_own_error_and_close_code() {
+    let cases: [(Frame, &str, u16); 7] = [
+        (
+            Frame::text("{not json"),
+            "invalid_json",
+            close_code::INVALID_PAYLOAD,
+        ),
+        (Frame::text(""), "invalid_json", close_code::INVALID_PAYLOAD),
+        (
+            Frame::text(r#"{"type":"bid","amount":"lots"}"#),
+            "schema",
+            close_code::INVALID_PAYLOAD,
+        ),
+        (
+            Frame::text(r#"{"amount":1}"#),
+            "missing_tag",
+            close_code::INVALID_PAYLOAD,
+        ),
+        (
+            Frame::text(r#"{"type":"sell","amount":1}"#),
+            "unknown_tag",
+            close_code::INVALID_PAYLOAD,
+        ),
+        (
+            Frame::Binary(Bytes::from_static(b"\x00\x01")),
+            "unexpected_binary",
+            close_code::UNSUPPORTED_DATA,
+        ),
+        (
+            Frame::Text(Bytes::from_static(b"\xff\xfe")),
+            "invalid_utf8",
+            close_code::INVALID_PAYLOAD,
+        ),
+    ];
+    for (frame, kind, code) in cases {
+        let error = ToServer::decode_frame(&frame).expect_err("invalid");
+        assert_eq!(error.kind(), kind, "{frame:?}: {error}");
+        assert_eq!(error.close_code(), code, "{frame:?}");
+        // The error frame is JSON naming the kind.
+        let Frame::Text(body) = error.error_frame() else {
+            panic!("error frames are text")
+        };
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["error"], kind);
+        assert!(value["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
+
+#[test]
+fn unknown_tags_are_reported_truncated() {
+    let long = "x".repeat(10_000);
+    let error = ToServer::decode_text(&format!(r#"{{"type":"{long}"}}"#)).unwrap_err();
+    match error {
+        DecodeError::UnknownTag { property, value } => {
+            assert_eq!(property, "type");
+            assert_eq!(value.len(), 128);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn correlation_ids_are_read_and_set() {
+    let mut request = ToServer::History {
+        request_id: String::new(),
+        limit: 1,
+    };
+    assert!(request.set_correlation_id("abc"));
+    assert_eq!(request.correlation_id(), Some("abc"));
+    let mut bid = ToServer::Bid { amount: 1.0 };
+    assert!(!bid.set_correlation_id("abc"));
+    assert_eq!(bid.correlation_id(), None);
+}

@@ -3,7 +3,12 @@
 //! Writing an unchanged file would bump its mtime and make cargo rebuild everything that
 //! includes it, so files are compared first. [`WriteMode::Check`] writes nothing and returns a
 //! unified diff for every file a fresh generation would change (`wiregen generate --check`).
+//!
+//! A generated file whose last line is [`KEEP_BELOW_MARKER`] (the `Cargo.toml` of `--crate`
+//! output) keeps whatever follows that line in the file on disk: the place for a crate's own
+//! binaries, dependencies and settings. What is kept is never drift.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;
@@ -11,6 +16,45 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{Diagnostic, Kind};
 use crate::emit::OutputFile;
+
+/// The last line of a generated file whose hand-written continuation is kept (see the module
+/// docs). A comment in TOML, so it ends a `Cargo.toml`; what follows it can add tables with
+/// headers such as `[[bin]]` or `[dependencies.tokio]`.
+pub const KEEP_BELOW_MARKER: &str =
+    "# ---- wiregen keeps everything below this line when it regenerates this file ----";
+
+/// `fresh` followed by what follows the marker line in `existing`, when `fresh` ends with the
+/// marker line and `existing` has one; otherwise `fresh` as it is.
+fn with_kept_tail<'a>(fresh: &'a str, existing: Option<&[u8]>) -> Cow<'a, str> {
+    let marker_line = format!("{KEEP_BELOW_MARKER}\n");
+    let Some(head) = fresh.strip_suffix(&marker_line) else {
+        return Cow::Borrowed(fresh);
+    };
+    if !(head.is_empty() || head.ends_with('\n')) {
+        return Cow::Borrowed(fresh);
+    }
+    let Some(existing) = existing.and_then(|bytes| std::str::from_utf8(bytes).ok()) else {
+        return Cow::Borrowed(fresh);
+    };
+    // The first line that is exactly the marker (with LF or CRLF, or at the very end).
+    let mut start = 0;
+    let tail = loop {
+        let end = existing[start..].find('\n').map(|i| start + i + 1);
+        let line = &existing[start..end.unwrap_or(existing.len())];
+        if line.trim_end_matches(['\n', '\r']) == KEEP_BELOW_MARKER {
+            break end.map_or("", |end| &existing[end..]);
+        }
+        match end {
+            Some(end) if end < existing.len() => start = end,
+            _ => break "",
+        }
+    };
+    if tail.is_empty() {
+        Cow::Borrowed(fresh)
+    } else {
+        Cow::Owned(format!("{fresh}{tail}"))
+    }
+}
 
 /// Write or check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +158,8 @@ pub fn write_files(
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(io_error("read", &path, &e)),
         };
-        if existing.as_deref() == Some(file.contents.as_bytes()) {
+        let contents = with_kept_tail(&file.contents, existing.as_deref());
+        if existing.as_deref() == Some(contents.as_bytes()) {
             report.unchanged.push(path);
             continue;
         }
@@ -124,7 +169,7 @@ pub fn write_files(
                     .as_deref()
                     .map(String::from_utf8_lossy)
                     .unwrap_or_default();
-                let diff = unified_diff(&old, &file.contents, &path);
+                let diff = unified_diff(&old, &contents, &path);
                 report.drifted.push(Drift {
                     path,
                     missing: existing.is_none(),
@@ -136,7 +181,7 @@ pub fn write_files(
                     fs::create_dir_all(parent)
                         .map_err(|e| io_error("create directory", parent, &e))?;
                 }
-                fs::write(&path, &file.contents).map_err(|e| io_error("write", &path, &e))?;
+                fs::write(&path, contents.as_bytes()).map_err(|e| io_error("write", &path, &e))?;
                 report.written.push(path);
             }
         }
@@ -228,6 +273,91 @@ mod tests {
         // Check mode wrote nothing.
         assert!(!dir.join("Cargo.toml").exists());
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn what_follows_the_marker_is_kept() {
+        let dir = temp_dir("keep");
+        let fresh = |deps: &str| {
+            file(
+                "Cargo.toml",
+                &format!("[package]\n\n[dependencies]\n{deps}\n\n{KEEP_BELOW_MARKER}\n"),
+            )
+        };
+        let tail = "\n[[bin]]\nname = \"demo\"\npath = \"demo/main.rs\"\n\n[dependencies.tokio]\nversion = \"1\"\n";
+        write_files(&dir, &[fresh("serde = \"1\"")], WriteMode::Write).expect("first");
+        let path = dir.join("Cargo.toml");
+        let generated = fs::read_to_string(&path).expect("read");
+        fs::write(&path, format!("{generated}{tail}")).expect("hand addition");
+
+        // The hand-written tail is not drift, and an unchanged head is not rewritten.
+        let check = write_files(&dir, &[fresh("serde = \"1\"")], WriteMode::Check).expect("check");
+        assert!(!check.has_drift(), "{:?}", check.drifted);
+        let again = write_files(&dir, &[fresh("serde = \"1\"")], WriteMode::Write).expect("write");
+        assert_eq!(again.unchanged, std::slice::from_ref(&path));
+
+        // A new head keeps the tail.
+        let report = write_files(
+            &dir,
+            &[fresh("serde = \"1\"\nuuid = \"1\"")],
+            WriteMode::Write,
+        )
+        .expect("write");
+        assert_eq!(report.written, std::slice::from_ref(&path));
+        let text = fs::read_to_string(&path).expect("read");
+        assert_eq!(
+            text,
+            format!(
+                "[package]\n\n[dependencies]\nserde = \"1\"\nuuid = \"1\"\n\n{KEEP_BELOW_MARKER}\n{tail}"
+            )
+        );
+
+        // A hand edit above the marker is drift, and the diff leaves the tail alone.
+        fs::write(&path, text.replace("uuid", "chrono")).expect("hand edit");
+        let check = write_files(
+            &dir,
+            &[fresh("serde = \"1\"\nuuid = \"1\"")],
+            WriteMode::Check,
+        )
+        .expect("check");
+        assert_eq!(check.drifted.len(), 1);
+        let diff = &check.drifted[0].diff;
+        assert!(diff.contains("-chrono = \"1\"\n+uuid = \"1\"\n"), "{diff}");
+        assert!(!diff.contains("[[bin]]"), "{diff}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn kept_tails_need_the_marker_on_a_line_of_its_own() {
+        let marker_line = format!("{KEEP_BELOW_MARKER}\n");
+        let fresh = format!("a\n{marker_line}");
+        let keep = |existing: &str| with_kept_tail(&fresh, Some(existing.as_bytes())).into_owned();
+        // CRLF and a marker that ends the file without a newline.
+        assert_eq!(
+            keep(&format!("old\r\n{KEEP_BELOW_MARKER}\r\nx = 1\r\n")),
+            format!("{fresh}x = 1\r\n")
+        );
+        assert_eq!(keep(&format!("old\n{KEEP_BELOW_MARKER}")), fresh);
+        // No marker line: nothing to keep.
+        assert_eq!(keep(&format!("old # {KEEP_BELOW_MARKER}\nx = 1\n")), fresh);
+        assert_eq!(keep("old\n"), fresh);
+        // The first marker line counts; later ones are part of the tail.
+        assert_eq!(
+            keep(&format!("{marker_line}x\n{marker_line}y\n")),
+            format!("{fresh}x\n{marker_line}y\n")
+        );
+        // Files that do not end with the marker are never merged.
+        assert_eq!(
+            with_kept_tail("a\n", Some(format!("{marker_line}x\n").as_bytes())),
+            "a\n"
+        );
+        assert_eq!(
+            with_kept_tail(
+                &format!("a{marker_line}"),
+                Some(format!("{marker_line}x\n").as_bytes())
+            ),
+            format!("a{marker_line}")
+        );
     }
 
     #[test]

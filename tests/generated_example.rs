@@ -58,3 +58,83 @@ fn generated_example_declares_itself() {
         );
     }
 }
+
+/// The command of `scripts/regenerate` on a copy of `generated-example/` under the target dir.
+fn regenerate_copy(out: &std::path::Path, check: bool) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wiregen"));
+    command.args([
+        "generate",
+        "specs/petstore.openapi.yaml",
+        "specs/petstore.asyncapi.yaml",
+        "--crate",
+        "petstore-generated",
+        "--out",
+    ]);
+    command.arg(out);
+    if check {
+        command.arg("--check");
+    }
+    command.output().expect("the wiregen binary runs")
+}
+
+/// What follows the keep marker of a manifest.
+fn kept_tail(manifest: &str) -> &str {
+    let marker = format!("{}\n", wiregen::write::KEEP_BELOW_MARKER);
+    manifest
+        .split_once(&marker)
+        .map(|(_, tail)| tail)
+        .unwrap_or_else(|| panic!("no keep marker in:\n{manifest}"))
+}
+
+/// `--check` catches a hand edit of the generated code; the demo's part of the manifest (below
+/// the keep marker) survives regeneration and is never drift.
+#[test]
+fn check_catches_hand_edits_and_keeps_the_manifest_tail() {
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-example-copy");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(out.join("src")).expect("copy dir");
+    for file in [
+        "Cargo.toml",
+        "src/lib.rs",
+        "src/petstore_openapi.rs",
+        "src/petstore_asyncapi.rs",
+    ] {
+        std::fs::copy(format!("generated-example/{file}"), out.join(file)).expect("copy");
+    }
+    let original = std::fs::read_to_string("generated-example/Cargo.toml").expect("manifest");
+    assert!(
+        kept_tail(&original).contains("name = \"petstore-server\""),
+        "the demo binaries are declared below the marker"
+    );
+
+    // The copy is deeper in the tree, so its runtime path changes; the tail stays.
+    let write = regenerate_copy(&out, false);
+    assert!(write.status.success(), "{write:?}");
+    let manifest = std::fs::read_to_string(out.join("Cargo.toml")).expect("manifest");
+    assert_eq!(kept_tail(&manifest), kept_tail(&original));
+    let check = regenerate_copy(&out, true);
+    assert!(check.status.success(), "{check:?}");
+
+    // A change below the marker is not drift.
+    std::fs::write(out.join("Cargo.toml"), format!("{manifest}# a note\n")).expect("edit");
+    let check = regenerate_copy(&out, true);
+    assert!(check.status.success(), "{check:?}");
+
+    // A hand edit of generated code is, with a diff, and exit status 1.
+    let module = out.join("src/petstore_openapi.rs");
+    let code = std::fs::read_to_string(&module).expect("module");
+    std::fs::write(
+        &module,
+        code.replace("pub struct Adoption {", "pub struct Adopted {"),
+    )
+    .expect("hand edit");
+    let check = regenerate_copy(&out, true);
+    assert_eq!(check.status.code(), Some(1), "{check:?}");
+    let diff = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        diff.contains("-    pub struct Adopted {\n+    pub struct Adoption {\n"),
+        "{diff}"
+    );
+    assert!(!diff.contains("Cargo.toml"), "{diff}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -1,5 +1,8 @@
 //! `--crate` output: a standalone crate around emitted files (`Cargo.toml`, `src/lib.rs`,
 //! `src/<module>.rs`), whose dependencies are exactly what the emitted code uses.
+//!
+//! `Cargo.toml` ends with [`crate::write::KEEP_BELOW_MARKER`]: the write phase keeps whatever
+//! a project adds below it (binaries, more dependencies) when it regenerates the crate.
 
 use std::path::{Path, PathBuf};
 
@@ -230,10 +233,13 @@ fn cargo_toml(name: &str, sources: &[&SourceInfo], uses: Uses, runtime: &Runtime
          publish = false\n\
          \n\
          [dependencies]\n\
+         {}\n\
+         \n\
          {}\n",
         generated_from(sources),
         toml_string(name),
-        deps.join("\n")
+        deps.join("\n"),
+        crate::write::KEEP_BELOW_MARKER
     )
 }
 

@@ -1,0 +1,393 @@
+//! `petstore-server`: the pet store demo server, built on the generated code. A simulation
+//! places, ships and delivers orders, completes adoptions and changes pet statuses in memory,
+//! and every change goes out on `GET /v1/pets/notifications` as a typed Server-Sent Event.
+//!
+//! ```text
+//! petstore-server [--addr HOST:PORT] [--interval-ms N]
+//! curl -N http://127.0.0.1:3000/v1/pets/notifications
+//! curl -N 'http://127.0.0.1:3000/v1/pets/notifications?userId=u-1001'
+//! ```
+//!
+//! Events are encoded once and fanned out to every unfiltered subscriber by the runtime's
+//! `Broadcaster`, which also replays what a client missed when it reconnects with
+//! `Last-Event-ID`. A `userId` subscription gets only the events about that user's orders and
+//! pets, encoded per subscriber.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::serve::ListenerExt;
+use futures_util::StreamExt;
+use petstore_generated::petstore_openapi::server::{self, PetStoreNotifications};
+use petstore_generated::petstore_openapi::sse::StreamNotificationsRequest;
+use petstore_generated::petstore_openapi::types::{
+    Adoption, OrderDelivered, OrderPlaced, OrderShipped, PetStatus, StatusChange,
+    StreamNotificationsEvent as Event,
+};
+use tokio::sync::broadcast;
+use wiregen_runtime::http::HttpError;
+use wiregen_runtime::sse::SseEvent;
+use wiregen_runtime::sse::broadcast::Broadcaster;
+use wiregen_runtime::sse::server::EventStream;
+
+const USAGE: &str = "\
+usage: petstore-server [--addr HOST:PORT] [--interval-ms N]
+
+  --addr HOST:PORT   where to listen (default 127.0.0.1:3000; port 0 picks a free one)
+  --interval-ms N    milliseconds between simulated store changes (default 1000)
+
+Prints `listening on http://HOST:PORT` once it accepts connections.";
+
+/// How many recent events a reconnecting client can catch up on.
+const REPLAY: usize = 1024;
+
+/// How many orders the `userId` filter remembers (memory stays bounded however long it runs).
+const MAX_ORDERS: usize = 10_000;
+
+struct Options {
+    addr: SocketAddr,
+    interval: Duration,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+        interval: Duration::from_millis(1000),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--addr" => {
+                let text = value("--addr")?;
+                options.addr = text.parse().map_err(|_| {
+                    format!("--addr {text}: expected HOST:PORT, e.g. 127.0.0.1:3000")
+                })?;
+            }
+            "--interval-ms" => {
+                let text = value("--interval-ms")?;
+                let ms: u64 = text
+                    .parse()
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .ok_or(format!("--interval-ms {text}: expected a positive number"))?;
+                options.interval = Duration::from_millis(ms);
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unexpected argument `{other}`")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) if message.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("petstore-server: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("petstore-server: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("petstore-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(options: Options) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    let addr = listener.local_addr()?;
+    let store = Store::new();
+    tokio::spawn(simulate(store.clone(), options.interval));
+    println!("listening on http://{addr}");
+    println!("  curl -N http://{addr}/v1/pets/notifications");
+    // Events are small and written one at a time: send each at once rather than waiting to
+    // fill a segment (Nagle's algorithm would delay them).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, server::router(store)).await
+}
+
+/// The in-memory store: who ordered which pet, and the event feed.
+#[derive(Clone)]
+struct Store {
+    shared: Arc<Mutex<Shared>>,
+    /// Encodes each event once for every unfiltered subscriber, and replays by `Last-Event-ID`.
+    hub: Broadcaster,
+}
+
+struct Shared {
+    /// Order id → (user, pet), for the `userId` filter.
+    orders: BTreeMap<i64, (String, i64)>,
+    /// The last events with their ids, for filtered subscribers that resume.
+    recent: VecDeque<(u64, Event)>,
+    /// Live events for filtered subscribers.
+    live: broadcast::Sender<(u64, Event)>,
+    next_id: u64,
+}
+
+impl Store {
+    fn new() -> Self {
+        let (live, _) = broadcast::channel(REPLAY);
+        Store {
+            shared: Arc::new(Mutex::new(Shared {
+                orders: BTreeMap::new(),
+                recent: VecDeque::with_capacity(REPLAY),
+                live,
+                next_id: 1,
+            })),
+            hub: Broadcaster::new(REPLAY, REPLAY),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Give the event the next id and send it to every subscriber.
+    fn publish(&self, event: Event) {
+        let mut shared = self.lock();
+        let id = shared.next_id;
+        shared.next_id += 1;
+        if let Event::OrderPlaced(order) = &event {
+            shared
+                .orders
+                .insert(order.order_id, (order.user_id.clone(), order.pet_id));
+            if shared.orders.len() > MAX_ORDERS {
+                shared.orders.pop_first();
+            }
+        }
+        let sse = SseEvent::new(event.clone()).with_id(id.to_string());
+        if let Err(error) = self.hub.send_event(&sse) {
+            eprintln!("petstore-server: event {id} not sent: {error}");
+        }
+        if shared.recent.len() == REPLAY {
+            shared.recent.pop_front();
+        }
+        shared.recent.push_back((id, event.clone()));
+        let _ = shared.live.send((id, event));
+    }
+}
+
+impl Shared {
+    /// Is the event about one of `user`'s orders or a pet they ordered or adopted?
+    fn concerns(&self, user: &str, event: &Event) -> bool {
+        let order_of_user = |order_id: i64| {
+            self.orders
+                .get(&order_id)
+                .is_some_and(|(owner, _)| owner == user)
+        };
+        match event {
+            Event::Adoption(adoption) => adoption.user_id == user,
+            Event::OrderPlaced(order) => order.user_id == user,
+            Event::OrderShipped(order) => order_of_user(order.order_id),
+            Event::OrderDelivered(order) => order_of_user(order.order_id),
+            Event::StatusChange(change) => self
+                .orders
+                .values()
+                .any(|(owner, pet)| owner == user && *pet == change.pet_id),
+        }
+    }
+}
+
+impl PetStoreNotifications for Store {
+    async fn stream_notifications(
+        &self,
+        request: StreamNotificationsRequest,
+    ) -> Result<EventStream<Event>, HttpError> {
+        let StreamNotificationsRequest {
+            user_id,
+            last_event_id,
+        } = request;
+        let Some(user) = user_id else {
+            let frames = self.hub.subscribe(last_event_id.as_deref());
+            return Ok(EventStream::from_frames(frames));
+        };
+        if user.is_empty()
+            || user.len() > 64
+            || !user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(HttpError::bad_request(
+                "userId may only contain letters, digits, '-' and '_'",
+            ));
+        }
+        let after: Option<u64> = last_event_id.and_then(|id| id.parse().ok());
+        // The replayed events and the live receiver are taken under one lock: none is missed
+        // or sent twice.
+        let (replayed, receiver) = {
+            let shared = self.lock();
+            let replayed: Vec<(u64, Event)> = match after {
+                Some(after) => shared
+                    .recent
+                    .iter()
+                    .filter(|(id, _)| *id > after)
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            (replayed, shared.live.subscribe())
+        };
+        let live = futures_util::stream::unfold(receiver, |mut receiver| async move {
+            // A subscriber that falls too far behind is ended; it reconnects and resumes.
+            let item = receiver.recv().await.ok()?;
+            Some((item, receiver))
+        });
+        let store = self.clone();
+        let events = futures_util::stream::iter(replayed)
+            .chain(live)
+            .filter(move |(_, event)| {
+                let keep = store.lock().concerns(&user, event);
+                std::future::ready(keep)
+            })
+            .map(|(id, event)| SseEvent::new(event).with_id(id.to_string()));
+        Ok(EventStream::new(events))
+    }
+}
+
+// ---- the simulation -------------------------------------------------------------------------
+
+const PETS: &[&str] = &[
+    "Biscuit", "Pepper", "Mochi", "Juniper", "Clover", "Noodle", "Waffles", "Maple",
+];
+const USERS: &[&str] = &["u-1001", "u-1002", "u-1003"];
+const CARRIERS: &[&str] = &["PostNord", "DHL", "UPS"];
+
+/// An order on its way: placed, then shipped, then delivered, then the adoption completes.
+#[derive(Clone, Copy, PartialEq)]
+enum Stage {
+    Placed,
+    Shipped,
+    Delivered,
+}
+
+struct Order {
+    id: i64,
+    pet: usize,
+    user: usize,
+    stage: Stage,
+}
+
+/// A small deterministic generator (xorshift): the demo needs variety, not security.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+fn now() -> chrono::DateTime<chrono::FixedOffset> {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    chrono::DateTime::from_timestamp(since.as_secs() as i64, since.subsec_nanos())
+        .unwrap_or_default()
+        .fixed_offset()
+}
+
+/// One store change per tick, forever: place an order for an available pet, move an order
+/// one stage on (delivery completes the adoption), or put an adopted pet back up.
+async fn simulate(store: Store, interval: Duration) {
+    let mut status = vec![PetStatus::Available; PETS.len()];
+    let mut orders: Vec<Order> = Vec::new();
+    let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
+    let mut next_order = 5001;
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        let available: Vec<usize> = (0..PETS.len())
+            .filter(|&pet| status[pet] == PetStatus::Available)
+            .collect();
+        let adopted: Vec<usize> = (0..PETS.len())
+            .filter(|&pet| status[pet] == PetStatus::Adopted)
+            .collect();
+        let roll = dice.below(10);
+        if (roll < 4 || orders.is_empty()) && !available.is_empty() {
+            let pet = available[dice.below(available.len())];
+            let user = dice.below(USERS.len());
+            let order = Order {
+                id: next_order,
+                pet,
+                user,
+                stage: Stage::Placed,
+            };
+            next_order += 1;
+            store.publish(Event::OrderPlaced(OrderPlaced {
+                order_id: order.id,
+                pet_id: pet as i64 + 1,
+                user_id: USERS[user].to_owned(),
+                total: 50.0 + 12.5 * dice.below(12) as f64,
+                placed_at: now(),
+            }));
+            status[pet] = PetStatus::Pending;
+            store.publish(status_change(pet, PetStatus::Pending));
+            orders.push(order);
+        } else if !orders.is_empty() && (roll < 9 || adopted.is_empty()) {
+            let index = dice.below(orders.len());
+            let order = &mut orders[index];
+            match order.stage {
+                Stage::Placed => {
+                    order.stage = Stage::Shipped;
+                    let carrier = CARRIERS[dice.below(CARRIERS.len())];
+                    store.publish(Event::OrderShipped(OrderShipped {
+                        order_id: order.id,
+                        carrier: carrier.to_owned(),
+                        tracking_number: (carrier != "UPS")
+                            .then(|| format!("TR{:09}", order.id * 7919)),
+                    }));
+                }
+                Stage::Shipped => {
+                    order.stage = Stage::Delivered;
+                    store.publish(Event::OrderDelivered(OrderDelivered {
+                        order_id: order.id,
+                        delivered_at: now(),
+                    }));
+                }
+                Stage::Delivered => {
+                    let order = orders.swap_remove(index);
+                    store.publish(Event::Adoption(Adoption {
+                        pet_id: order.pet as i64 + 1,
+                        pet_name: PETS[order.pet].to_owned(),
+                        user_id: USERS[order.user].to_owned(),
+                    }));
+                    status[order.pet] = PetStatus::Adopted;
+                    store.publish(status_change(order.pet, PetStatus::Adopted));
+                }
+            }
+        } else if !adopted.is_empty() {
+            let pet = adopted[dice.below(adopted.len())];
+            status[pet] = PetStatus::Available;
+            store.publish(status_change(pet, PetStatus::Available));
+        }
+    }
+}
+
+fn status_change(pet: usize, status: PetStatus) -> Event {
+    Event::StatusChange(StatusChange {
+        pet_id: pet as i64 + 1,
+        status,
+    })
+}

@@ -1,0 +1,226 @@
+//! The demo binaries, run as a newcomer would: `petstore-server` on a free 127.0.0.1 port, read
+//! with plain HTTP (what `curl -N` shows) and with `petstore-client`. Every wait is bounded.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use petstore_generated::petstore_openapi::types::StreamNotificationsEvent as Event;
+use wiregen_runtime::sse::EventSet;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The server process, killed when the test ends however it ends.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `petstore-server` on a free port with fast simulated changes; reads the address it
+/// prints.
+fn start_server() -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_petstore-server"))
+        .args(["--addr", "127.0.0.1:0", "--interval-ms", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("petstore-server starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut first = String::new();
+    // The server prints this line once it is listening, before anything can block.
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("petstore-server prints its address");
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+        .to_owned();
+    Server { child, addr }
+}
+
+/// `GET path` over a raw socket (HTTP/1.0, so the body is not chunked), returning the status
+/// line, the headers and the first `count` events as (name, id, data).
+fn raw_events(
+    addr: &str,
+    path: &str,
+    count: usize,
+) -> (String, String, Vec<(String, String, String)>) {
+    raw_events_with(addr, path, "", count)
+}
+
+/// [`raw_events`] with extra request header lines (each ending in CRLF).
+fn raw_events_with(
+    addr: &str,
+    path: &str,
+    headers: &str,
+    count: usize,
+) -> (String, String, Vec<(String, String, String)>) {
+    let mut socket = TcpStream::connect(addr).expect("connect to the demo server");
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
+    write!(
+        socket,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\n{headers}\r\n"
+    )
+    .expect("request");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut text = String::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no {count} events in time:\n{text}"
+        );
+        let read = socket.read(&mut buffer).expect("the stream goes on");
+        assert!(read > 0, "the server closed the stream:\n{text}");
+        text.push_str(std::str::from_utf8(&buffer[..read]).expect("UTF-8"));
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let events = parse_events(body);
+        if events.len() >= count {
+            let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
+            return (
+                status.to_owned(),
+                headers.to_ascii_lowercase(),
+                events.into_iter().take(count).collect(),
+            );
+        }
+    }
+}
+
+/// Complete events of an event-stream body (what this server sends: `field: value` lines,
+/// comments ignored, a blank line ends an event).
+fn parse_events(body: &str) -> Vec<(String, String, String)> {
+    let mut events = Vec::new();
+    let mut blocks: Vec<&str> = body.split("\n\n").collect();
+    blocks.pop(); // incomplete
+    for block in blocks {
+        let (mut name, mut id, mut data) = (String::from("message"), String::new(), None);
+        for line in block.lines() {
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => name = value.to_owned(),
+                "id" => id = value.to_owned(),
+                "data" => data = Some(value.to_owned()),
+                _ => {}
+            }
+        }
+        if let Some(data) = data {
+            events.push((name, id, data));
+        }
+    }
+    events
+}
+
+#[test]
+fn curl_sees_typed_events() {
+    let server = start_server();
+    let (status, headers, events) = raw_events(&server.addr, "/v1/pets/notifications", 12);
+    assert!(status.ends_with("200 OK"), "{status}");
+    assert!(
+        headers.contains("content-type: text/event-stream"),
+        "{headers}"
+    );
+    let mut last_id = 0u64;
+    let mut names = std::collections::BTreeSet::new();
+    for (name, id, data) in &events {
+        let event = Event::decode(name, data)
+            .unwrap_or_else(|e| panic!("event {id} ({name}) does not decode: {e}: {data}"));
+        assert_eq!(event.event_name(), name);
+        let id: u64 = id.parse().expect("numeric ids");
+        assert!(id > last_id, "ids increase");
+        last_id = id;
+        names.insert(name.clone());
+    }
+    assert!(
+        names.contains("order-placed") && names.contains("status-change"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn user_filter_and_resume() {
+    let server = start_server();
+    let (_, _, events) = raw_events(&server.addr, "/v1/pets/notifications?userId=u-1001", 4);
+    for (name, id, data) in &events {
+        match Event::decode(name, data).expect("decodes") {
+            Event::Adoption(a) => assert_eq!(a.user_id, "u-1001", "event {id}"),
+            Event::OrderPlaced(o) => assert_eq!(o.user_id, "u-1001", "event {id}"),
+            _ => {}
+        }
+    }
+    // Resuming after the first event replays the ones after it, in order.
+    let first: u64 = events[0].1.parse().expect("numeric id");
+    let (_, _, resumed) = raw_events_with(
+        &server.addr,
+        "/v1/pets/notifications",
+        &format!("Last-Event-ID: {first}\r\n"),
+        1,
+    );
+    let next: u64 = resumed[0].1.parse().expect("numeric id");
+    assert_eq!(
+        next,
+        first + 1,
+        "the replay starts right after the id given"
+    );
+}
+
+#[test]
+fn petstore_client_prints_typed_events() {
+    let server = start_server();
+    let mut client = Command::new(env!("CARGO_BIN_EXE_petstore-client"))
+        .args(["--url", &format!("http://{}", server.addr), "--count", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("petstore-client starts");
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = client.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = client.kill();
+            let _ = client.wait();
+            panic!("petstore-client did not print 5 events in time");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    client
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    assert!(status.success(), "{status}\n{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    for line in lines {
+        assert!(line.starts_with('#'), "{line}");
+        assert!(
+            [
+                "adoption",
+                "status-change",
+                "order-placed",
+                "order-shipped",
+                "order-delivered"
+            ]
+            .iter()
+            .any(|name| line.contains(name)),
+            "{line}"
+        );
+    }
+}

@@ -601,4 +601,7 @@ pub enum Scalar {
     Date,
     /// `string` + `uuid`
     Uuid,
+    /// Raw bytes: the payload of a WebSocket binary frame (`application/octet-stream`, or a
+    /// `string` schema with format `binary` or `byte`).
+    Bytes,
 }

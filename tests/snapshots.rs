@@ -660,5 +660,6 @@ fn scalar_type(scalar: Scalar) -> &'static str {
         Scalar::DateTime => "::chrono::DateTime<::chrono::FixedOffset>",
         Scalar::Date => "::chrono::NaiveDate",
         Scalar::Uuid => "::uuid::Uuid",
+        Scalar::Bytes => "::std::vec::Vec<u8>",
     }
 }

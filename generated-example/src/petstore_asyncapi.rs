@@ -360,3 +360,841 @@ pub mod types {
         HistoryReply(HistoryReply),
     }
 }
+
+/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
+pub mod ws {
+    /// What a connection to `/auctions/{auctionId}` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AuctionParams {
+        /// Identifier of the auction to join.
+        ///
+        /// The `auctionId` path parameter of the upgrade request.
+        pub auction_id: ::std::string::String,
+        /// Bidder identity; bids sent on this connection are placed in this user's name.
+        ///
+        /// The `userId` query parameter of the upgrade request.
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+
+    /// What a connection to `/support/chat` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct SupportChatParams {}
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::AuctionClientMessage {
+        fn encode(
+            &self,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::Frame,
+            ::wiregen_runtime::ws::EncodeError,
+        > {
+            ::wiregen_runtime::ws::encode_json(self)
+        }
+
+        fn decode_text(
+            text: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
+            ::wiregen_runtime::ws::decode_tagged_json(text, "type", &["bid", "watch"])
+        }
+    }
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::AuctionServerMessage {
+        fn encode(
+            &self,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::Frame,
+            ::wiregen_runtime::ws::EncodeError,
+        > {
+            ::wiregen_runtime::ws::encode_json(self)
+        }
+
+        fn decode_text(
+            text: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
+            ::wiregen_runtime::ws::decode_tagged_json(
+                text,
+                "type",
+                &["bid", "outbid", "auction-end"],
+            )
+        }
+    }
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::SupportChatClientMessage {
+        fn encode(
+            &self,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::Frame,
+            ::wiregen_runtime::ws::EncodeError,
+        > {
+            ::wiregen_runtime::ws::encode_json(self)
+        }
+
+        fn decode_text(
+            text: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
+            ::wiregen_runtime::ws::decode_tagged_json(
+                text,
+                "type",
+                &["message", "typing", "history"],
+            )
+        }
+
+        fn correlation_id(&self) -> ::std::option::Option<&str> {
+            match self {
+                Self::HistoryRequest(m) => {
+                    ::std::option::Option::Some(m.request_id.as_str())
+                }
+                #[allow(unreachable_patterns)]
+                _ => ::std::option::Option::None,
+            }
+        }
+
+        fn set_correlation_id(&mut self, id: &str) -> bool {
+            match self {
+                Self::HistoryRequest(m) => {
+                    m.request_id = ::std::string::String::from(id);
+                    true
+                }
+                #[allow(unreachable_patterns)]
+                _ => false,
+            }
+        }
+    }
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::SupportChatServerMessage {
+        fn encode(
+            &self,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::Frame,
+            ::wiregen_runtime::ws::EncodeError,
+        > {
+            ::wiregen_runtime::ws::encode_json(self)
+        }
+
+        fn decode_text(
+            text: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
+            ::wiregen_runtime::ws::decode_tagged_json(
+                text,
+                "type",
+                &["message", "typing", "history"],
+            )
+        }
+
+        fn correlation_id(&self) -> ::std::option::Option<&str> {
+            match self {
+                Self::HistoryReply(m) => {
+                    ::std::option::Option::Some(m.request_id.as_str())
+                }
+                #[allow(unreachable_patterns)]
+                _ => ::std::option::Option::None,
+            }
+        }
+
+        fn set_correlation_id(&mut self, id: &str) -> bool {
+            match self {
+                Self::HistoryReply(m) => {
+                    m.request_id = ::std::string::String::from(id);
+                    true
+                }
+                #[allow(unreachable_patterns)]
+                _ => false,
+            }
+        }
+    }
+
+    /// The server side: implement each channel's trait and serve [`router`](server::router).
+    pub mod server {
+        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
+        /// what to do with invalid frames.
+        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+
+        /// Auction room
+        ///
+        /// Bidding and live updates for one auction.
+        ///
+        /// One WebSocket connection per auction. Every client connected to the
+        /// same auction receives the same stream of updates.
+        ///
+        /// The `auction` channel at `/auctions/{auctionId}`: implement this trait and serve [`router`] (or [`auction_router`]).
+        pub trait AuctionChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+            /// [`on_disconnect`](Self::on_disconnect).
+            type Session: ::std::marker::Send + 'static;
+
+            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+            type Auth: ::std::marker::Send + 'static;
+
+            /// Check the credential of the upgrade request (`None` if it carried none); an error
+            /// refuses the upgrade with that HTTP status.
+            fn authenticate(
+                &self,
+                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+                params: &super::AuctionParams,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    Self::Auth,
+                    ::wiregen_runtime::http::HttpError,
+                >,
+            > + ::std::marker::Send;
+
+            /// A client asks to connect: accept it with its session (keep `outbound` to send it
+            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+            fn on_connect(
+                &self,
+                params: super::AuctionParams,
+                auth: Self::Auth,
+                outbound: ::wiregen_runtime::ws::server::Outbound<
+                    super::super::types::AuctionServerMessage,
+                >,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    Self::Session,
+                    ::wiregen_runtime::http::HttpError,
+                >,
+            > + ::std::marker::Send;
+
+            /// One message from the client, in the order they came.
+            fn on_message(
+                &self,
+                session: &mut Self::Session,
+                message: super::super::types::AuctionClientMessage,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+            /// A frame that is not a message of this channel. Return how to answer it, or `None`
+            /// for the configured [`ServerConfig::on_invalid`].
+            fn on_invalid(
+                &self,
+                session: &mut Self::Session,
+                error: ::wiregen_runtime::ws::DecodeError,
+            ) -> impl ::std::future::Future<
+                Output = ::std::option::Option<
+                    ::wiregen_runtime::ws::server::InvalidPolicy,
+                >,
+            > + ::std::marker::Send {
+                let _ = (session, error);
+                ::std::future::ready(::std::option::Option::None)
+            }
+
+            /// The connection ended.
+            fn on_disconnect(
+                &self,
+                session: Self::Session,
+                reason: ::wiregen_runtime::ws::server::Disconnect,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+                let _ = (session, reason);
+                ::std::future::ready(())
+            }
+        }
+
+        /// Support chat
+        ///
+        /// Conversation between a customer and a store agent.
+        ///
+        /// A customer opens this channel to talk to the support team. Messages
+        /// typed by the customer go to the assigned agent, and the agent's
+        /// messages and typing state come back on the same connection.
+        ///
+        /// The `supportChat` channel at `/support/chat`: implement this trait and serve [`router`] (or [`support_chat_router`]).
+        pub trait SupportChatChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+            /// [`on_disconnect`](Self::on_disconnect).
+            type Session: ::std::marker::Send + 'static;
+
+            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+            type Auth: ::std::marker::Send + 'static;
+
+            /// Check the credential of the upgrade request (`None` if it carried none); an error
+            /// refuses the upgrade with that HTTP status.
+            fn authenticate(
+                &self,
+                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+                params: &super::SupportChatParams,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    Self::Auth,
+                    ::wiregen_runtime::http::HttpError,
+                >,
+            > + ::std::marker::Send;
+
+            /// A client asks to connect: accept it with its session (keep `outbound` to send it
+            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+            fn on_connect(
+                &self,
+                params: super::SupportChatParams,
+                auth: Self::Auth,
+                outbound: ::wiregen_runtime::ws::server::Outbound<
+                    super::super::types::SupportChatServerMessage,
+                >,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    Self::Session,
+                    ::wiregen_runtime::http::HttpError,
+                >,
+            > + ::std::marker::Send;
+
+            /// One message from the client, in the order they came.
+            /// Requests of request/reply operations go to their own methods, never here.
+            fn on_message(
+                &self,
+                session: &mut Self::Session,
+                message: super::super::types::SupportChatClientMessage,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+            /// History request
+            ///
+            /// Ask for earlier messages of the conversation.
+            ///
+            /// The server answers with a `history` reply carrying the same `requestId`.
+            ///
+            /// Request/reply `requestHistory`: answers a `historyRequest` request; the reply's correlation id is set to the request's.
+            fn request_history(
+                &self,
+                session: &mut Self::Session,
+                request: super::super::types::HistoryRequest,
+            ) -> impl ::std::future::Future<
+                Output = super::super::types::HistoryReply,
+            > + ::std::marker::Send;
+
+            /// A frame that is not a message of this channel. Return how to answer it, or `None`
+            /// for the configured [`ServerConfig::on_invalid`].
+            fn on_invalid(
+                &self,
+                session: &mut Self::Session,
+                error: ::wiregen_runtime::ws::DecodeError,
+            ) -> impl ::std::future::Future<
+                Output = ::std::option::Option<
+                    ::wiregen_runtime::ws::server::InvalidPolicy,
+                >,
+            > + ::std::marker::Send {
+                let _ = (session, error);
+                ::std::future::ready(::std::option::Option::None)
+            }
+
+            /// The connection ended.
+            fn on_disconnect(
+                &self,
+                session: Self::Session,
+                reason: ::wiregen_runtime::ws::server::Disconnect,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+                let _ = (session, reason);
+                ::std::future::ready(())
+            }
+        }
+
+        /// An axum router serving every channel, with the default settings.
+        pub fn router<S: AuctionChannel + SupportChatChannel>(
+            service: S,
+        ) -> ::wiregen_runtime::codegen::axum::Router {
+            router_with_config(service, ServerConfig::default())
+        }
+
+        /// An axum router serving every channel (a channel whose address has the same shape as
+        /// an earlier one's is left out: axum cannot route both).
+        pub fn router_with_config<S: AuctionChannel + SupportChatChannel>(
+            service: S,
+            config: ServerConfig,
+        ) -> ::wiregen_runtime::codegen::axum::Router {
+            let service = ::std::sync::Arc::new(service);
+            let config = ::std::sync::Arc::new(config);
+            ::wiregen_runtime::codegen::axum::Router::new()
+                .merge(auction_router(service.clone(), config.clone()))
+                .merge(support_chat_router(service.clone(), config.clone()))
+        }
+
+        struct ServiceState<S> {
+            service: ::std::sync::Arc<S>,
+            config: ::std::sync::Arc<ServerConfig>,
+        }
+
+        /// An axum router serving only this channel.
+        pub fn auction_router<S: AuctionChannel>(
+            service: ::std::sync::Arc<S>,
+            config: ::std::sync::Arc<ServerConfig>,
+        ) -> ::wiregen_runtime::codegen::axum::Router {
+            ::wiregen_runtime::codegen::axum::Router::new()
+                .route(
+                    "/auctions/{auctionId}",
+                    ::wiregen_runtime::codegen::axum::routing::get(auction_upgrade::<S>),
+                )
+                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
+        }
+
+        async fn auction_upgrade<S: AuctionChannel>(
+            ::wiregen_runtime::codegen::axum::extract::State(
+                state,
+            ): ::wiregen_runtime::codegen::axum::extract::State<
+                ::std::sync::Arc<ServiceState<S>>,
+            >,
+            path: ::wiregen_runtime::params::PathParams,
+            uri: ::wiregen_runtime::codegen::http::Uri,
+            headers: ::wiregen_runtime::codegen::http::HeaderMap,
+            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
+        ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let params = super::AuctionParams {
+                auction_id: match path.required("auctionId") {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                            error,
+                        );
+                    }
+                },
+                user_id: match ::wiregen_runtime::params::query_optional(
+                    &uri,
+                    "userId",
+                ) {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                            error,
+                        );
+                    }
+                },
+            };
+            let credential = ::wiregen_runtime::ws::server::credential(
+                &uri,
+                &headers,
+                &[::wiregen_runtime::ws::server::Scheme::ApiKeyQuery("token")],
+            );
+            let auth = match state.service.authenticate(credential, &params).await {
+                ::std::result::Result::Ok(auth) => auth,
+                ::std::result::Result::Err(error) => {
+                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let session = match state
+                .service
+                .on_connect(params, auth, outbound.clone())
+                .await
+            {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let config = state.config.clone();
+            ::wiregen_runtime::ws::server::upgrade::<
+                super::super::types::AuctionClientMessage,
+                super::super::types::AuctionServerMessage,
+                _,
+            >(upgrade, config, outbound, AuctionHandler { state, session })
+        }
+
+        struct AuctionHandler<S: AuctionChannel> {
+            state: ::std::sync::Arc<ServiceState<S>>,
+            session: S::Session,
+        }
+
+        impl<
+            S: AuctionChannel,
+        > ::wiregen_runtime::ws::server::Handler<
+            super::super::types::AuctionClientMessage,
+        > for AuctionHandler<S> {
+            async fn on_message(
+                &mut self,
+                message: super::super::types::AuctionClientMessage,
+            ) {
+                self.state.service.on_message(&mut self.session, message).await;
+            }
+
+            async fn on_invalid(
+                &mut self,
+                error: ::wiregen_runtime::ws::DecodeError,
+            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
+                match self.state.service.on_invalid(&mut self.session, error).await {
+                    ::std::option::Option::Some(policy) => policy,
+                    ::std::option::Option::None => self.state.config.on_invalid,
+                }
+            }
+
+            async fn on_disconnect(
+                self,
+                reason: ::wiregen_runtime::ws::server::Disconnect,
+            ) {
+                self.state.service.on_disconnect(self.session, reason).await;
+            }
+        }
+
+        /// An axum router serving only this channel.
+        pub fn support_chat_router<S: SupportChatChannel>(
+            service: ::std::sync::Arc<S>,
+            config: ::std::sync::Arc<ServerConfig>,
+        ) -> ::wiregen_runtime::codegen::axum::Router {
+            ::wiregen_runtime::codegen::axum::Router::new()
+                .route(
+                    "/support/chat",
+                    ::wiregen_runtime::codegen::axum::routing::get(
+                        support_chat_upgrade::<S>,
+                    ),
+                )
+                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
+        }
+
+        async fn support_chat_upgrade<S: SupportChatChannel>(
+            ::wiregen_runtime::codegen::axum::extract::State(
+                state,
+            ): ::wiregen_runtime::codegen::axum::extract::State<
+                ::std::sync::Arc<ServiceState<S>>,
+            >,
+            uri: ::wiregen_runtime::codegen::http::Uri,
+            headers: ::wiregen_runtime::codegen::http::HeaderMap,
+            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
+        ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let params = super::SupportChatParams {};
+            let credential = ::wiregen_runtime::ws::server::credential(
+                &uri,
+                &headers,
+                &[::wiregen_runtime::ws::server::Scheme::ApiKeyQuery("token")],
+            );
+            let auth = match state.service.authenticate(credential, &params).await {
+                ::std::result::Result::Ok(auth) => auth,
+                ::std::result::Result::Err(error) => {
+                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let session = match state
+                .service
+                .on_connect(params, auth, outbound.clone())
+                .await
+            {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let config = state.config.clone();
+            ::wiregen_runtime::ws::server::upgrade::<
+                super::super::types::SupportChatClientMessage,
+                super::super::types::SupportChatServerMessage,
+                _,
+            >(
+                upgrade,
+                config,
+                outbound.clone(),
+                SupportChatHandler {
+                    state,
+                    session,
+                    outbound,
+                },
+            )
+        }
+
+        struct SupportChatHandler<S: SupportChatChannel> {
+            state: ::std::sync::Arc<ServiceState<S>>,
+            session: S::Session,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::SupportChatServerMessage,
+            >,
+        }
+
+        impl<
+            S: SupportChatChannel,
+        > ::wiregen_runtime::ws::server::Handler<
+            super::super::types::SupportChatClientMessage,
+        > for SupportChatHandler<S> {
+            async fn on_message(
+                &mut self,
+                message: super::super::types::SupportChatClientMessage,
+            ) {
+                let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(
+                        &message,
+                    )
+                    .map(::std::string::String::from);
+                match message {
+                    super::super::types::SupportChatClientMessage::HistoryRequest(
+                        request,
+                    ) => {
+                        let mut reply = super::super::types::SupportChatServerMessage::HistoryReply(
+                            self
+                                .state
+                                .service
+                                .request_history(&mut self.session, request)
+                                .await,
+                        );
+                        if let ::std::option::Option::Some(id) = &correlation {
+                            ::wiregen_runtime::ws::MessageSet::set_correlation_id(
+                                &mut reply,
+                                id,
+                            );
+                        }
+                        let _ = self.outbound.send(&reply);
+                    }
+                    #[allow(unreachable_patterns)]
+                    other => {
+                        self.state.service.on_message(&mut self.session, other).await
+                    }
+                }
+            }
+
+            async fn on_invalid(
+                &mut self,
+                error: ::wiregen_runtime::ws::DecodeError,
+            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
+                match self.state.service.on_invalid(&mut self.session, error).await {
+                    ::std::option::Option::Some(policy) => policy,
+                    ::std::option::Option::None => self.state.config.on_invalid,
+                }
+            }
+
+            async fn on_disconnect(
+                self,
+                reason: ::wiregen_runtime::ws::server::Disconnect,
+            ) {
+                self.state.service.on_disconnect(self.session, reason).await;
+            }
+        }
+    }
+
+    /// The client side: one typed client per channel.
+    pub mod client {
+        /// Settings of a client: timeouts, queue sizes, reconnection.
+        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+        /// Auction room
+        ///
+        /// Bidding and live updates for one auction.
+        ///
+        /// One WebSocket connection per auction. Every client connected to the
+        /// same auction receives the same stream of updates.
+        ///
+        /// A typed client of the `auction` channel at `/auctions/{auctionId}`.
+        ///
+        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
+        /// when every clone is dropped) and the stream of what the server sends.
+        #[derive(Clone, Debug)]
+        pub struct AuctionClient {
+            sender: ::wiregen_runtime::ws::client::Sender<
+                super::super::types::AuctionClientMessage,
+                super::super::types::AuctionServerMessage,
+            >,
+        }
+
+        impl AuctionClient {
+            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+            pub async fn connect(
+                base_url: &str,
+                params: &super::AuctionParams,
+                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+                config: ClientConfig,
+            ) -> ::std::result::Result<
+                (
+                    Self,
+                    ::wiregen_runtime::ws::client::Receiver<
+                        super::super::types::AuctionServerMessage,
+                    >,
+                ),
+                ::wiregen_runtime::ws::client::ConnectError,
+            > {
+                let request = Self::request(base_url, params, credential)?;
+                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                        request,
+                        config,
+                    )
+                    .await?;
+                ::std::result::Result::Ok((Self { sender }, receiver))
+            }
+
+            /// The URL and headers [`connect`](Self::connect) uses.
+            pub fn request(
+                base_url: &str,
+                params: &super::AuctionParams,
+                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            ) -> ::std::result::Result<
+                ::wiregen_runtime::ws::client::ConnectRequest,
+                ::wiregen_runtime::ws::client::ConnectError,
+            > {
+                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
+                url.literal("/auctions/");
+                url.path(&params.auction_id);
+                if let ::std::option::Option::Some(value) = &params.user_id {
+                    url.query("userId", value);
+                }
+                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
+                if let ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::Credential::ApiKey(key),
+                ) = credential {
+                    url.query("token", key);
+                }
+                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
+                    url: url.finish(),
+                    headers,
+                };
+                if let ::std::option::Option::Some(credential) = credential {
+                    request.authorize(credential)?;
+                }
+                ::std::result::Result::Ok(request)
+            }
+
+            /// Send a message.
+            pub async fn send(
+                &self,
+                message: &super::super::types::AuctionClientMessage,
+            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+                self.sender.send(message).await
+            }
+
+            /// Close the connection normally (1000); reconnection stops.
+            pub async fn close(
+                &self,
+            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+            }
+
+            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+            pub fn sender(
+                &self,
+            ) -> &::wiregen_runtime::ws::client::Sender<
+                super::super::types::AuctionClientMessage,
+                super::super::types::AuctionServerMessage,
+            > {
+                &self.sender
+            }
+        }
+
+        /// Support chat
+        ///
+        /// Conversation between a customer and a store agent.
+        ///
+        /// A customer opens this channel to talk to the support team. Messages
+        /// typed by the customer go to the assigned agent, and the agent's
+        /// messages and typing state come back on the same connection.
+        ///
+        /// A typed client of the `supportChat` channel at `/support/chat`.
+        ///
+        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
+        /// when every clone is dropped) and the stream of what the server sends.
+        #[derive(Clone, Debug)]
+        pub struct SupportChatClient {
+            sender: ::wiregen_runtime::ws::client::Sender<
+                super::super::types::SupportChatClientMessage,
+                super::super::types::SupportChatServerMessage,
+            >,
+        }
+
+        impl SupportChatClient {
+            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+            pub async fn connect(
+                base_url: &str,
+                params: &super::SupportChatParams,
+                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+                config: ClientConfig,
+            ) -> ::std::result::Result<
+                (
+                    Self,
+                    ::wiregen_runtime::ws::client::Receiver<
+                        super::super::types::SupportChatServerMessage,
+                    >,
+                ),
+                ::wiregen_runtime::ws::client::ConnectError,
+            > {
+                let request = Self::request(base_url, params, credential)?;
+                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                        request,
+                        config,
+                    )
+                    .await?;
+                ::std::result::Result::Ok((Self { sender }, receiver))
+            }
+
+            /// The URL and headers [`connect`](Self::connect) uses.
+            pub fn request(
+                base_url: &str,
+                _params: &super::SupportChatParams,
+                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            ) -> ::std::result::Result<
+                ::wiregen_runtime::ws::client::ConnectRequest,
+                ::wiregen_runtime::ws::client::ConnectError,
+            > {
+                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
+                url.literal("/support/chat");
+                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
+                if let ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::Credential::ApiKey(key),
+                ) = credential {
+                    url.query("token", key);
+                }
+                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
+                    url: url.finish(),
+                    headers,
+                };
+                if let ::std::option::Option::Some(credential) = credential {
+                    request.authorize(credential)?;
+                }
+                ::std::result::Result::Ok(request)
+            }
+
+            /// Send a message.
+            pub async fn send(
+                &self,
+                message: &super::super::types::SupportChatClientMessage,
+            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+                self.sender.send(message).await
+            }
+
+            /// Close the connection normally (1000); reconnection stops.
+            pub async fn close(
+                &self,
+            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+            }
+
+            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+            pub fn sender(
+                &self,
+            ) -> &::wiregen_runtime::ws::client::Sender<
+                super::super::types::SupportChatClientMessage,
+                super::super::types::SupportChatServerMessage,
+            > {
+                &self.sender
+            }
+
+            /// History request
+            ///
+            /// Ask for earlier messages of the conversation.
+            ///
+            /// The server answers with a `history` reply carrying the same `requestId`.
+            ///
+            /// Request/reply `requestHistory`: answers a `historyRequest` request; the reply's correlation id is set to the request's.
+            ///
+            /// Waits for the reply with the same correlation id (set here unless the request has
+            /// one), until [`ClientConfig::call_timeout`].
+            pub async fn request_history(
+                &self,
+                request: super::super::types::HistoryRequest,
+            ) -> ::std::result::Result<
+                super::super::types::HistoryReply,
+                ::wiregen_runtime::ws::client::ClientError,
+            > {
+                let reply = self
+                    .sender
+                    .call(
+                        super::super::types::SupportChatClientMessage::HistoryRequest(
+                            request,
+                        ),
+                    )
+                    .await?;
+                match reply {
+                    super::super::types::SupportChatServerMessage::HistoryReply(
+                        reply,
+                    ) => ::std::result::Result::Ok(reply),
+                    #[allow(unreachable_patterns)]
+                    _ => {
+                        ::std::result::Result::Err(
+                            ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
+                        )
+                    }
+                }
+            }
+        }
+    }
+}

@@ -169,6 +169,8 @@ fn cargo_toml(name: &str, sources: &[&SourceInfo], uses: Uses, runtime: &Runtime
         runtime: needs_runtime,
         server,
         client,
+        ws_server,
+        ws_client,
     } = uses;
     // The runtime's features: its SSE halves, and parameter support for chrono and uuid types.
     let mut features: Vec<&str> = Vec::new();
@@ -178,10 +180,17 @@ fn cargo_toml(name: &str, sources: &[&SourceInfo], uses: Uses, runtime: &Runtime
     if client {
         features.push("sse-client");
     }
-    if (server || client) && chrono {
+    if ws_server {
+        features.push("ws-server");
+    }
+    if ws_client {
+        features.push("ws-client");
+    }
+    let any_part = server || client || ws_server || ws_client;
+    if any_part && chrono {
         features.push("chrono");
     }
-    if (server || client) && uuid {
+    if any_part && uuid {
         features.push("uuid");
     }
     let features = if features.is_empty() {

@@ -11,6 +11,7 @@ mod lints;
 mod sse;
 mod tokens;
 mod types;
+mod ws;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,10 @@ pub struct Uses {
     pub server: bool,
     /// The runtime's SSE client (its `sse-client` feature).
     pub client: bool,
+    /// The runtime's WebSocket server (its `ws-server` feature).
+    pub ws_server: bool,
+    /// The runtime's WebSocket client (its `ws-client` feature).
+    pub ws_client: bool,
 }
 
 impl Uses {
@@ -61,6 +66,8 @@ impl Uses {
             runtime,
             server,
             client,
+            ws_server,
+            ws_client,
         } = other;
         Uses {
             serde_json: self.serde_json || serde_json,
@@ -69,6 +76,8 @@ impl Uses {
             runtime: self.runtime || runtime,
             server: self.server || server,
             client: self.client || client,
+            ws_server: self.ws_server || ws_server,
+            ws_client: self.ws_client || ws_client,
         }
     }
 
@@ -108,6 +117,15 @@ pub fn emit(api: &Api, settings: &Settings) -> Result<OutputFile, Diagnostic> {
         api,
         &options.runtime_path,
         sse::Parts {
+            server: settings.parts.server,
+            client: settings.parts.client,
+        },
+        &mut uses,
+    )?);
+    parts.extend(ws::render(
+        api,
+        &options.runtime_path,
+        ws::Parts {
             server: settings.parts.server,
             client: settings.parts.client,
         },

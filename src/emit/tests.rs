@@ -507,6 +507,8 @@ fn emission_is_deterministic() {
             runtime: true,
             server: false,
             client: false,
+            ws_server: false,
+            ws_client: false,
         }
     );
 }

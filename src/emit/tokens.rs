@@ -153,6 +153,7 @@ pub(crate) fn scalar_type(scalar: Scalar) -> &'static str {
         Scalar::DateTime => "::chrono::DateTime<::chrono::FixedOffset>",
         Scalar::Date => "::chrono::NaiveDate",
         Scalar::Uuid => "::uuid::Uuid",
+        Scalar::Bytes => "::std::vec::Vec<u8>",
     }
 }
 

@@ -721,7 +721,8 @@ fn direction_enum(
             });
         } else {
             let ty = match &message.payload {
-                Payload::Text | Payload::Binary => Some(TypeRef::Scalar(Scalar::String)),
+                Payload::Text => Some(TypeRef::Scalar(Scalar::String)),
+                Payload::Binary => Some(TypeRef::Scalar(Scalar::Bytes)),
                 _ => None,
             };
             variants.push(UnionVariant {

@@ -124,3 +124,505 @@ pub mod types {
         Players(Players),
     }
 }
+
+/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
+pub mod ws {
+    /// What a connection to `/lobby/{lobbyId}` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct LobbyParams {
+        /// The lobby to join.
+        ///
+        /// The `lobbyId` path parameter of the upgrade request.
+        pub lobby_id: ::std::string::String,
+        /// Shown to the other players.
+        ///
+        /// The `nickname` query parameter of the upgrade request.
+        pub nickname: ::std::string::String,
+        /// The `spectate` query parameter of the upgrade request.
+        pub spectate: ::std::option::Option<bool>,
+        /// The `X-Client-Version` header parameter of the upgrade request.
+        pub x_client_version: ::std::option::Option<::std::string::String>,
+    }
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::LobbyClientMessage {
+        fn encode(
+            &self,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::Frame,
+            ::wiregen_runtime::ws::EncodeError,
+        > {
+            ::wiregen_runtime::ws::encode_json(self)
+        }
+
+        fn decode_text(
+            text: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
+            ::wiregen_runtime::ws::decode_tagged_json(
+                text,
+                "type",
+                &["chat", "ready", "list-players"],
+            )
+        }
+    }
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::LobbyServerMessage {
+        fn encode(
+            &self,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::Frame,
+            ::wiregen_runtime::ws::EncodeError,
+        > {
+            ::wiregen_runtime::ws::encode_json(self)
+        }
+
+        fn decode_text(
+            text: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
+            ::wiregen_runtime::ws::decode_tagged_json(
+                text,
+                "type",
+                &["chat", "kicked", "players"],
+            )
+        }
+    }
+
+    /// The server side: implement each channel's trait and serve [`router`](server::router).
+    pub mod server {
+        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
+        /// what to do with invalid frames.
+        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+
+        /// Lobby
+        ///
+        /// One lobby's traffic.
+        ///
+        /// The `lobby` channel at `/lobby/{lobbyId}`: implement this trait and serve [`router`] (or [`lobby_router`]).
+        pub trait LobbyChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+            /// [`on_disconnect`](Self::on_disconnect).
+            type Session: ::std::marker::Send + 'static;
+
+            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+            type Auth: ::std::marker::Send + 'static;
+
+            /// Check the credential of the upgrade request (`None` if it carried none); an error
+            /// refuses the upgrade with that HTTP status.
+            fn authenticate(
+                &self,
+                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+                params: &super::LobbyParams,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    Self::Auth,
+                    ::wiregen_runtime::http::HttpError,
+                >,
+            > + ::std::marker::Send;
+
+            /// A client asks to connect: accept it with its session (keep `outbound` to send it
+            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+            fn on_connect(
+                &self,
+                params: super::LobbyParams,
+                auth: Self::Auth,
+                outbound: ::wiregen_runtime::ws::server::Outbound<
+                    super::super::types::LobbyServerMessage,
+                >,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    Self::Session,
+                    ::wiregen_runtime::http::HttpError,
+                >,
+            > + ::std::marker::Send;
+
+            /// One message from the client, in the order they came.
+            /// Requests of request/reply operations go to their own methods, never here.
+            fn on_message(
+                &self,
+                session: &mut Self::Session,
+                message: super::super::types::LobbyClientMessage,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+            /// Ask who is in the lobby.
+            ///
+            /// Request/reply `answerPlayerList`: answers a `listPlayers` request; the reply's correlation id is set to the request's.
+            fn answer_player_list(
+                &self,
+                session: &mut Self::Session,
+                request: super::super::types::LobbyListPlayers,
+            ) -> impl ::std::future::Future<
+                Output = super::super::types::Players,
+            > + ::std::marker::Send;
+
+            /// A frame that is not a message of this channel. Return how to answer it, or `None`
+            /// for the configured [`ServerConfig::on_invalid`].
+            fn on_invalid(
+                &self,
+                session: &mut Self::Session,
+                error: ::wiregen_runtime::ws::DecodeError,
+            ) -> impl ::std::future::Future<
+                Output = ::std::option::Option<
+                    ::wiregen_runtime::ws::server::InvalidPolicy,
+                >,
+            > + ::std::marker::Send {
+                let _ = (session, error);
+                ::std::future::ready(::std::option::Option::None)
+            }
+
+            /// The connection ended.
+            fn on_disconnect(
+                &self,
+                session: Self::Session,
+                reason: ::wiregen_runtime::ws::server::Disconnect,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+                let _ = (session, reason);
+                ::std::future::ready(())
+            }
+        }
+
+        /// An axum router serving every channel, with the default settings.
+        pub fn router<S: LobbyChannel>(
+            service: S,
+        ) -> ::wiregen_runtime::codegen::axum::Router {
+            router_with_config(service, ServerConfig::default())
+        }
+
+        /// An axum router serving every channel (a channel whose address has the same shape as
+        /// an earlier one's is left out: axum cannot route both).
+        pub fn router_with_config<S: LobbyChannel>(
+            service: S,
+            config: ServerConfig,
+        ) -> ::wiregen_runtime::codegen::axum::Router {
+            let service = ::std::sync::Arc::new(service);
+            let config = ::std::sync::Arc::new(config);
+            ::wiregen_runtime::codegen::axum::Router::new()
+                .merge(lobby_router(service.clone(), config.clone()))
+        }
+
+        struct ServiceState<S> {
+            service: ::std::sync::Arc<S>,
+            config: ::std::sync::Arc<ServerConfig>,
+        }
+
+        /// An axum router serving only this channel.
+        pub fn lobby_router<S: LobbyChannel>(
+            service: ::std::sync::Arc<S>,
+            config: ::std::sync::Arc<ServerConfig>,
+        ) -> ::wiregen_runtime::codegen::axum::Router {
+            ::wiregen_runtime::codegen::axum::Router::new()
+                .route(
+                    "/lobby/{lobbyId}",
+                    ::wiregen_runtime::codegen::axum::routing::get(lobby_upgrade::<S>),
+                )
+                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
+        }
+
+        async fn lobby_upgrade<S: LobbyChannel>(
+            ::wiregen_runtime::codegen::axum::extract::State(
+                state,
+            ): ::wiregen_runtime::codegen::axum::extract::State<
+                ::std::sync::Arc<ServiceState<S>>,
+            >,
+            path: ::wiregen_runtime::params::PathParams,
+            uri: ::wiregen_runtime::codegen::http::Uri,
+            headers: ::wiregen_runtime::codegen::http::HeaderMap,
+            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
+        ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let params = super::LobbyParams {
+                lobby_id: match path.required("lobbyId") {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                            error,
+                        );
+                    }
+                },
+                nickname: match ::wiregen_runtime::params::query_required(
+                    &uri,
+                    "nickname",
+                ) {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                            error,
+                        );
+                    }
+                },
+                spectate: match ::wiregen_runtime::params::query_optional(
+                    &uri,
+                    "spectate",
+                ) {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                            error,
+                        );
+                    }
+                },
+                x_client_version: match ::wiregen_runtime::params::header_optional(
+                    &headers,
+                    "X-Client-Version",
+                ) {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                            error,
+                        );
+                    }
+                },
+            };
+            let credential = ::wiregen_runtime::ws::server::credential(
+                &uri,
+                &headers,
+                &[
+                    ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
+                    ::wiregen_runtime::ws::server::Scheme::Bearer,
+                ],
+            );
+            let auth = match state.service.authenticate(credential, &params).await {
+                ::std::result::Result::Ok(auth) => auth,
+                ::std::result::Result::Err(error) => {
+                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let session = match state
+                .service
+                .on_connect(params, auth, outbound.clone())
+                .await
+            {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                        error,
+                    );
+                }
+            };
+            let config = state.config.clone();
+            ::wiregen_runtime::ws::server::upgrade::<
+                super::super::types::LobbyClientMessage,
+                super::super::types::LobbyServerMessage,
+                _,
+            >(
+                upgrade,
+                config,
+                outbound.clone(),
+                LobbyHandler {
+                    state,
+                    session,
+                    outbound,
+                },
+            )
+        }
+
+        struct LobbyHandler<S: LobbyChannel> {
+            state: ::std::sync::Arc<ServiceState<S>>,
+            session: S::Session,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::LobbyServerMessage,
+            >,
+        }
+
+        impl<
+            S: LobbyChannel,
+        > ::wiregen_runtime::ws::server::Handler<super::super::types::LobbyClientMessage>
+        for LobbyHandler<S> {
+            async fn on_message(
+                &mut self,
+                message: super::super::types::LobbyClientMessage,
+            ) {
+                let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(
+                        &message,
+                    )
+                    .map(::std::string::String::from);
+                match message {
+                    super::super::types::LobbyClientMessage::ListPlayers(request) => {
+                        let mut reply = super::super::types::LobbyServerMessage::Players(
+                            self
+                                .state
+                                .service
+                                .answer_player_list(&mut self.session, request)
+                                .await,
+                        );
+                        if let ::std::option::Option::Some(id) = &correlation {
+                            ::wiregen_runtime::ws::MessageSet::set_correlation_id(
+                                &mut reply,
+                                id,
+                            );
+                        }
+                        let _ = self.outbound.send(&reply);
+                    }
+                    #[allow(unreachable_patterns)]
+                    other => {
+                        self.state.service.on_message(&mut self.session, other).await
+                    }
+                }
+            }
+
+            async fn on_invalid(
+                &mut self,
+                error: ::wiregen_runtime::ws::DecodeError,
+            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
+                match self.state.service.on_invalid(&mut self.session, error).await {
+                    ::std::option::Option::Some(policy) => policy,
+                    ::std::option::Option::None => self.state.config.on_invalid,
+                }
+            }
+
+            async fn on_disconnect(
+                self,
+                reason: ::wiregen_runtime::ws::server::Disconnect,
+            ) {
+                self.state.service.on_disconnect(self.session, reason).await;
+            }
+        }
+    }
+
+    /// The client side: one typed client per channel.
+    pub mod client {
+        /// Settings of a client: timeouts, queue sizes, reconnection.
+        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+        /// Lobby
+        ///
+        /// One lobby's traffic.
+        ///
+        /// A typed client of the `lobby` channel at `/lobby/{lobbyId}`.
+        ///
+        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
+        /// when every clone is dropped) and the stream of what the server sends.
+        #[derive(Clone, Debug)]
+        pub struct LobbyClient {
+            sender: ::wiregen_runtime::ws::client::Sender<
+                super::super::types::LobbyClientMessage,
+                super::super::types::LobbyServerMessage,
+            >,
+        }
+
+        impl LobbyClient {
+            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+            pub async fn connect(
+                base_url: &str,
+                params: &super::LobbyParams,
+                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+                config: ClientConfig,
+            ) -> ::std::result::Result<
+                (
+                    Self,
+                    ::wiregen_runtime::ws::client::Receiver<
+                        super::super::types::LobbyServerMessage,
+                    >,
+                ),
+                ::wiregen_runtime::ws::client::ConnectError,
+            > {
+                let request = Self::request(base_url, params, credential)?;
+                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                        request,
+                        config,
+                    )
+                    .await?;
+                ::std::result::Result::Ok((Self { sender }, receiver))
+            }
+
+            /// The URL and headers [`connect`](Self::connect) uses.
+            pub fn request(
+                base_url: &str,
+                params: &super::LobbyParams,
+                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            ) -> ::std::result::Result<
+                ::wiregen_runtime::ws::client::ConnectRequest,
+                ::wiregen_runtime::ws::client::ConnectError,
+            > {
+                let invalid = |error: ::wiregen_runtime::params::ParamError| ::wiregen_runtime::ws::client::ConnectError::Request(
+                    error.to_string(),
+                );
+                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
+                url.literal("/lobby/");
+                url.path(&params.lobby_id);
+                url.query("nickname", &params.nickname);
+                if let ::std::option::Option::Some(value) = &params.spectate {
+                    url.query("spectate", value);
+                }
+                let mut headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
+                if let ::std::option::Option::Some(value) = &params.x_client_version {
+                    ::wiregen_runtime::params::set_header(
+                            &mut headers,
+                            "X-Client-Version",
+                            value,
+                        )
+                        .map_err(invalid)?;
+                }
+                if let ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::Credential::ApiKey(key),
+                ) = credential {
+                    ::wiregen_runtime::params::set_header(&mut headers, "X-Api-Key", key)
+                        .map_err(invalid)?;
+                }
+                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
+                    url: url.finish(),
+                    headers,
+                };
+                if let ::std::option::Option::Some(credential) = credential {
+                    request.authorize(credential)?;
+                }
+                ::std::result::Result::Ok(request)
+            }
+
+            /// Send a message.
+            pub async fn send(
+                &self,
+                message: &super::super::types::LobbyClientMessage,
+            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+                self.sender.send(message).await
+            }
+
+            /// Close the connection normally (1000); reconnection stops.
+            pub async fn close(
+                &self,
+            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+            }
+
+            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+            pub fn sender(
+                &self,
+            ) -> &::wiregen_runtime::ws::client::Sender<
+                super::super::types::LobbyClientMessage,
+                super::super::types::LobbyServerMessage,
+            > {
+                &self.sender
+            }
+
+            /// Ask who is in the lobby.
+            ///
+            /// Request/reply `answerPlayerList`: answers a `listPlayers` request; the reply's correlation id is set to the request's.
+            ///
+            /// Waits for the reply with the same correlation id (set here unless the request has
+            /// one), until [`ClientConfig::call_timeout`].
+            pub async fn answer_player_list(
+                &self,
+                request: super::super::types::LobbyListPlayers,
+            ) -> ::std::result::Result<
+                super::super::types::Players,
+                ::wiregen_runtime::ws::client::ClientError,
+            > {
+                let reply = self
+                    .sender
+                    .call(super::super::types::LobbyClientMessage::ListPlayers(request))
+                    .await?;
+                match reply {
+                    super::super::types::LobbyServerMessage::Players(reply) => {
+                        ::std::result::Result::Ok(reply)
+                    }
+                    #[allow(unreachable_patterns)]
+                    _ => {
+                        ::std::result::Result::Err(
+                            ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
+                        )
+                    }
+                }
+            }
+        }
+    }
+}

@@ -48,6 +48,11 @@ impl Frame {
         Frame::Text(Bytes::from(text.into()))
     }
 
+    /// A binary frame holding `data`.
+    pub fn binary(data: impl Into<Vec<u8>>) -> Frame {
+        Frame::Binary(Bytes::from(data.into()))
+    }
+
     /// The frame's payload bytes.
     pub fn payload(&self) -> &Bytes {
         match self {
@@ -97,6 +102,21 @@ pub trait MessageSet: Sized + Send + 'static {
             },
             Frame::Binary(bytes) => Self::decode_binary(bytes),
         }
+    }
+}
+
+/// The message set of a direction that carries no messages (a channel the server only sends
+/// on, for instance): every frame is unexpected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoMessages {}
+
+impl MessageSet for NoMessages {
+    fn encode(&self) -> Result<Frame, EncodeError> {
+        match *self {}
+    }
+
+    fn decode_text(_text: &str) -> Result<Self, DecodeError> {
+        Err(DecodeError::UnexpectedText)
     }
 }
 

@@ -621,9 +621,26 @@ fn replies(
             " Request/reply `{}`: answers a `{}` request; the reply's correlation id is set to the request's.",
             reply.name.wire, request.name.wire
         )));
+        // The generated traits and clients have methods of their own.
+        const TAKEN: &[&str] = &[
+            "authenticate",
+            "on_connect",
+            "on_message",
+            "on_invalid",
+            "on_disconnect",
+            "connect",
+            "request",
+            "send",
+            "close",
+            "sender",
+        ];
+        let mut method = reply.name.rust.as_str().to_owned();
+        if TAKEN.contains(&method.as_str()) {
+            method.push_str("_call");
+        }
         out.push(ReplyItem {
             docs,
-            ident: reply.name.rust.as_str().to_owned(),
+            ident: method,
             request_variant: request.name.rust.as_str().to_owned(),
             request_ty: inner.render(&request_ty)?,
             reply_ty,

@@ -4,8 +4,9 @@
 //! ```text
 //! cargo run --release -p wiregen-bench --bin sse-fanout -- [OPTIONS]
 //!   --subscribers 100,1000     subscriber counts (at most 2000 each)
-//!   --seconds 4                measured seconds of each phase (at most 60), after
+//!   --seconds 3                measured seconds of each phase (at most 60), after
 //!   --warmup 1                 seconds of warm-up (at most 10)
+//!   --rounds 3                 rounds (at most 10); every figure is the median of the rounds
 //!   --paced 200000             deliveries per second of the paced phase
 //!   --window 512               events published beyond what every subscriber has (at most 2048)
 //!   --servers generated,axum-once,axum-per-subscriber,express
@@ -68,6 +69,7 @@ struct Options {
     subscribers: Vec<usize>,
     seconds: f64,
     warmup: f64,
+    rounds: usize,
     paced: u64,
     window: u64,
     servers: Vec<Server>,
@@ -79,8 +81,9 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             subscribers: vec![100, 1000],
-            seconds: 4.0,
+            seconds: 3.0,
             warmup: 1.0,
+            rounds: 3,
             paced: 200_000,
             window: 512,
             servers: vec![
@@ -157,6 +160,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             }
             "--seconds" => options.seconds = number(value()?)?.clamp(0.5, 60.0),
             "--warmup" => options.warmup = number(value()?)?.min(10.0),
+            "--rounds" => options.rounds = (number(value()?)? as usize).clamp(1, 10),
             "--paced" => options.paced = number(value()?)?.max(1.0) as u64,
             "--window" => options.window = (number(value()?)? as u64).clamp(1, MAX_WINDOW),
             "--servers" => {
@@ -374,17 +378,13 @@ impl Session {
         if let Some(error) = self.tally.borrow().errors.first() {
             return Err(format!("a subscriber failed: {error}"));
         }
-        Ok(Phase {
-            events_per_second: delivered as f64 / elapsed,
-            cpu_ms_per_1000: if delivered == 0 {
-                f64::NAN
-            } else {
-                (server_after - server_before) * 1e3 / (delivered as f64 / 1000.0)
-            },
-            server_cpu: (server_after - server_before) / elapsed,
-            loadgen_cpu: (own_after - own_before) / elapsed,
-            latency,
-        })
+        Ok(Phase::new(
+            delivered,
+            &latency,
+            elapsed,
+            server_after - server_before,
+            own_after - own_before,
+        ))
     }
 }
 
@@ -405,16 +405,51 @@ struct Phase {
     server_cpu: f64,
     /// The same for the load generator.
     loadgen_cpu: f64,
-    latency: Histogram,
+    p50_ms: f64,
+    p99_ms: f64,
 }
 
 impl Phase {
-    fn p50_ms(&self) -> f64 {
-        self.latency.quantile(0.50) as f64 / 1000.0
+    fn new(
+        delivered: u64,
+        latency: &Histogram,
+        seconds: f64,
+        server_cpu: f64,
+        loadgen_cpu: f64,
+    ) -> Self {
+        Phase {
+            events_per_second: delivered as f64 / seconds,
+            cpu_ms_per_1000: if delivered == 0 {
+                f64::NAN
+            } else {
+                server_cpu * 1e3 / (delivered as f64 / 1000.0)
+            },
+            server_cpu: server_cpu / seconds,
+            loadgen_cpu: loadgen_cpu / seconds,
+            p50_ms: latency.quantile(0.50) as f64 / 1000.0,
+            p99_ms: latency.quantile(0.99) as f64 / 1000.0,
+        }
     }
 
-    fn p99_ms(&self) -> f64 {
-        self.latency.quantile(0.99) as f64 / 1000.0
+    /// Each figure's median over several rounds (figure by figure).
+    fn median(phases: &[&Phase]) -> Phase {
+        let median = |figure: fn(&Phase) -> f64| {
+            let mut values: Vec<f64> = phases.iter().map(|phase| figure(phase)).collect();
+            values.sort_by(f64::total_cmp);
+            match values.len() {
+                0 => f64::NAN,
+                n if n % 2 == 1 => values[n / 2],
+                n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+            }
+        };
+        Phase {
+            events_per_second: median(|p| p.events_per_second),
+            cpu_ms_per_1000: median(|p| p.cpu_ms_per_1000),
+            server_cpu: median(|p| p.server_cpu),
+            loadgen_cpu: median(|p| p.loadgen_cpu),
+            p50_ms: median(|p| p.p50_ms),
+            p99_ms: median(|p| p.p99_ms),
+        }
     }
 }
 
@@ -461,19 +496,43 @@ fn bench(options: &Options) -> Result<(), String> {
     describe(options, cpus, server_cpu);
     let runtime = runtime()?;
     let local = tokio::task::LocalSet::new();
+    // Rounds interleave the servers, so a burst of other work on the machine hits them alike.
+    let mut rounds: Vec<Row> = Vec::new();
+    for round in 1..=options.rounds {
+        for &subscribers in &options.subscribers {
+            for &server in &servers {
+                eprintln!(
+                    "sse-fanout: round {round}/{}: {} with {subscribers} subscribers",
+                    options.rounds,
+                    server.name()
+                );
+                let row = local.block_on(
+                    &runtime,
+                    measure_server(server, subscribers, server_cpu, options),
+                )?;
+                print_row_progress(&row);
+                rounds.push(row);
+            }
+        }
+    }
     let mut rows = Vec::new();
     for &subscribers in &options.subscribers {
         for &server in &servers {
-            eprintln!(
-                "sse-fanout: {} with {subscribers} subscribers",
-                server.name()
-            );
-            let row = local.block_on(
-                &runtime,
-                measure_server(server, subscribers, server_cpu, options),
-            )?;
-            print_row_progress(&row);
-            rows.push(row);
+            let runs: Vec<&Row> = rounds
+                .iter()
+                .filter(|row| row.server == server && row.subscribers == subscribers)
+                .collect();
+            rows.push(Row {
+                server,
+                subscribers,
+                paced: Phase::median(&runs.iter().map(|row| &row.paced).collect::<Vec<_>>()),
+                saturated: Phase::median(
+                    &runs.iter().map(|row| &row.saturated).collect::<Vec<_>>(),
+                ),
+                peak_rss_kib: runs.iter().map(|row| row.peak_rss_kib).max().unwrap_or(0),
+                lost: runs.iter().map(|row| row.lost).sum(),
+                duplicated: runs.iter().map(|row| row.duplicated).sum(),
+            });
         }
     }
     report(&rows, options);
@@ -584,13 +643,14 @@ fn describe(options: &Options, cpus: usize, server_cpu: Option<usize>) {
     }
     println!(
         "each server and count: {}s warm-up + {}s paced ({} deliveries/s), {}s warm-up + {}s \
-         saturated; window {} events",
+         saturated; window {} events; {} rounds, servers interleaved, figures are medians",
         options.warmup,
         options.seconds,
         options.paced,
         options.warmup,
         options.seconds,
-        options.window
+        options.window,
+        options.rounds
     );
 }
 
@@ -600,13 +660,13 @@ fn print_row_progress(row: &Row) {
          {:.3} ms CPU/1000 ev (server {:.0}% of a core, load generator {:.0}%), p99 {:.1} ms | RSS {} MiB",
         row.paced.events_per_second,
         row.paced.cpu_ms_per_1000,
-        row.paced.p50_ms(),
-        row.paced.p99_ms(),
+        row.paced.p50_ms,
+        row.paced.p99_ms,
         row.saturated.events_per_second,
         row.saturated.cpu_ms_per_1000,
         row.saturated.server_cpu * 100.0,
         row.saturated.loadgen_cpu * 100.0,
-        row.saturated.p99_ms(),
+        row.saturated.p99_ms,
         row.peak_rss_kib / 1024,
     );
 }
@@ -652,8 +712,8 @@ fn report(rows: &[Row], options: &Options) {
                 s.cpu_ms_per_1000,
                 b.saturated.cpu_ms_per_1000
             )),
-            s.p50_ms(),
-            s.p99_ms(),
+            s.p50_ms,
+            s.p99_ms,
             s.server_cpu * 100.0,
             s.loadgen_cpu * 100.0,
             row.peak_rss_kib as f64 / 1024.0,
@@ -684,9 +744,9 @@ fn report(rows: &[Row], options: &Options) {
                 p.cpu_ms_per_1000,
                 b.paced.cpu_ms_per_1000
             )),
-            p.p50_ms(),
-            p.p99_ms(),
-            base.map_or("–".into(), |b| ratio(p.p99_ms(), b.paced.p99_ms())),
+            p.p50_ms,
+            p.p99_ms,
+            base.map_or("–".into(), |b| ratio(p.p99_ms, b.paced.p99_ms)),
         );
     }
     println!();
@@ -706,20 +766,20 @@ fn report(rows: &[Row], options: &Options) {
         let throughput = generated.saturated.events_per_second / once.saturated.events_per_second;
         let cpu = generated.saturated.cpu_ms_per_1000 / once.saturated.cpu_ms_per_1000;
         let cpu_paced = generated.paced.cpu_ms_per_1000 / once.paced.cpu_ms_per_1000;
-        let p99 = generated.paced.p99_ms() / once.paced.p99_ms();
-        let p99_saturated = generated.saturated.p99_ms() / once.saturated.p99_ms();
+        let p99 = generated.paced.p99_ms / once.paced.p99_ms;
+        let p99_saturated = generated.saturated.p99_ms / once.saturated.p99_ms;
         println!("- {subscribers} subscribers:");
         println!(
-            "  - throughput ≥ 0.95× axum-once: {throughput:.2}× ({})",
+            "  - throughput ≥ 0.95× axum-once: {throughput:.3}× ({})",
             verdict(throughput >= 0.95)
         );
         println!(
-            "  - CPU per event ≤ 1.05× axum-once: saturated {cpu:.2}× ({}), paced {cpu_paced:.2}× ({})",
+            "  - CPU per event ≤ 1.05× axum-once: saturated {cpu:.3}× ({}), paced {cpu_paced:.3}× ({})",
             verdict(cpu <= 1.05),
             verdict(cpu_paced <= 1.05)
         );
         println!(
-            "  - p99 no worse than axum-once: paced {p99:.2}× ({}), saturated {p99_saturated:.2}× ({})",
+            "  - p99 no worse than axum-once: paced {p99:.3}× ({}), saturated {p99_saturated:.3}× ({})",
             verdict(p99 <= 1.0),
             verdict(p99_saturated <= 1.0)
         );

@@ -220,7 +220,42 @@ pub fn lower(
         );
         channels.push(channel);
     }
+    shared_addresses(&channels, diags);
     channels
+}
+
+/// Several WebSocket channels on one address would share one socket, which the generated server
+/// does not do yet: it serves the first of them there (axum cannot route one path twice).
+fn shared_addresses(channels: &[Channel], diags: &mut Diagnostics) {
+    let shape = |address: &str| -> String {
+        address
+            .split('/')
+            .map(|s| if s.starts_with('{') { "{}" } else { s })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let ws: Vec<&Channel> = channels
+        .iter()
+        .filter(|c| c.protocol == ChannelProtocol::WebSocket)
+        .collect();
+    for (i, channel) in ws.iter().enumerate() {
+        if let Some(first) = ws[..i]
+            .iter()
+            .find(|c| shape(&c.address) == shape(&channel.address))
+        {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Unsupported,
+                    format!(
+                        "channel `{}` has the same address as `{}` (`{}`): the generated router serves that address as `{}` only",
+                        channel.name.wire, first.name.wire, channel.address, first.name.wire
+                    ),
+                )
+                .at(channel.location.clone())
+                .help("several channels sharing one socket are not supported yet; its client is still generated"),
+            );
+        }
+    }
 }
 
 /// `servers`: name → protocol.
@@ -325,6 +360,22 @@ fn channel_params(
         });
     }
     let binding_loc = channel_loc.child("bindings").child("ws");
+    if let Some(method) = sources
+        .get(&binding_loc.child("method"))
+        .and_then(Value::as_str)
+        && !method.eq_ignore_ascii_case("GET")
+    {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Unsupported,
+                format!(
+                    "the ws binding's method is `{method}`, but a WebSocket upgrade is always a GET"
+                ),
+            )
+            .at(sources.locate(&binding_loc.child("method")))
+            .help("the generated server and client use GET"),
+        );
+    }
     for (key, location) in [("query", ParamIn::Query), ("headers", ParamIn::Header)] {
         let Ok(schema_loc) = sources.deref(&binding_loc.child(key)) else {
             continue;

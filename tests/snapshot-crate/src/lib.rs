@@ -21,6 +21,11 @@ pub mod asyncapi30;
 #[path = "../../snapshots/asyncapi30_frames.rs"]
 pub mod asyncapi30_frames;
 
+/// Generated from `tests/fixtures/asyncapi30_ws_edges.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/asyncapi30_ws_edges.rs"]
+pub mod asyncapi30_ws_edges;
+
 /// Generated from `tests/fixtures/asyncapi31_multi.yaml`.
 #[rustfmt::skip]
 #[path = "../../snapshots/asyncapi31_multi.rs"]

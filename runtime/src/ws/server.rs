@@ -264,10 +264,19 @@ impl Queue {
         self.notify.notify_one();
     }
 
-    /// Everything queued, and the close asked for (if any).
-    fn take(&self) -> (VecDeque<Message>, Option<(u16, &'static str)>) {
+    /// Move everything queued into `into` (empty, and kept between calls so its allocation is
+    /// reused), and return the close asked for (if any).
+    fn take_into(&self, into: &mut VecDeque<Message>) -> Option<(u16, &'static str)> {
         let mut state = self.lock();
-        (std::mem::take(&mut state.frames), state.close)
+        std::mem::swap(&mut state.frames, into);
+        state.close
+    }
+
+    #[cfg(test)]
+    fn take(&self) -> (VecDeque<Message>, Option<(u16, &'static str)>) {
+        let mut frames = VecDeque::new();
+        let close = self.take_into(&mut frames);
+        (frames, close)
     }
 
     fn end(&self) {
@@ -412,12 +421,14 @@ async fn serve<In: MessageSet, H: Handler<In>>(
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         timer
     });
+    // Frames taken from the queue, written, then reused for the next batch.
+    let mut batch = VecDeque::new();
     let reason = loop {
         let step = tokio::select! {
             biased;
             () = queue.notify.notified() => {
-                let (frames, close) = queue.take();
-                if write_batch(&mut socket, frames, config.write_timeout).await.is_err() {
+                let close = queue.take_into(&mut batch);
+                if write_batch(&mut socket, &mut batch, config.write_timeout).await.is_err() {
                     Step::End(Disconnect::Dropped)
                 } else if let Some((code, reason)) = close {
                     Step::Close(code, reason)
@@ -493,25 +504,37 @@ async fn tick(timer: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// Write every queued frame into the socket's buffer, then flush once.
+/// Write every queued frame into the socket's buffer, then flush once. `frames` is left empty
+/// (and small: a burst's allocation is not kept by an idle connection).
 async fn write_batch(
     socket: &mut WebSocket,
-    frames: VecDeque<Message>,
+    frames: &mut VecDeque<Message>,
     timeout: Duration,
 ) -> Result<(), ()> {
     if frames.is_empty() {
         return Ok(());
     }
-    let write = async {
-        for frame in frames {
-            socket.feed(frame).await?;
+    let result = {
+        let mut write = std::pin::pin!(async {
+            for frame in frames.drain(..) {
+                socket.feed(frame).await?;
+            }
+            socket.flush().await
+        });
+        // Most batches are written at once: only a write that has to wait gets a timer.
+        match futures_util::FutureExt::now_or_never(write.as_mut()) {
+            Some(result) => result.map_err(|_| ()),
+            None => match tokio::time::timeout(timeout, write).await {
+                Ok(result) => result.map_err(|_| ()),
+                Err(_) => Err(()),
+            },
         }
-        socket.flush().await
     };
-    match tokio::time::timeout(timeout, write).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(()),
+    frames.clear();
+    if frames.capacity() > 64 {
+        frames.shrink_to(64);
     }
+    result
 }
 
 /// Read until the peer's side ends, so a Close we sent or answered is seen through.

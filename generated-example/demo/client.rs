@@ -6,6 +6,7 @@
 //! petstore-client [--url URL] [--user-id ID] [--count N]
 //! ```
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use futures_util::StreamExt;
@@ -57,18 +58,20 @@ fn main() -> ExitCode {
     let options = match parse_args() {
         Ok(options) => options,
         Err(message) if message.is_empty() => {
-            println!("{USAGE}");
+            say(USAGE);
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("petstore-client: {message}\n\n{USAGE}");
+            complain(&format!("petstore-client: {message}\n\n{USAGE}"));
             return ExitCode::from(2);
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("petstore-client: cannot start the async runtime: {error}");
+            complain(&format!(
+                "petstore-client: cannot start the async runtime: {error}"
+            ));
             return ExitCode::FAILURE;
         }
     };
@@ -86,31 +89,45 @@ async fn run(options: Options) -> ExitCode {
         user_id,
         last_event_id: None,
     };
-    eprintln!("petstore-client: subscribing to {url}/v1/pets/notifications");
+    complain(&format!(
+        "petstore-client: subscribing to {url}/v1/pets/notifications"
+    ));
     let mut stream = client.stream_notifications(&request);
     let mut printed = 0;
     while count.is_none_or(|count| printed < count) {
         let Some(item) = stream.next().await else {
-            eprintln!("petstore-client: the stream ended");
+            complain("petstore-client: the stream ended");
             return ExitCode::FAILURE;
         };
         match item {
             Ok(Received::Event { event, id }) => {
-                println!("{}", describe(id.as_deref().unwrap_or("-"), &event));
+                if !say(&describe(id.as_deref().unwrap_or("-"), &event)) {
+                    return ExitCode::SUCCESS;
+                }
                 printed += 1;
             }
             Ok(Received::Unknown { event, data, id }) => {
-                println!(
-                    "#{} {event} (not in the spec): {data}",
-                    id.unwrap_or_default()
-                );
+                let id = id.unwrap_or_default();
+                if !say(&format!("#{id} {event} (not in the spec): {data}")) {
+                    return ExitCode::SUCCESS;
+                }
                 printed += 1;
             }
             // The client reconnects by itself after connection errors; say what happened.
-            Err(error) => eprintln!("petstore-client: {error}"),
+            Err(error) => complain(&format!("petstore-client: {error}")),
         }
     }
     ExitCode::SUCCESS
+}
+
+/// A line on stdout; `false` once nobody reads it (`petstore-client | head`).
+fn say(text: &str) -> bool {
+    writeln!(std::io::stdout().lock(), "{text}").is_ok()
+}
+
+/// A line on stderr; a closed stderr is ignored.
+fn complain(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// One line per event, from its typed fields.

@@ -14,6 +14,7 @@
 //! pets, encoded per subscriber.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -87,28 +88,40 @@ fn main() -> ExitCode {
     let options = match parse_args() {
         Ok(options) => options,
         Err(message) if message.is_empty() => {
-            println!("{USAGE}");
+            say(USAGE);
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("petstore-server: {message}\n\n{USAGE}");
+            complain(&format!("petstore-server: {message}\n\n{USAGE}"));
             return ExitCode::from(2);
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
-            eprintln!("petstore-server: cannot start the async runtime: {error}");
+            complain(&format!(
+                "petstore-server: cannot start the async runtime: {error}"
+            ));
             return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(serve(options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("petstore-server: {error}");
+            complain(&format!("petstore-server: {error}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// A line on stdout; a closed pipe is not an error worth stopping the server for.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// A line on stderr, likewise.
+fn complain(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 async fn serve(options: Options) -> std::io::Result<()> {
@@ -116,8 +129,10 @@ async fn serve(options: Options) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let store = Store::new();
     tokio::spawn(simulate(store.clone(), options.interval));
-    println!("listening on http://{addr}");
-    println!("  curl -N http://{addr}/v1/pets/notifications");
+    // Whoever started the server may stop reading its output: never panic over that.
+    say(&format!(
+        "listening on http://{addr}\n  curl -N http://{addr}/v1/pets/notifications"
+    ));
     // Events are small and written one at a time: send each at once rather than waiting to
     // fill a segment (Nagle's algorithm would delay them).
     let listener = listener.tap_io(|tcp| {
@@ -177,7 +192,7 @@ impl Store {
         }
         let sse = SseEvent::new(event.clone()).with_id(id.to_string());
         if let Err(error) = self.hub.send_event(&sse) {
-            eprintln!("petstore-server: event {id} not sent: {error}");
+            complain(&format!("petstore-server: event {id} not sent: {error}"));
         }
         if shared.recent.len() == REPLAY {
             shared.recent.pop_front();

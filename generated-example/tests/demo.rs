@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use petstore_generated::petstore_openapi::types::StreamNotificationsEvent as Event;
@@ -15,6 +15,8 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 struct Server {
     child: Child,
     addr: String,
+    /// Kept open: the server may print more, and must not meet a closed pipe.
+    _stdout: BufReader<ChildStdout>,
 }
 
 impl Drop for Server {
@@ -35,8 +37,9 @@ fn start_server() -> Server {
         .expect("petstore-server starts");
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut first = String::new();
+    let mut stdout = BufReader::new(stdout);
     // The server prints this line once it is listening, before anything can block.
-    BufReader::new(stdout)
+    stdout
         .read_line(&mut first)
         .expect("petstore-server prints its address");
     let addr = first
@@ -44,7 +47,11 @@ fn start_server() -> Server {
         .strip_prefix("listening on http://")
         .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
         .to_owned();
-    Server { child, addr }
+    Server {
+        child,
+        addr,
+        _stdout: stdout,
+    }
 }
 
 /// `GET path` over a raw socket (HTTP/1.0, so the body is not chunked), returning the status

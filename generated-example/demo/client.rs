@@ -1,31 +1,46 @@
-//! `petstore-client`: subscribes to the pet store's notifications with the generated client and
-//! prints each typed event as it arrives. The stream reconnects and resumes with
-//! `Last-Event-ID` by itself when the server goes away and comes back.
+//! `petstore-client`: subscribes to the pet store's notifications with the generated SSE client
+//! and prints each typed event as it arrives, while it bids in an auction with the generated
+//! WebSocket client: an opening bid, then ten more each time it is outbid, up to `--max-bid`.
+//! Both reconnect by themselves when the server goes away and comes back (the event stream
+//! resumes with `Last-Event-ID`).
 //!
 //! ```text
-//! petstore-client [--url URL] [--user-id ID] [--count N]
+//! petstore-client [--url URL] [--user-id ID] [--count N] [--auction ID] [--max-bid N] [--no-auction]
 //! ```
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
 use futures_util::StreamExt;
+use petstore_generated::petstore_asyncapi::types::{
+    AuctionClientMessage, AuctionServerMessage, Bid,
+};
+use petstore_generated::petstore_asyncapi::ws::AuctionParams;
+use petstore_generated::petstore_asyncapi::ws::client::{AuctionClient, ClientConfig};
 use petstore_generated::petstore_openapi::client::Client;
 use petstore_generated::petstore_openapi::sse::StreamNotificationsRequest;
 use petstore_generated::petstore_openapi::types::StreamNotificationsEvent as Event;
 use wiregen_runtime::sse::client::Received;
+use wiregen_runtime::ws::Credential;
+use wiregen_runtime::ws::client::Event as WsEvent;
 
 const USAGE: &str = "\
-usage: petstore-client [--url URL] [--user-id ID] [--count N]
+usage: petstore-client [--url URL] [--user-id ID] [--count N] [--auction ID] [--max-bid N] [--no-auction]
 
   --url URL       the server (default http://127.0.0.1:3000)
   --user-id ID    only events about this user's orders and pets, e.g. u-1001
-  --count N       exit after N events (default: run until interrupted)";
+  --count N       exit after N notification events (default: run until interrupted)
+  --auction ID    the auction to bid in (default a-demo), as --bidder (default u-1001)
+  --max-bid N     never bid more than this (default 500)
+  --no-auction    only follow the notifications";
 
 struct Options {
     url: String,
     user_id: Option<String>,
     count: Option<usize>,
+    /// The auction to bid in, and as whom.
+    auction: Option<(String, String)>,
+    max_bid: f64,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -33,6 +48,8 @@ fn parse_args() -> Result<Options, String> {
         url: "http://127.0.0.1:3000".to_owned(),
         user_id: None,
         count: None,
+        auction: Some(("a-demo".to_owned(), "u-1001".to_owned())),
+        max_bid: 500.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -47,6 +64,25 @@ fn parse_args() -> Result<Options, String> {
                         .map_err(|_| format!("--count {text}: expected a number"))?,
                 );
             }
+            "--auction" => {
+                let id = value("--auction")?;
+                let bidder = options.auction.take().map(|(_, bidder)| bidder);
+                options.auction = Some((id, bidder.unwrap_or_else(|| "u-1001".to_owned())));
+            }
+            "--bidder" => {
+                let bidder = value("--bidder")?;
+                let id = options.auction.take().map(|(id, _)| id);
+                options.auction = Some((id.unwrap_or_else(|| "a-demo".to_owned()), bidder));
+            }
+            "--max-bid" => {
+                let text = value("--max-bid")?;
+                options.max_bid = text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|max| max.is_finite() && *max > 0.0)
+                    .ok_or(format!("--max-bid {text}: expected a positive amount"))?;
+            }
+            "--no-auction" => options.auction = None,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unexpected argument `{other}`")),
         }
@@ -83,8 +119,14 @@ async fn run(options: Options) -> ExitCode {
         url,
         user_id,
         count,
+        auction,
+        max_bid,
     } = options;
-    let client = Client::new(url.trim_end_matches('/'));
+    let url = url.trim_end_matches('/').to_owned();
+    if let Some((auction, bidder)) = auction {
+        tokio::spawn(bid(url.clone(), auction, bidder, max_bid));
+    }
+    let client = Client::new(url.as_str());
     let request = StreamNotificationsRequest {
         user_id,
         last_event_id: None,
@@ -118,6 +160,91 @@ async fn run(options: Options) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Bid in one auction until the process ends: an opening bid, ten more whenever outbid (up to
+/// `max_bid`), and a new opening bid when the auction closes and the next one starts.
+async fn bid(url: String, auction: String, bidder: String, max_bid: f64) {
+    const OPENING: f64 = 50.0;
+    let base = match url.split_once("://") {
+        Some(("https", rest)) => format!("wss://{rest}"),
+        Some((_, rest)) => format!("ws://{rest}"),
+        None => format!("ws://{url}"),
+    };
+    let params = AuctionParams {
+        auction_id: auction.clone(),
+        user_id: Some(bidder.clone()),
+    };
+    // The demo server accepts any non-empty token.
+    let token = Credential::ApiKey("demo".to_owned());
+    let (client, mut receiver) =
+        match AuctionClient::connect(&base, &params, Some(&token), ClientConfig::default()).await {
+            Ok(connected) => connected,
+            Err(error) => {
+                complain(&format!(
+                    "petstore-client: cannot join auction {auction}: {error}"
+                ));
+                return;
+            }
+        };
+    let place = |amount: f64| {
+        let client = client.clone();
+        async move {
+            let message = AuctionClientMessage::Bid(Bid { amount });
+            if let Err(error) = client.send(&message).await {
+                complain(&format!("petstore-client: bid not sent: {error}"));
+            }
+        }
+    };
+    say(&format!(
+        "auction {auction}: {bidder} joins and bids {OPENING:.2}"
+    ));
+    place(OPENING).await;
+    while let Some(event) = receiver.recv().await {
+        match event {
+            WsEvent::Message(AuctionServerMessage::BidPlaced(placed)) => {
+                say(&format!(
+                    "auction {auction}: {} bids {:.2}",
+                    placed.user_id, placed.amount
+                ));
+            }
+            WsEvent::Message(AuctionServerMessage::Outbid(outbid)) => {
+                let raise = outbid.new_amount + 10.0;
+                if raise <= max_bid {
+                    say(&format!(
+                        "auction {auction}: outbid at {:.2}, {bidder} raises to {raise:.2}",
+                        outbid.new_amount
+                    ));
+                    place(raise).await;
+                } else {
+                    say(&format!(
+                        "auction {auction}: outbid at {:.2}, over the limit of {max_bid:.2}",
+                        outbid.new_amount
+                    ));
+                }
+            }
+            WsEvent::Message(AuctionServerMessage::AuctionEnd(end)) => {
+                let winner = end.winner.as_deref().unwrap_or("nobody");
+                say(&format!("auction {auction}: closed, won by {winner}"));
+                say(&format!(
+                    "auction {auction}: {bidder} bids {OPENING:.2} in the next one"
+                ));
+                place(OPENING).await;
+            }
+            WsEvent::Invalid(error) => {
+                complain(&format!(
+                    "petstore-client: auction message not understood: {error}"
+                ));
+            }
+            WsEvent::Connected => {
+                say(&format!(
+                    "auction {auction}: reconnected, {bidder} bids {OPENING:.2}"
+                ));
+                place(OPENING).await;
+            }
+            WsEvent::Disconnected(_) | WsEvent::Reconnecting { .. } => {}
+        }
+    }
 }
 
 /// A line on stdout; `false` once nobody reads it (`petstore-client | head`).

@@ -1,11 +1,14 @@
 //! `petstore-server`: the pet store demo server, built on the generated code. A simulation
 //! places, ships and delivers orders, completes adoptions and changes pet statuses in memory,
 //! and every change goes out on `GET /v1/pets/notifications` as a typed Server-Sent Event.
+//! Auctions run on the WebSocket channel `/auctions/{auctionId}`: simulated bidders compete
+//! with whoever connects, and each auction closes after `--auction-secs`.
 //!
 //! ```text
-//! petstore-server [--addr HOST:PORT] [--interval-ms N]
+//! petstore-server [--addr HOST:PORT] [--interval-ms N] [--auction-secs N]
 //! curl -N http://127.0.0.1:3000/v1/pets/notifications
 //! curl -N 'http://127.0.0.1:3000/v1/pets/notifications?userId=u-1001'
+//! websocat 'ws://127.0.0.1:3000/auctions/a-demo?userId=u-1001&token=demo'
 //! ```
 //!
 //! Events are encoded once and fanned out to every unfiltered subscriber by the runtime's
@@ -18,10 +21,14 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::serve::ListenerExt;
 use futures_util::StreamExt;
+use petstore_generated::petstore_asyncapi::types::{
+    AuctionClientMessage, AuctionEnd, AuctionServerMessage, BidPlaced, Outbid,
+};
+use petstore_generated::petstore_asyncapi::ws::{self, AuctionParams};
 use petstore_generated::petstore_openapi::server::{self, PetStoreNotifications};
 use petstore_generated::petstore_openapi::sse::StreamNotificationsRequest;
 use petstore_generated::petstore_openapi::types::{
@@ -33,12 +40,17 @@ use wiregen_runtime::http::HttpError;
 use wiregen_runtime::sse::SseEvent;
 use wiregen_runtime::sse::broadcast::Broadcaster;
 use wiregen_runtime::sse::server::EventStream;
+use wiregen_runtime::ws::Credential;
+use wiregen_runtime::ws::server::{Hub, Membership, Outbound};
 
 const USAGE: &str = "\
-usage: petstore-server [--addr HOST:PORT] [--interval-ms N]
+usage: petstore-server [--addr HOST:PORT] [--interval-ms N] [--auction-secs N]
 
   --addr HOST:PORT   where to listen (default 127.0.0.1:3000; port 0 picks a free one)
-  --interval-ms N    milliseconds between simulated store changes (default 1000)
+  --interval-ms N    milliseconds between simulated store changes and bids (default 1000)
+  --auction-secs N   how long an auction runs from its first connection (default 60)
+
+Auctions: ws://HOST:PORT/auctions/{auctionId}?userId=NAME&token=TOKEN (any non-empty token).
 
 Prints `listening on http://HOST:PORT` once it accepts connections.";
 
@@ -51,12 +63,14 @@ const MAX_ORDERS: usize = 10_000;
 struct Options {
     addr: SocketAddr,
     interval: Duration,
+    auction: Duration,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
         interval: Duration::from_millis(1000),
+        auction: Duration::from_secs(60),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -76,6 +90,17 @@ fn parse_args() -> Result<Options, String> {
                     .filter(|ms| *ms > 0)
                     .ok_or(format!("--interval-ms {text}: expected a positive number"))?;
                 options.interval = Duration::from_millis(ms);
+            }
+            "--auction-secs" => {
+                let text = value("--auction-secs")?;
+                let secs: u64 = text
+                    .parse()
+                    .ok()
+                    .filter(|secs| (1..=86_400).contains(secs))
+                    .ok_or(format!(
+                        "--auction-secs {text}: expected a number of seconds, 1 to 86400"
+                    ))?;
+                options.auction = Duration::from_secs(secs);
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unexpected argument `{other}`")),
@@ -128,17 +153,23 @@ async fn serve(options: Options) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let store = Store::new();
-    tokio::spawn(simulate(store.clone(), options.interval));
+    let auctions = Auctions::new(options.auction);
+    tokio::spawn(simulate(store.clone(), auctions.clone(), options.interval));
     // Whoever started the server may stop reading its output: never panic over that.
     say(&format!(
-        "listening on http://{addr}\n  curl -N http://{addr}/v1/pets/notifications"
+        "listening on http://{addr}\n  curl -N http://{addr}/v1/pets/notifications\n  \
+         auctions: ws://{addr}/auctions/a-demo?userId=u-1001&token=demo"
     ));
     // Events are small and written one at a time: send each at once rather than waiting to
     // fill a segment (Nagle's algorithm would delay them).
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, server::router(store)).await
+    let app = server::router(store).merge(ws::server::auction_router(
+        Arc::new(auctions),
+        Arc::new(ws::server::ServerConfig::default()),
+    ));
+    axum::serve(listener, app).await
 }
 
 /// The in-memory store: who ordered which pet, and the event feed.
@@ -279,6 +310,178 @@ impl PetStoreNotifications for Store {
     }
 }
 
+// ---- auctions (WebSocket) ------------------------------------------------------------------
+
+/// Simulated bidders, who never bid more than [`SIMULATED_BUDGET`].
+const SIMULATED_BIDDERS: &[&str] = &["u-2001", "u-2002"];
+const SIMULATED_BUDGET: f64 = 1000.0;
+
+/// The open auctions: a hub of connections per auction id, and each auction's state.
+#[derive(Clone)]
+struct Auctions {
+    hub: Hub<String, AuctionServerMessage>,
+    rooms: Arc<Mutex<BTreeMap<String, Room>>>,
+    length: Duration,
+}
+
+struct Room {
+    /// The leading bid: who, how much, and their connection (`None` for simulated bidders).
+    leader: Option<(String, f64, Option<Outbound<AuctionServerMessage>>)>,
+    ends_at: Instant,
+}
+
+/// One bidder's connection.
+struct Bidder {
+    auction: String,
+    user: String,
+    outbound: Outbound<AuctionServerMessage>,
+    _room: Membership<String, AuctionServerMessage>,
+}
+
+impl Auctions {
+    fn new(length: Duration) -> Self {
+        Auctions {
+            hub: Hub::new(),
+            rooms: Arc::default(),
+            length,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Room>> {
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A bid counts if it beats the leading one: everyone in the room hears of it, then the
+    /// previous leader (if connected, and someone else) is told they were outbid.
+    fn bid(
+        &self,
+        auction: &str,
+        user: &str,
+        amount: f64,
+        from: Option<&Outbound<AuctionServerMessage>>,
+    ) {
+        let mut rooms = self.lock();
+        let length = self.length;
+        let room = rooms.entry(auction.to_owned()).or_insert_with(|| Room {
+            leader: None,
+            ends_at: Instant::now() + length,
+        });
+        let leading = room.leader.as_ref().map_or(0.0, |leader| leader.1);
+        if !amount.is_finite() || amount <= leading {
+            return;
+        }
+        let previous = room
+            .leader
+            .replace((user.to_owned(), amount, from.cloned()));
+        let _ = self.hub.send(
+            &auction.to_owned(),
+            &AuctionServerMessage::BidPlaced(BidPlaced {
+                user_id: user.to_owned(),
+                amount,
+            }),
+        );
+        if let Some((previous, _, Some(outbound))) = previous
+            && previous != user
+        {
+            let _ = outbound.send(&AuctionServerMessage::Outbid(Outbid { new_amount: amount }));
+        }
+    }
+
+    /// Once per simulation tick: close auctions whose time is up (the room starts a new one
+    /// while anybody is still connected), and let simulated bidders raise now and then.
+    fn tick(&self, dice: &mut Dice) {
+        let now = Instant::now();
+        let mut raises = Vec::new();
+        {
+            let mut rooms = self.lock();
+            rooms.retain(|auction, room| {
+                if now < room.ends_at {
+                    let leader = room.leader.as_ref();
+                    let leading = leader.map_or(0.0, |l| l.1);
+                    let bidder = SIMULATED_BIDDERS[dice.below(SIMULATED_BIDDERS.len())];
+                    let step = 5.0 * (1 + dice.below(5)) as f64;
+                    if dice.below(3) == 0
+                        && leader.is_none_or(|l| l.0 != bidder)
+                        && leading + step <= SIMULATED_BUDGET
+                    {
+                        raises.push((auction.clone(), bidder, leading + step));
+                    }
+                    return true;
+                }
+                let winner = room.leader.take().map(|leader| leader.0);
+                let _ = self.hub.send(
+                    auction,
+                    &AuctionServerMessage::AuctionEnd(AuctionEnd { winner }),
+                );
+                room.ends_at = now + self.length;
+                self.hub.members(auction) > 0
+            });
+        }
+        for (auction, bidder, amount) in raises {
+            self.bid(&auction, bidder, amount, None);
+        }
+    }
+}
+
+impl ws::server::AuctionChannel for Auctions {
+    type Session = Bidder;
+    type Auth = ();
+
+    async fn authenticate(
+        &self,
+        credential: Option<Credential>,
+        _params: &AuctionParams,
+    ) -> Result<(), HttpError> {
+        match credential {
+            Some(Credential::ApiKey(token)) if !token.is_empty() => Ok(()),
+            _ => Err(HttpError::new(
+                401,
+                "pass a `token` query parameter (this demo accepts any non-empty one)",
+            )),
+        }
+    }
+
+    async fn on_connect(
+        &self,
+        params: AuctionParams,
+        _auth: (),
+        outbound: Outbound<AuctionServerMessage>,
+    ) -> Result<Bidder, HttpError> {
+        let AuctionParams {
+            auction_id,
+            user_id,
+        } = params;
+        let length = self.length;
+        self.lock()
+            .entry(auction_id.clone())
+            .or_insert_with(|| Room {
+                leader: None,
+                ends_at: Instant::now() + length,
+            });
+        Ok(Bidder {
+            _room: self.hub.join(auction_id.clone(), &outbound),
+            auction: auction_id,
+            user: user_id.unwrap_or_else(|| "anonymous".to_owned()),
+            outbound,
+        })
+    }
+
+    async fn on_message(&self, session: &mut Bidder, message: AuctionClientMessage) {
+        match message {
+            AuctionClientMessage::Bid(bid) => {
+                self.bid(
+                    &session.auction,
+                    &session.user,
+                    bid.amount,
+                    Some(&session.outbound),
+                );
+            }
+            // The demo has one pet per auction; watching others is accepted and ignored.
+            AuctionClientMessage::Watch(_) => {}
+        }
+    }
+}
+
 // ---- the simulation -------------------------------------------------------------------------
 
 const PETS: &[&str] = &[
@@ -325,7 +528,7 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
 
 /// One store change per tick, forever: place an order for an available pet, move an order
 /// one stage on (delivery completes the adoption), or put an adopted pet back up.
-async fn simulate(store: Store, interval: Duration) {
+async fn simulate(store: Store, auctions: Auctions, interval: Duration) {
     let mut status = vec![PetStatus::Available; PETS.len()];
     let mut orders: Vec<Order> = Vec::new();
     let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
@@ -333,6 +536,7 @@ async fn simulate(store: Store, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;
+        auctions.tick(&mut dice);
         let available: Vec<usize> = (0..PETS.len())
             .filter(|&pet| status[pet] == PetStatus::Available)
             .collect();

@@ -1,5 +1,6 @@
 //! The demo binaries, run as a newcomer would: `petstore-server` on a free 127.0.0.1 port, read
-//! with plain HTTP (what `curl -N` shows) and with `petstore-client`. Every wait is bounded.
+//! with plain HTTP (what `curl -N` shows), with `petstore-client`, and in an auction with the
+//! generated WebSocket client. Every wait is bounded.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -26,11 +27,18 @@ impl Drop for Server {
     }
 }
 
-/// Starts `petstore-server` on a free port with fast simulated changes; reads the address it
-/// prints.
+/// Starts `petstore-server` on a free port with fast simulated changes and one-second auctions;
+/// reads the address it prints.
 fn start_server() -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_petstore-server"))
-        .args(["--addr", "127.0.0.1:0", "--interval-ms", "10"])
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--interval-ms",
+            "10",
+            "--auction-secs",
+            "1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -213,7 +221,8 @@ fn petstore_client_prints_typed_events() {
         .read_to_string(&mut out)
         .expect("read");
     assert!(status.success(), "{status}\n{out}");
-    let lines: Vec<&str> = out.lines().collect();
+    // Notification lines start with their id; the auction's lines with `auction`.
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with("auction ")).collect();
     assert_eq!(lines.len(), 5, "{out}");
     for line in lines {
         assert!(line.starts_with('#'), "{line}");
@@ -230,4 +239,64 @@ fn petstore_client_prints_typed_events() {
             "{line}"
         );
     }
+}
+
+/// A bid above what the simulated bidders can pay leads, is announced to the room, and wins when
+/// the one-second auction closes; a connection without a token is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auction_over_websocket() {
+    use petstore_generated::petstore_asyncapi::types::{
+        AuctionClientMessage, AuctionServerMessage, Bid,
+    };
+    use petstore_generated::petstore_asyncapi::ws::AuctionParams;
+    use petstore_generated::petstore_asyncapi::ws::client::{AuctionClient, ClientConfig};
+    use wiregen_runtime::ws::Credential;
+    use wiregen_runtime::ws::client::Event as WsEvent;
+
+    let server = start_server();
+    let base = format!("ws://{}", server.addr);
+    let params = AuctionParams {
+        auction_id: "a-test".into(),
+        user_id: Some("tester".into()),
+    };
+    let refused = AuctionClient::connect(&base, &params, None, ClientConfig::default())
+        .await
+        .expect_err("no token");
+    assert_eq!(refused.status(), Some(401), "{refused}");
+
+    let token = Credential::ApiKey("any".into());
+    let (client, mut receiver) =
+        AuctionClient::connect(&base, &params, Some(&token), ClientConfig::default())
+            .await
+            .expect("joins the auction");
+    client
+        .send(&AuctionClientMessage::Bid(Bid { amount: 5000.0 }))
+        .await
+        .expect("bid sent");
+    let mut announced = false;
+    let winner = tokio::time::timeout(TIMEOUT, async {
+        while let Some(event) = receiver.recv().await {
+            match event {
+                WsEvent::Message(AuctionServerMessage::BidPlaced(placed))
+                    if placed.user_id == "tester" =>
+                {
+                    assert_eq!(placed.amount, 5000.0);
+                    announced = true;
+                }
+                // Once the bid is in, nobody beats it: the end names the winner.
+                WsEvent::Message(AuctionServerMessage::AuctionEnd(end)) if announced => {
+                    return end.winner;
+                }
+                WsEvent::Message(AuctionServerMessage::Outbid(outbid)) if announced => {
+                    panic!("outbid at {} after bidding 5000", outbid.new_amount)
+                }
+                _ => {}
+            }
+        }
+        panic!("the connection ended")
+    })
+    .await
+    .expect("the auction closes within the timeout");
+    assert_eq!(winner.as_deref(), Some("tester"));
+    let _ = client.close().await;
 }

@@ -63,7 +63,9 @@ impl server::PetStoreNotifications for Store {
     ) -> impl Future<Output = Result<EventStream<types::StreamNotificationsEvent>, HttpError>> + Send
     {
         // A new subscriber sees the recent history first, a resuming one what it missed.
-        let subscription = self.hub.subscribe_with_history(request.last_event_id.as_deref());
+        let subscription = self
+            .hub
+            .subscribe_with_history(request.last_event_id.as_deref());
         std::future::ready(Ok(EventStream::from_frames(subscription)))
     }
 }

@@ -107,6 +107,14 @@ impl Builder {
         self
     }
 
+    /// Give each WebSocket message enum a side receives an `Unknown(serde_json::Value)` variant
+    /// that frames with an unknown tag decode into, overriding the document's root
+    /// `x-wiregen-unknown-messages` (default: the document's, else off).
+    pub fn unknown_messages(mut self, yes: bool) -> Self {
+        self.settings.unknown_messages = Some(yes);
+        self
+    }
+
     /// How generated code names the runtime crate (default `::wiregen_runtime`), for a crate
     /// that renames the dependency or re-exports it (`crate::rt`).
     pub fn runtime_path(mut self, path: impl Into<String>) -> Self {

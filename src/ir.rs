@@ -511,6 +511,10 @@ pub struct UnionDef {
     pub repr: UnionRepr,
     /// Variants in spec order.
     pub variants: Vec<UnionVariant>,
+    /// The opt-in catch-all of a received message enum (`x-wiregen-unknown-messages`): a last
+    /// variant with this identifier holding any JSON value whose tag names no other variant.
+    /// serde skips it; the WebSocket wire code decodes into it and encodes its value as is.
+    pub unknown: Option<RustIdent>,
 }
 
 /// How a union's variants are told apart.

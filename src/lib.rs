@@ -64,6 +64,11 @@ pub struct Settings {
     pub runtime_path: String,
     /// Extra derives added to every generated type (e.g. `Eq`, `Hash`, `schemars::JsonSchema`).
     pub extra_derives: Vec<String>,
+    /// Give each WebSocket message enum a side receives (client → server with the server part,
+    /// server → client with the client part) an `Unknown(serde_json::Value)` variant that a
+    /// frame with an unknown tag decodes into, overriding the document's
+    /// `x-wiregen-unknown-messages` (default: the document's, else off: unknown tags are errors).
+    pub unknown_messages: Option<bool>,
 }
 
 impl Default for Settings {
@@ -73,6 +78,7 @@ impl Default for Settings {
             parts: Parts::default(),
             runtime_path: "::wiregen_runtime".to_owned(),
             extra_derives: Vec::new(),
+            unknown_messages: None,
         }
     }
 }

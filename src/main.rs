@@ -59,6 +59,11 @@ struct GenerateArgs {
     /// Also derive this trait on every generated type (repeatable), e.g. `schemars::JsonSchema`.
     #[arg(long = "derive", value_name = "PATH")]
     derives: Vec<String>,
+    /// Give each WebSocket message enum a side receives an `Unknown(serde_json::Value)` variant
+    /// for frames with an unknown tag (default: the document's `x-wiregen-unknown-messages`,
+    /// else unknown tags are errors).
+    #[arg(long)]
+    unknown_messages: bool,
     /// Do not generate server code.
     #[arg(long)]
     no_server: bool,
@@ -142,6 +147,7 @@ fn generate(args: GenerateArgs, console: &mut Console) -> Status {
         role,
         runtime_path,
         derives,
+        unknown_messages,
         no_server,
         no_client,
     } = args;
@@ -154,6 +160,7 @@ fn generate(args: GenerateArgs, console: &mut Console) -> Status {
         },
         runtime_path,
         extra_derives: derives,
+        unknown_messages: unknown_messages.then_some(true),
     };
     // Bad arguments are usage errors, found before any spec is read.
     let mut usage = Vec::new();

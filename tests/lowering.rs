@@ -517,3 +517,76 @@ fn role_setting_overrides_the_document() {
     );
     assert_eq!(messages(&lobby.to_client)[0], ("chatIn", Some("chat")));
 }
+
+/// The identifiers of the `Unknown` catch-alls of a channel's (client → server, server →
+/// client) enums.
+fn catch_alls(api: &Api, channel: &Channel) -> (Option<String>, Option<String>) {
+    let unknown = |id: Option<wiregen::ir::TypeId>| match id.map(|id| &api.types.get(id).kind) {
+        Some(TypeKind::Union(union)) => union.unknown.as_ref().map(|u| u.as_str().to_owned()),
+        _ => None,
+    };
+    (
+        unknown(channel.to_server_enum),
+        unknown(channel.to_client_enum),
+    )
+}
+
+#[test]
+fn unknown_messages_from_the_document_the_setting_and_the_parts() {
+    let path = PathBuf::from("tests/fixtures/asyncapi30_unknown.yaml");
+    let lower_with = |settings: &Settings| {
+        wiregen::lower_all(std::slice::from_ref(&path), settings)
+            .unwrap_or_else(|f| panic!("{}", wiregen::diag::render(&f.diagnostics)))
+            .apis
+            .remove(0)
+    };
+    // The document's `x-wiregen-unknown-messages: true`: every tagged received enum.
+    let api = lower_with(&Settings::default());
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        catch_alls(&api, channel(&api, "game")),
+        (some("Unknown"), some("Unknown"))
+    );
+    // A message already named `unknown` keeps its name; wrappers get the catch-all too.
+    assert_eq!(
+        catch_alls(&api, channel(&api, "rules")),
+        (some("Unknown2"), None)
+    );
+    // Untagged: no catch-all (and a warning).
+    assert_eq!(catch_alls(&api, channel(&api, "notes")), (None, None));
+
+    // The setting overrides the document.
+    let off = lower_with(&Settings {
+        unknown_messages: Some(false),
+        ..Settings::default()
+    });
+    assert_eq!(catch_alls(&off, channel(&off, "game")), (None, None));
+    // Only the enums a generated part receives.
+    let mut server_only = Settings::default();
+    server_only.parts.client = false;
+    let api = lower_with(&server_only);
+    assert_eq!(
+        catch_alls(&api, channel(&api, "game")),
+        (some("Unknown"), None)
+    );
+    // Off by default.
+    let api = lower("asyncapi30.yaml");
+    for c in &api.channels {
+        assert_eq!(catch_alls(&api, c), (None, None), "{}", c.name.wire);
+    }
+    let on = wiregen::lower_all(
+        &[PathBuf::from("tests/fixtures/asyncapi30.yaml")],
+        &Settings {
+            unknown_messages: Some(true),
+            ..Settings::default()
+        },
+    )
+    .unwrap_or_else(|f| panic!("{}", wiregen::diag::render(&f.diagnostics)))
+    .apis
+    .remove(0);
+    assert!(
+        on.channels
+            .iter()
+            .any(|c| catch_alls(&on, c) != (None, None))
+    );
+}

@@ -154,6 +154,7 @@ fn types_options(settings: &Settings) -> Result<types::TypesOptions, Diagnostic>
         parts: _,
         runtime_path,
         extra_derives,
+        unknown_messages: _,
     } = settings;
     Ok(types::TypesOptions {
         extra_derives: extra_derives

@@ -201,6 +201,7 @@ fn api() -> Api {
                     ty: None,
                 },
             ],
+            unknown: None,
         }),
     ));
 
@@ -228,6 +229,7 @@ fn api() -> Api {
                     ty: Some(TypeRef::Named(PET)),
                 },
             ],
+            unknown: None,
         }),
     ));
 
@@ -253,6 +255,7 @@ fn api() -> Api {
                     ty: None,
                 },
             ],
+            unknown: None,
         }),
     ));
 
@@ -736,6 +739,7 @@ fn api_with_text(text: &str) -> Api {
                     docs: docs.clone(),
                     ty: Some(TypeRef::Named(TypeId(0))),
                 }],
+                unknown: None,
             }),
             examples: Vec::new(),
             location: None,

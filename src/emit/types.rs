@@ -368,10 +368,16 @@ impl Builder<'_> {
         ident: String,
         def: &UnionDef,
     ) -> Result<UnionItem, Diagnostic> {
-        let UnionDef { repr, variants } = def;
-        self.allows.variants(variants.len());
-        let with_data = variants.iter().filter(|v| v.ty.is_some()).count();
-        self.allows.union_sizes(variants.len(), with_data);
+        let UnionDef {
+            repr,
+            variants,
+            unknown,
+        } = def;
+        let count = variants.len() + usize::from(unknown.is_some());
+        self.allows.variants(count);
+        let with_data =
+            variants.iter().filter(|v| v.ty.is_some()).count() + usize::from(unknown.is_some());
+        self.allows.union_sizes(count, with_data);
         let (serde, tagged) = match repr {
             UnionRepr::Internal { tag } => (vec![format!("tag = {}", string_literal(tag))], true),
             UnionRepr::Adjacent { tag, content } => (
@@ -401,6 +407,18 @@ impl Builder<'_> {
                 serde,
                 ident: name.rust.as_str().to_owned(),
                 ty,
+            });
+        }
+        if let Some(ident) = unknown {
+            items.push(UnionVariantItem {
+                docs: doc_literals([
+                    "A message whose tag names none of the other variants, as received (the",
+                    "unknown-message fallback). serde skips this variant: the channel's wire code",
+                    "decodes into it and sends its value as is.",
+                ]),
+                serde: vec!["skip".to_owned()],
+                ident: ident.as_str().to_owned(),
+                ty: Some(self.ty(&TypeRef::Json, 0)?),
             });
         }
         Ok(UnionItem {

@@ -367,9 +367,9 @@ fn set_item_with_placeholder(
     outer: &TypeExpr<'_>,
 ) -> Result<SetItem, Diagnostic> {
     let ty = outer.render(&TypeRef::Named(id))?;
-    let repr = match &api.types.get(id).kind {
-        TypeKind::Union(union) => union.repr.clone(),
-        _ => UnionRepr::Untagged,
+    let (repr, unknown) = match &api.types.get(id).kind {
+        TypeKind::Union(union) => (union.repr.clone(), union.unknown.clone()),
+        _ => (UnionRepr::Untagged, None),
     };
     let all_json = messages
         .iter()
@@ -388,20 +388,34 @@ fn set_item_with_placeholder(
         }
     }
     if all_json {
-        let decode = match &repr {
-            UnionRepr::Internal { tag } => {
-                let known: Vec<String> = api_union_wires(api, id);
-                vec![format!(
-                    "RT::ws::decode_tagged_json(text, {}, &[{}])",
-                    string_literal(tag),
-                    known.join(", ")
-                )]
-            }
+        let known = api_union_wires(api, id).join(", ");
+        let decode = match (&repr, &unknown) {
+            (UnionRepr::Internal { tag }, None) => vec![format!(
+                "RT::ws::decode_tagged_json(text, {}, &[{known}])",
+                string_literal(tag),
+            )],
+            (UnionRepr::Internal { tag }, Some(v)) => vec![format!(
+                "RT::ws::decode_tagged_json_or(text, {}, &[{known}], Self::{v})",
+                string_literal(tag),
+            )],
+            (UnionRepr::External, Some(v)) => vec![format!(
+                "RT::ws::decode_wrapped_json_or(text, &[{known}], Self::{v})"
+            )],
             _ => vec!["RT::ws::decode_json(text)".to_owned()],
+        };
+        // The catch-all is skipped by serde: its value is sent as it came.
+        let encode = match &unknown {
+            Some(v) => vec![
+                "match self {".to_owned(),
+                format!("Self::{v}(value) => RT::ws::encode_json(value),"),
+                "_ => RT::ws::encode_json(self),".to_owned(),
+                "}".to_owned(),
+            ],
+            None => vec!["RT::ws::encode_json(self)".to_owned()],
         };
         return Ok(SetItem {
             ty,
-            encode: vec!["RT::ws::encode_json(self)".to_owned()],
+            encode,
             decode_text: decode,
             decode_binary: None,
             correlation,

@@ -25,11 +25,21 @@ struct ChannelMessages {
     entries: Vec<(String, Loc, Loc)>,
 }
 
+/// Which received message enums get the opt-in `Unknown(serde_json::Value)` variant.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fallback {
+    /// The client → server enum (received by the generated server).
+    pub to_server: bool,
+    /// The server → client enum (received by the generated client).
+    pub to_client: bool,
+}
+
 /// Lower every channel that an operation uses (channels no operation mentions carry no traffic
 /// this document describes, and are skipped with a note).
 pub fn lower(
     root: &Loc,
     role: Role,
+    fallback: Fallback,
     types: &mut SchemaLowerer<'_>,
     diags: &mut Diagnostics,
 ) -> Vec<Channel> {
@@ -204,8 +214,11 @@ pub fn lower(
             types,
             to_server,
             &base,
-            "ClientMessage",
-            "client → server",
+            Direction {
+                suffix: "ClientMessage",
+                label: "client → server",
+                unknown: fallback.to_server,
+            },
             channel.location.clone(),
             diags,
         );
@@ -213,8 +226,11 @@ pub fn lower(
             types,
             to_client,
             &base,
-            "ServerMessage",
-            "server → client",
+            Direction {
+                suffix: "ServerMessage",
+                label: "server → client",
+                unknown: fallback.to_client,
+            },
             channel.location.clone(),
             diags,
         );
@@ -685,6 +701,16 @@ fn read_message(
     (message, json_loc)
 }
 
+/// One direction of a channel, as [`direction_enum`] names and builds its enum.
+struct Direction {
+    /// Appended to the channel's name: `ClientMessage`, `ServerMessage`.
+    suffix: &'static str,
+    /// For docs and warnings: `client → server`.
+    label: &'static str,
+    /// Add the `Unknown(serde_json::Value)` catch-all.
+    unknown: bool,
+}
+
 /// The enum of one direction's messages, and the messages with their payload types. It is
 /// internally tagged by a property every JSON payload pins to a distinct `const` (the variant
 /// structs then leave that property out), else untagged with a warning.
@@ -692,11 +718,15 @@ fn direction_enum(
     types: &mut SchemaLowerer<'_>,
     pending: Vec<(Message, Option<Loc>)>,
     base: &str,
-    suffix: &str,
-    direction: &str,
+    direction: Direction,
     location: Option<Location>,
     diags: &mut Diagnostics,
 ) -> (Vec<Message>, Option<TypeId>) {
+    let Direction {
+        suffix,
+        label: direction,
+        unknown,
+    } = direction;
     if pending.is_empty() {
         return (Vec::new(), None);
     }
@@ -806,10 +836,34 @@ fn direction_enum(
         (None, Some(_)) => UnionRepr::External,
         (None, None) => UnionRepr::Untagged,
     };
+    // The catch-all needs a tag to tell an unknown message from a known one that is malformed.
+    let unknown = match (&repr, unknown) {
+        (UnionRepr::Internal { .. } | UnionRepr::External, true) => {
+            Some(variant_names.claim_name("Unknown", Case::Camel).0.rust)
+        }
+        (_, true) => {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Unsupported,
+                    format!(
+                        "the {direction} messages of channel `{base}` have no tag, so they get no `Unknown` variant"
+                    ),
+                )
+                .at(location.clone())
+                .help("the unknown-message fallback needs a tag property (or one-key wrappers) to tell an unknown message from a malformed one"),
+            );
+            None
+        }
+        (_, false) => None,
+    };
     let id = types.add_type(TypeDef {
         name: enum_name,
         docs: Docs::from_text(&format!("Every {direction} message of this channel.")),
-        kind: TypeKind::Union(UnionDef { repr, variants }),
+        kind: TypeKind::Union(UnionDef {
+            repr,
+            variants,
+            unknown,
+        }),
         examples: Vec::new(),
         location,
     });

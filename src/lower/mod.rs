@@ -59,6 +59,16 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
     let role = settings
         .role
         .unwrap_or_else(|| document_role(document, &root, diags));
+    let unknown = match &document.kind {
+        SpecKind::AsyncApi { .. } => settings
+            .unknown_messages
+            .unwrap_or_else(|| document_unknown_messages(document, &root, diags)),
+        SpecKind::OpenApi { .. } => false,
+    };
+    let fallback = asyncapi::Fallback {
+        to_server: unknown && settings.parts.server,
+        to_client: unknown && settings.parts.client,
+    };
     let mut types = schema::SchemaLowerer::new(sources);
     let (sse_endpoints, operations, channels) = match &document.kind {
         SpecKind::OpenApi { .. } => {
@@ -68,7 +78,7 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
         SpecKind::AsyncApi { .. } => (
             Vec::new(),
             Vec::new(),
-            asyncapi::lower(&root, role, &mut types, diags),
+            asyncapi::lower(&root, role, fallback, &mut types, diags),
         ),
     };
     if sse_endpoints.is_empty() && channels.is_empty() {
@@ -148,6 +158,25 @@ fn document_role(document: &Document, root: &Loc, diags: &mut Diagnostics) -> Ro
                 .at(document.sources.locate(&at)),
             );
             Role::Server
+        }
+    }
+}
+
+/// `x-wiregen-unknown-messages: true|false` at the document root; off by default.
+fn document_unknown_messages(document: &Document, root: &Loc, diags: &mut Diagnostics) -> bool {
+    let at = root.child("x-wiregen-unknown-messages");
+    match document.sources.get(&at) {
+        None => false,
+        Some(Value::Bool(on)) => *on,
+        Some(_) => {
+            diags.push(
+                Diagnostic::error(
+                    Kind::Invalid,
+                    "`x-wiregen-unknown-messages` must be `true` or `false`",
+                )
+                .at(document.sources.locate(&at)),
+            );
+            false
         }
     }
 }

@@ -310,6 +310,7 @@ fn find_event_stream(
                 content: "data".to_owned(),
             },
             variants,
+            unknown: None,
         }),
         examples: Vec::new(),
         location: sources.locate(&media_loc),

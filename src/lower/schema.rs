@@ -593,6 +593,7 @@ impl<'a> SchemaLowerer<'a> {
             return TypeKind::Union(UnionDef {
                 repr: UnionRepr::Internal { tag },
                 variants,
+                unknown: None,
             });
         }
         if let Some(keys) = wrapper_keys(&candidates) {
@@ -619,6 +620,7 @@ impl<'a> SchemaLowerer<'a> {
             return TypeKind::Union(UnionDef {
                 repr: UnionRepr::External,
                 variants,
+                unknown: None,
             });
         }
         let all_objects = candidates.iter().all(|c| c.is_object);
@@ -654,6 +656,7 @@ impl<'a> SchemaLowerer<'a> {
         TypeKind::Union(UnionDef {
             repr: UnionRepr::Untagged,
             variants,
+            unknown: None,
         })
     }
 
@@ -802,6 +805,7 @@ fn scalar_union(obj: &Map<String, Value>) -> UnionDef {
     UnionDef {
         repr: UnionRepr::Untagged,
         variants,
+        unknown: None,
     }
 }
 

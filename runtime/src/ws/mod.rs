@@ -292,6 +292,45 @@ pub fn decode_tagged_json<T: serde::de::DeserializeOwned>(
     tag: &'static str,
     known: &[&str],
 ) -> Result<T, DecodeError> {
+    decode_tagged(text, tag, known).map_err(|rejected| match rejected {
+        Rejected::Error(error) => error,
+        Rejected::Unknown { found, .. } => DecodeError::UnknownTag {
+            property: tag,
+            value: found.chars().take(128).collect(),
+        },
+    })
+}
+
+/// [`decode_tagged_json`] for a set with the opt-in catch-all variant: valid JSON whose tag is
+/// a string naming no message of `known` decodes into `unknown(value)` instead of
+/// [`DecodeError::UnknownTag`]. A missing tag and a known message that does not match its
+/// schema are still errors.
+pub fn decode_tagged_json_or<T: serde::de::DeserializeOwned>(
+    text: &str,
+    tag: &'static str,
+    known: &[&str],
+    unknown: fn(serde_json::Value) -> T,
+) -> Result<T, DecodeError> {
+    decode_tagged(text, tag, known).or_else(|rejected| match rejected {
+        Rejected::Error(error) => Err(error),
+        Rejected::Unknown { value, .. } => Ok(unknown(value)),
+    })
+}
+
+/// Why a frame did not decode into a tagged set: an error, or an unknown tag (with the JSON).
+enum Rejected {
+    Error(DecodeError),
+    Unknown {
+        value: serde_json::Value,
+        found: String,
+    },
+}
+
+fn decode_tagged<T: serde::de::DeserializeOwned>(
+    text: &str,
+    tag: &'static str,
+    known: &[&str],
+) -> Result<T, Rejected> {
     let error = match serde_json::from_str::<T>(text) {
         Ok(value) => return Ok(value),
         Err(error) => error,
@@ -299,18 +338,49 @@ pub fn decode_tagged_json<T: serde::de::DeserializeOwned>(
     // The slow path, for invalid input only: find out why.
     let value: serde_json::Value = match serde_json::from_str(text) {
         Ok(value) => value,
+        Err(syntax) => return Err(Rejected::Error(DecodeError::Json(syntax))),
+    };
+    let found = match value.get(tag).and_then(serde_json::Value::as_str) {
+        None => {
+            return Err(Rejected::Error(DecodeError::MissingTag { property: tag }));
+        }
+        Some(found) if known.contains(&found) => {
+            return Err(Rejected::Error(DecodeError::Schema {
+                tag: Some(found.to_owned()),
+                error,
+            }));
+        }
+        Some(found) => found.to_owned(),
+    };
+    Err(Rejected::Unknown { value, found })
+}
+
+/// [`decode_json`] for a set of one-key wrappers (`{"add_rule": {...}}`) with the opt-in
+/// catch-all variant: a JSON object with one key that names no message of `known` decodes into
+/// `unknown(value)`; anything else that does not decode is an error as with [`decode_json`].
+pub fn decode_wrapped_json_or<T: serde::de::DeserializeOwned>(
+    text: &str,
+    known: &[&str],
+    unknown: fn(serde_json::Value) -> T,
+) -> Result<T, DecodeError> {
+    let error = match decode_json::<T>(text) {
+        Ok(value) => return Ok(value),
+        Err(error @ DecodeError::Json(_)) => return Err(error),
+        Err(error) => error,
+    };
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
         Err(syntax) => return Err(DecodeError::Json(syntax)),
     };
-    match value.get(tag).and_then(serde_json::Value::as_str) {
-        None => Err(DecodeError::MissingTag { property: tag }),
-        Some(found) if !known.contains(&found) => Err(DecodeError::UnknownTag {
-            property: tag,
-            value: found.chars().take(128).collect(),
-        }),
-        Some(found) => Err(DecodeError::Schema {
-            tag: Some(found.to_owned()),
-            error,
-        }),
+    let unknown_key = value
+        .as_object()
+        .filter(|object| object.len() == 1)
+        .and_then(|object| object.keys().next())
+        .is_some_and(|key| !known.contains(&key.as_str()));
+    if unknown_key {
+        Ok(unknown(value))
+    } else {
+        Err(error)
     }
 }
 

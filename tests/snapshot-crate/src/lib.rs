@@ -21,6 +21,11 @@ pub mod asyncapi30;
 #[path = "../../snapshots/asyncapi30_frames.rs"]
 pub mod asyncapi30_frames;
 
+/// Generated from `tests/fixtures/asyncapi30_unknown.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/asyncapi30_unknown.rs"]
+pub mod asyncapi30_unknown;
+
 /// Generated from `tests/fixtures/asyncapi30_ws_edges.yaml`.
 #[rustfmt::skip]
 #[path = "../../snapshots/asyncapi30_ws_edges.rs"]
@@ -153,6 +158,12 @@ mod round_trips {
         >(
             "{\"transcript\":\"hello\",\"words\":[{\"word\":\"hello\",\"start\":0.25,\"end\":0.5}]}",
         );
+    }
+    #[test]
+    fn asyncapi30_unknown_game_to_server_move_0() {
+        crate::support::round_trip::<
+            crate::asyncapi30_unknown::types::GameClientMessage,
+        >("{\"type\":\"move\",\"x\":1,\"y\":2}");
     }
     #[test]
     fn asyncapi31_multi_user_0() {

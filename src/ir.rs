@@ -316,6 +316,11 @@ pub struct Channel {
     pub docs: Docs,
     /// The address template (`/auctions/{auctionId}`).
     pub address: String,
+    /// The pathname of the WebSocket servers it is on (`/v1`, no trailing `/`), their
+    /// variables replaced by their defaults; empty when there is none, when the servers
+    /// disagree, or when it cannot be used (warned about). Routes and client URLs are
+    /// `pathname` + `address`.
+    pub pathname: String,
     /// The protocol of the servers it is on.
     pub protocol: ChannelProtocol,
     /// Path parameters of the address, then query and header parameters of the handshake.

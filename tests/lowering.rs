@@ -590,3 +590,24 @@ fn unknown_messages_from_the_document_the_setting_and_the_parts() {
             .any(|c| catch_alls(&on, c) != (None, None))
     );
 }
+
+#[test]
+fn server_pathnames_prefix_websocket_channels() {
+    let api = lower("asyncapi30_pathnames.yaml");
+    let pathname = |wire: &str| channel(&api, wire).pathname.clone();
+    // `a`'s `/api/{version}/` with the default `v2`, normalised; `b`'s `api/v2` agrees.
+    assert_eq!(pathname("shared"), "/api/v2");
+    // `a` and `c` disagree; `d`'s variable has no default: no prefix (both warned about).
+    assert_eq!(pathname("split"), "");
+    assert_eq!(pathname("tenant"), "");
+    // Only WebSocket servers count.
+    assert_eq!(pathname("mixed"), "/api/v2");
+    // AsyncAPI 2.x `url`, converted to `host` + `pathname`.
+    let api = lower("asyncapi26.yaml");
+    assert!(api.channels.iter().all(|c| c.pathname == "/thermostat"));
+    let api = lower("asyncapi30.yaml");
+    assert_eq!(channel(&api, "lobby").pathname, "/ws");
+    // No pathname at all.
+    let api = lower("asyncapi30_ws_edges.yaml");
+    assert!(api.channels.iter().all(|c| c.pathname.is_empty()));
+}

@@ -562,6 +562,16 @@ fn server_route(address: &str) -> Option<String> {
     Some(address.to_owned())
 }
 
+/// The channel's address under its servers' pathname (`/v1` + `/auctions/{id}`); an address
+/// that does not start with `/` (which axum cannot route) is left as written.
+fn full_address(channel: &Channel) -> String {
+    if channel.address.starts_with('/') {
+        format!("{}{}", channel.pathname, channel.address)
+    } else {
+        channel.address.clone()
+    }
+}
+
 /// The route with its parameter names blanked: two routes with the same shape conflict in axum.
 fn route_shape(route: &str) -> String {
     route
@@ -726,7 +736,7 @@ fn server_module(
             needs_uri = true;
             needs_headers = true;
         }
-        let route = server_route(&channel.address);
+        let route = server_route(&full_address(channel));
         if let Some(route) = &route {
             let shape = route_shape(route);
             if !shapes.contains(&shape) {
@@ -743,7 +753,7 @@ fn server_module(
         }
         docs.push(string_literal(&format!(
             " The `{}` channel at `{}`: implement this trait and serve [`router`] (or [`{}_router`]).",
-            channel.name.wire, channel.address, snake
+            channel.name.wire, full_address(channel), snake
         )));
         if route.is_none() {
             docs.push(string_literal(
@@ -804,9 +814,9 @@ fn client_module(
         let mut url = Vec::new();
         let mut reads_params = false;
         let address = if channel.address.starts_with('/') {
-            channel.address.clone()
+            full_address(channel)
         } else {
-            format!("/{}", channel.address)
+            format!("{}/{}", channel.pathname, channel.address)
         };
         for piece in address_pieces(&address) {
             match piece {
@@ -911,7 +921,8 @@ fn client_module(
         }
         docs.push(string_literal(&format!(
             " A typed client of the `{}` channel at `{}`.",
-            channel.name.wire, channel.address
+            channel.name.wire,
+            full_address(channel)
         )));
         let lines = headers.iter().chain(&credential);
         let uses_invalid = lines.clone().any(|l| l.contains("map_err(invalid)"));

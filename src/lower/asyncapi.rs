@@ -53,6 +53,7 @@ pub fn lower(
         .unwrap_or("application/json")
         .to_owned();
     let servers = server_protocols(sources, root);
+    let pathnames = server_pathnames(sources, &servers, diags);
     let channels_loc = root.child("channels");
     let channel_keys: Vec<String> = match sources.get(&channels_loc) {
         Some(Value::Object(c)) => c.keys().cloned().collect(),
@@ -88,6 +89,12 @@ pub fn lower(
             .unwrap_or(key)
             .to_owned();
         let protocol = channel_protocol(sources, target, channel, &servers, diags);
+        let pathname = match protocol {
+            ChannelProtocol::WebSocket => {
+                channel_pathname(sources, key, entry, target, channel, &pathnames, diags)
+            }
+            ChannelProtocol::Other(_) => String::new(),
+        };
         let params = channel_params(types, target, channel, &address, name.rust.unraw(), diags);
         let security = channel_security(sources, target, channel, &servers, diags);
         let messages = channel_messages(sources, target, diags);
@@ -101,6 +108,7 @@ pub fn lower(
             name,
             docs,
             address,
+            pathname,
             protocol,
             params,
             to_server: Vec::new(),
@@ -243,8 +251,8 @@ pub fn lower(
 /// Several WebSocket channels on one address would share one socket, which the generated server
 /// does not do yet: it serves the first of them there (axum cannot route one path twice).
 fn shared_addresses(channels: &[Channel], diags: &mut Diagnostics) {
-    let shape = |address: &str| -> String {
-        address
+    let shape = |channel: &Channel| -> String {
+        format!("{}{}", channel.pathname, channel.address)
             .split('/')
             .map(|s| if s.starts_with('{') { "{}" } else { s })
             .collect::<Vec<_>>()
@@ -255,10 +263,7 @@ fn shared_addresses(channels: &[Channel], diags: &mut Diagnostics) {
         .filter(|c| c.protocol == ChannelProtocol::WebSocket)
         .collect();
     for (i, channel) in ws.iter().enumerate() {
-        if let Some(first) = ws[..i]
-            .iter()
-            .find(|c| shape(&c.address) == shape(&channel.address))
-        {
+        if let Some(first) = ws[..i].iter().find(|c| shape(c) == shape(channel)) {
             diags.push(
                 Diagnostic::warning(
                     Kind::Unsupported,
@@ -272,6 +277,154 @@ fn shared_addresses(channels: &[Channel], diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// The pathname of each `ws`/`wss` server: (server, its pathname with variables substituted
+/// by their defaults, normalised to `/a/b` or empty). `None` when it cannot be used (a variable
+/// without a default, or routing syntax), with a warning.
+fn server_pathnames(
+    sources: &Sources,
+    servers: &[(String, Loc, String)],
+    diags: &mut Diagnostics,
+) -> Vec<(Loc, String, Option<String>)> {
+    let mut out = Vec::new();
+    for (name, loc, protocol) in servers {
+        if protocol != "ws" && protocol != "wss" {
+            continue;
+        }
+        let at = loc.child("pathname");
+        let raw = match sources.get(&at) {
+            None => String::new(),
+            Some(Value::String(text)) => text.clone(),
+            Some(_) => {
+                diags.push(
+                    Diagnostic::warning(Kind::Invalid, "a server's `pathname` must be a string")
+                        .at(sources.locate(&at)),
+                );
+                out.push((loc.clone(), name.clone(), None));
+                continue;
+            }
+        };
+        let mut text = String::new();
+        let mut rest = raw.as_str();
+        let mut usable = true;
+        while let Some(open) = rest.find('{') {
+            let Some(len) = rest[open..].find('}') else {
+                break;
+            };
+            text.push_str(&rest[..open]);
+            let variable = &rest[open + 1..open + len];
+            let default = sources
+                .deref(&loc.child("variables").child(variable))
+                .ok()
+                .and_then(|v| sources.get(&v.child("default")))
+                .and_then(Value::as_str);
+            match default {
+                Some(value) => text.push_str(value),
+                None => {
+                    diags.push(
+                        Diagnostic::warning(
+                            Kind::Unsupported,
+                            format!(
+                                "server `{name}`'s pathname uses the variable `{variable}`, which has no `default`"
+                            ),
+                        )
+                        .at(sources.locate(&at))
+                        .help("its channels are routed and connected to without the pathname; give the variable a `default`"),
+                    );
+                    usable = false;
+                    break;
+                }
+            }
+            rest = &rest[open + len + 1..];
+        }
+        if !usable {
+            out.push((loc.clone(), name.clone(), None));
+            continue;
+        }
+        text.push_str(rest);
+        let trimmed = text.trim().trim_end_matches('/');
+        let pathname = if trimmed.is_empty() || trimmed.starts_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("/{trimmed}")
+        };
+        // A pathname is literal text in a route and a URL: no routing syntax, nothing that
+        // changes what the URL means.
+        if pathname.contains(['{', '}', '*', ':', '?', '#', '%', ' ']) || pathname.contains("//") {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Unsupported,
+                    format!(
+                        "server `{name}`'s pathname `{pathname}` cannot be used as a route prefix"
+                    ),
+                )
+                .at(sources.locate(&at))
+                .help("its channels are routed and connected to without the pathname"),
+            );
+            out.push((loc.clone(), name.clone(), None));
+            continue;
+        }
+        out.push((loc.clone(), name.clone(), Some(pathname)));
+    }
+    out
+}
+
+/// The pathname a WebSocket channel is served under: that of its `ws`/`wss` servers (its own
+/// list, else every server of the document) when they all agree; empty otherwise, with a
+/// warning when they disagree.
+fn channel_pathname(
+    sources: &Sources,
+    key: &str,
+    entry: &Loc,
+    channel_loc: &Loc,
+    channel: &Map<String, Value>,
+    pathnames: &[(Loc, String, Option<String>)],
+    diags: &mut Diagnostics,
+) -> String {
+    let mine: Vec<&(Loc, String, Option<String>)> = match channel.get("servers") {
+        Some(Value::Array(list)) => (0..list.len())
+            .filter_map(|i| sources.deref(&channel_loc.child("servers").index(i)).ok())
+            .filter_map(|server| pathnames.iter().find(|(l, _, _)| *l == server))
+            .collect(),
+        _ => pathnames.iter().collect(),
+    };
+    let Some((_, first_name, first)) = mine.first() else {
+        return String::new();
+    };
+    // A server whose pathname cannot be used was warned about already.
+    let Some(first) = first else {
+        return String::new();
+    };
+    for (_, name, pathname) in &mine[1..] {
+        match pathname {
+            Some(p) if p == first => {}
+            Some(p) => {
+                let shown = |p: &str| {
+                    if p.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        p.to_owned()
+                    }
+                };
+                diags.push(
+                    Diagnostic::warning(
+                        Kind::Unsupported,
+                        format!(
+                            "the servers of channel `{key}` disagree on the pathname (`{first_name}`: `{}`, `{name}`: `{}`), so it is served and connected to without one",
+                            shown(first),
+                            shown(p)
+                        ),
+                    )
+                    .at(sources.locate(entry))
+                    .help("give the channel's servers the same pathname, or list one server in the channel's `servers`"),
+                );
+                return String::new();
+            }
+            None => return String::new(),
+        }
+    }
+    first.clone()
 }
 
 /// `servers`: name → protocol.

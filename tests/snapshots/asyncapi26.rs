@@ -144,7 +144,7 @@ pub mod ws {
 
         /// Readings and commands of one room.
         ///
-        /// The `/rooms/{roomId}` channel at `/rooms/{roomId}`: implement this trait and serve [`router`] (or [`rooms_room_id_router`]).
+        /// The `/rooms/{roomId}` channel at `/thermostat/rooms/{roomId}`: implement this trait and serve [`router`] (or [`rooms_room_id_router`]).
         pub trait RoomsRoomIdChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
             /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
             /// [`on_disconnect`](Self::on_disconnect).
@@ -229,7 +229,7 @@ pub mod ws {
         ) -> ::wiregen_runtime::codegen::axum::Router {
             ::wiregen_runtime::codegen::axum::Router::new()
                 .route(
-                    "/rooms/{roomId}",
+                    "/thermostat/rooms/{roomId}",
                     ::wiregen_runtime::codegen::axum::routing::get(
                         rooms_room_id_upgrade::<S>,
                     ),
@@ -325,7 +325,7 @@ pub mod ws {
 
         /// Readings and commands of one room.
         ///
-        /// A typed client of the `/rooms/{roomId}` channel at `/rooms/{roomId}`.
+        /// A typed client of the `/rooms/{roomId}` channel at `/thermostat/rooms/{roomId}`.
         ///
         /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
         /// when every clone is dropped) and the stream of what the server sends.
@@ -370,7 +370,7 @@ pub mod ws {
                 ::wiregen_runtime::ws::client::ConnectError,
             > {
                 let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/rooms/");
+                url.literal("/thermostat/rooms/");
                 url.path(&params.room_id);
                 let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
                 ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {

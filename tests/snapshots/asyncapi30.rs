@@ -196,7 +196,7 @@ pub mod ws {
         ///
         /// One lobby's traffic.
         ///
-        /// The `lobby` channel at `/lobby/{lobbyId}`: implement this trait and serve [`router`] (or [`lobby_router`]).
+        /// The `lobby` channel at `/ws/lobby/{lobbyId}`: implement this trait and serve [`router`] (or [`lobby_router`]).
         pub trait LobbyChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
             /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
             /// [`on_disconnect`](Self::on_disconnect).
@@ -310,7 +310,7 @@ pub mod ws {
         ) -> ::wiregen_runtime::codegen::axum::Router {
             ::wiregen_runtime::codegen::axum::Router::new()
                 .route(
-                    "/lobby/{lobbyId}",
+                    "/ws/lobby/{lobbyId}",
                     ::wiregen_runtime::codegen::axum::routing::get(lobby_upgrade::<S>),
                 )
                 .with_state(::std::sync::Arc::new(ServiceState { service, config }))
@@ -488,7 +488,7 @@ pub mod ws {
         ///
         /// One lobby's traffic.
         ///
-        /// A typed client of the `lobby` channel at `/lobby/{lobbyId}`.
+        /// A typed client of the `lobby` channel at `/ws/lobby/{lobbyId}`.
         ///
         /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
         /// when every clone is dropped) and the stream of what the server sends.
@@ -538,7 +538,7 @@ pub mod ws {
                     error.to_string(),
                 );
                 let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/lobby/");
+                url.literal("/ws/lobby/");
                 url.path(&params.lobby_id);
                 url.query("nickname", &params.nickname);
                 if let ::std::option::Option::Some(value) = &params.spectate {

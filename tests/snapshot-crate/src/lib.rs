@@ -21,6 +21,11 @@ pub mod asyncapi30;
 #[path = "../../snapshots/asyncapi30_frames.rs"]
 pub mod asyncapi30_frames;
 
+/// Generated from `tests/fixtures/asyncapi30_pathnames.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/asyncapi30_pathnames.rs"]
+pub mod asyncapi30_pathnames;
+
 /// Generated from `tests/fixtures/asyncapi30_unknown.yaml`.
 #[rustfmt::skip]
 #[path = "../../snapshots/asyncapi30_unknown.rs"]

@@ -150,7 +150,8 @@ impl Reconnect {
 /// What one connection attempt asks for: the URL and the upgrade request's headers.
 #[derive(Clone, Debug)]
 pub struct ConnectRequest {
-    /// `ws://host:port/path?query`.
+    /// `ws://host:port/path?query` (`wss://` with the `ws-rustls` feature; `http://` and
+    /// `https://` are read as `ws://` and `wss://`).
     pub url: String,
     /// Extra headers of the upgrade request.
     pub headers: http::HeaderMap,
@@ -470,10 +471,71 @@ pub async fn connect<Out: MessageSet, In: MessageSet>(
     ))
 }
 
+/// The URL to open: `http://` is read as `ws://` and `https://` as `wss://` (a base URL can be
+/// the server's HTTP address); other URLs are used as they are.
+pub fn websocket_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    if scheme.eq_ignore_ascii_case("http") {
+        format!("ws://{rest}").into()
+    } else if scheme.eq_ignore_ascii_case("https") {
+        format!("wss://{rest}").into()
+    } else {
+        url.into()
+    }
+}
+
+fn is_secure(url: &str) -> bool {
+    url.get(..6)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("wss://"))
+}
+
+/// How `wss://` connections are made: rustls with the system's trust store, built once.
+#[cfg(feature = "ws-rustls")]
+fn tls_connector() -> Result<tokio_tungstenite::Connector, ConnectError> {
+    static CONFIG: std::sync::OnceLock<Result<Arc<rustls::ClientConfig>, String>> =
+        std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if roots.is_empty() {
+            return Err("no root certificates found in the system's trust store".to_owned());
+        }
+        // The application's provider if it installed one, else aws-lc-rs (never a panic when
+        // several providers are compiled in).
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Arc::new(config))
+    });
+    match config {
+        Ok(config) => Ok(tokio_tungstenite::Connector::Rustls(config.clone())),
+        Err(message) => Err(ConnectError::Request(message.clone())),
+    }
+}
+
 async fn open(request: &ConnectRequest, config: &ClientConfig) -> Result<Socket, ConnectError> {
-    let mut upgrade = request
-        .url
-        .as_str()
+    let url = websocket_url(&request.url);
+    #[cfg(feature = "ws-rustls")]
+    let connector = if is_secure(&url) {
+        Some(tls_connector()?)
+    } else {
+        None
+    };
+    #[cfg(not(feature = "ws-rustls"))]
+    if is_secure(&url) {
+        return Err(ConnectError::Request(
+            "a `wss://` URL needs the `ws-rustls` feature of wiregen-runtime".to_owned(),
+        ));
+    }
+    let mut upgrade = url
+        .as_ref()
         .into_client_request()
         .map_err(|e| ConnectError::Request(e.to_string()))?;
     for (name, value) in &request.headers {
@@ -484,6 +546,10 @@ async fn open(request: &ConnectRequest, config: &ClientConfig) -> Result<Socket,
         .write_buffer_size(8 * 1024)
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
+    #[cfg(feature = "ws-rustls")]
+    let connecting =
+        tokio_tungstenite::connect_async_tls_with_config(upgrade, Some(ws_config), true, connector);
+    #[cfg(not(feature = "ws-rustls"))]
     let connecting = tokio_tungstenite::connect_async_with_config(upgrade, Some(ws_config), true);
     match tokio::time::timeout(config.connect_timeout, connecting).await {
         Ok(Ok((socket, _response))) => Ok(socket),
@@ -694,6 +760,31 @@ mod tests {
         for _ in 0..1000 {
             let d = jitter.apply(Duration::from_millis(1000));
             assert!(d >= Duration::from_millis(800) && d <= Duration::from_millis(1200));
+        }
+    }
+
+    #[test]
+    fn http_urls_are_read_as_websocket_urls() {
+        for (given, expected) in [
+            ("http://127.0.0.1:3000/a?b=c", "ws://127.0.0.1:3000/a?b=c"),
+            ("HTTPS://example.test/ws", "wss://example.test/ws"),
+            ("ws://127.0.0.1:3000", "ws://127.0.0.1:3000"),
+            ("wss://127.0.0.1:3000", "wss://127.0.0.1:3000"),
+            ("httpx://h/", "httpx://h/"),
+            ("no scheme", "no scheme"),
+        ] {
+            assert_eq!(websocket_url(given), expected);
+        }
+        assert!(is_secure("WSS://h") && is_secure("wss://h") && !is_secure("ws://h"));
+    }
+
+    #[cfg(not(feature = "ws-rustls"))]
+    #[tokio::test]
+    async fn wss_without_the_feature_says_which_feature() {
+        let request = ConnectRequest::new("https://127.0.0.1:9/socket");
+        match open(&request, &ClientConfig::default()).await {
+            Err(ConnectError::Request(message)) => assert!(message.contains("ws-rustls")),
+            other => panic!("expected a request error, got {:?}", other.err()),
         }
     }
 }

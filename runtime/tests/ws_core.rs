@@ -121,3 +121,41 @@ fn correlation_ids_are_read_and_set() {
     assert!(!bid.set_correlation_id("abc"));
     assert_eq!(bid.correlation_id(), None);
 }
+
+#[test]
+fn attempts_prefer_a_known_message_then_the_error_of_the_channel_that_knew_the_tag() {
+    use wiregen_runtime::ws::Attempts;
+    let unknown = |value: &str| DecodeError::UnknownTag {
+        property: "type",
+        value: value.into(),
+    };
+    let schema = || DecodeError::Schema {
+        tag: Some("bid".into()),
+        error: serde_json::from_str::<u8>("\"x\"").unwrap_err(),
+    };
+
+    // A catch-all message is kept only while no channel knows the frame.
+    let mut attempts = Attempts::new();
+    attempts.failed(unknown("x"));
+    attempts.unknown("caught");
+    assert_eq!(attempts.finish().ok(), Some("caught"));
+
+    // The channel that knew the tag explains the failure, whichever channel tried first.
+    for schema_first in [true, false] {
+        let mut attempts = Attempts::<()>::new();
+        if schema_first {
+            attempts.failed(schema());
+            attempts.failed(unknown("bid"));
+        } else {
+            attempts.failed(unknown("bid"));
+            attempts.failed(schema());
+        }
+        assert_eq!(attempts.finish().unwrap_err().kind(), "schema");
+    }
+
+    // Otherwise the first error.
+    let mut attempts = Attempts::<()>::new();
+    attempts.failed(unknown("first"));
+    attempts.failed(unknown("second"));
+    assert!(attempts.finish().unwrap_err().to_string().contains("first"));
+}

@@ -384,6 +384,57 @@ pub fn decode_wrapped_json_or<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// The attempts to decode one frame as each message set of a socket several channels share:
+/// what generated [`MessageSet::decode_text`] of a shared socket's combined enum uses. A known
+/// message of any channel wins over an unknown one kept by a channel's catch-all variant; when
+/// no channel decodes the frame, the error is the one of the channel that knew its tag (the
+/// frame did not match that message's schema), else the first.
+#[derive(Debug)]
+pub struct Attempts<T> {
+    unknown: Option<T>,
+    error: Option<DecodeError>,
+}
+
+impl<T> Default for Attempts<T> {
+    fn default() -> Self {
+        Attempts {
+            unknown: None,
+            error: None,
+        }
+    }
+}
+
+impl<T> Attempts<T> {
+    /// No attempt yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A channel decoded the frame into its catch-all variant: keep the first such, in case no
+    /// channel knows the message.
+    pub fn unknown(&mut self, message: T) {
+        self.unknown.get_or_insert(message);
+    }
+
+    /// A channel could not decode the frame.
+    pub fn failed(&mut self, error: DecodeError) {
+        let knew_tag = |e: &DecodeError| matches!(e, DecodeError::Schema { tag: Some(_), .. });
+        match &self.error {
+            Some(kept) if knew_tag(kept) || !knew_tag(&error) => {}
+            _ => self.error = Some(error),
+        }
+    }
+
+    /// The outcome once every channel has tried: the kept unknown message, else the error.
+    pub fn finish(self) -> Result<T, DecodeError> {
+        match (self.unknown, self.error) {
+            (Some(message), _) => Ok(message),
+            (None, Some(error)) => Err(error),
+            (None, None) => Err(DecodeError::UnexpectedText),
+        }
+    }
+}
+
 /// Decode a JSON message set that is not internally tagged (one message, a one-key wrapper per
 /// message, or untagged): what generated [`MessageSet::decode_text`] calls for those sets.
 pub fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DecodeError> {

@@ -355,6 +355,16 @@ impl<M: MessageSet> Outbound<M> {
     pub fn queued(&self) -> usize {
         self.queue.len()
     }
+
+    /// The same connection's queue, sending messages of another set: how the channels sharing
+    /// one socket each get a typed sender of their own. Frames from every view go out in the
+    /// order they were queued, under one bound.
+    pub fn share<N: MessageSet>(&self) -> Outbound<N> {
+        Outbound {
+            queue: self.queue.clone(),
+            _message: PhantomData,
+        }
+    }
 }
 
 /// A frame as axum sends it; `None` for a text frame that is not UTF-8 (never, for frames made

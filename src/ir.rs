@@ -339,6 +339,11 @@ pub struct Channel {
     pub security: Vec<Security>,
     /// Where it is in the spec.
     pub location: Option<Location>,
+    /// The socket it shares with the other WebSocket channels on the same address, if any: its
+    /// wire form is that address, its Rust name the stem of the combined items
+    /// (`StreamSocket`). Every channel of a shared socket carries the same name; the first of
+    /// them in the document leads it.
+    pub socket: Option<Name>,
 }
 
 /// One message of a channel.

@@ -688,8 +688,9 @@ pub mod ws {
             router_with_config(service, ServerConfig::default())
         }
 
-        /// An axum router serving every channel (a channel whose address has the same shape as
-        /// an earlier one's is left out: axum cannot route both).
+        /// An axum router serving every channel: channels sharing a socket on one connection each;
+        /// any other channel whose address has the same shape as an earlier one's is left out (axum
+        /// cannot route both).
         pub fn router_with_config<S: AuctionChannel + SupportChatChannel>(
             service: S,
             config: ServerConfig,
@@ -730,59 +731,99 @@ pub mod ws {
             headers: ::wiregen_runtime::codegen::http::HeaderMap,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let handler = match auction_accept(
+                    &state,
+                    &path,
+                    &uri,
+                    &headers,
+                    outbound.clone(),
+                )
+                .await
+            {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
+            };
+            ::wiregen_runtime::ws::server::upgrade::<
+                super::super::types::AuctionClientMessage,
+                super::super::types::AuctionServerMessage,
+                _,
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn auction_accept<S: AuctionChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            path: &::wiregen_runtime::params::PathParams,
+            uri: &::wiregen_runtime::codegen::http::Uri,
+            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::AuctionServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            AuctionHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
             let params = super::AuctionParams {
                 auction_id: match path.required("auctionId") {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
-                user_id: match ::wiregen_runtime::params::query_optional(
-                    &uri,
-                    "userId",
-                ) {
+                user_id: match ::wiregen_runtime::params::query_optional(uri, "userId") {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
             };
             let credential = ::wiregen_runtime::ws::server::credential(
-                &uri,
-                &headers,
+                uri,
+                headers,
                 &[::wiregen_runtime::ws::server::Scheme::ApiKeyQuery("token")],
             );
             let auth = match state.service.authenticate(credential, &params).await {
                 ::std::result::Result::Ok(auth) => auth,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state
-                .service
-                .on_connect(params, auth, outbound.clone())
-                .await
-            {
+            let session = match state.service.on_connect(params, auth, outbound).await {
                 ::std::result::Result::Ok(session) => session,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let config = state.config.clone();
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::AuctionClientMessage,
-                super::super::types::AuctionServerMessage,
-                _,
-            >(upgrade, config, outbound, AuctionHandler { state, session })
+            ::std::result::Result::Ok(AuctionHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct AuctionHandler<S: AuctionChannel> {
@@ -845,21 +886,56 @@ pub mod ws {
             headers: ::wiregen_runtime::codegen::http::HeaderMap,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let handler = match support_chat_accept(
+                    &state,
+                    &uri,
+                    &headers,
+                    outbound.clone(),
+                )
+                .await
+            {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
+            };
+            ::wiregen_runtime::ws::server::upgrade::<
+                super::super::types::SupportChatClientMessage,
+                super::super::types::SupportChatServerMessage,
+                _,
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn support_chat_accept<S: SupportChatChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            uri: &::wiregen_runtime::codegen::http::Uri,
+            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::SupportChatServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            SupportChatHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
             let params = super::SupportChatParams {};
             let credential = ::wiregen_runtime::ws::server::credential(
-                &uri,
-                &headers,
+                uri,
+                headers,
                 &[::wiregen_runtime::ws::server::Scheme::ApiKeyQuery("token")],
             );
             let auth = match state.service.authenticate(credential, &params).await {
                 ::std::result::Result::Ok(auth) => auth,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
             let session = match state
                 .service
                 .on_connect(params, auth, outbound.clone())
@@ -867,26 +943,20 @@ pub mod ws {
             {
                 ::std::result::Result::Ok(session) => session,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let config = state.config.clone();
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::SupportChatClientMessage,
-                super::super::types::SupportChatServerMessage,
-                _,
-            >(
-                upgrade,
-                config,
-                outbound.clone(),
-                SupportChatHandler {
-                    state,
-                    session,
-                    outbound,
-                },
-            )
+            ::std::result::Result::Ok(SupportChatHandler {
+                state: state.clone(),
+                session,
+                outbound,
+            })
         }
 
         struct SupportChatHandler<S: SupportChatChannel> {

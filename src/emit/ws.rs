@@ -15,7 +15,7 @@ use crate::ir::{
     Api, Channel, ChannelProtocol, Message, Param, ParamIn, Payload, Presence, Security, TypeId,
     TypeKind, TypeRef, UnionRepr,
 };
-use crate::names::{Case, ident};
+use crate::names::{Case, Name, ident};
 
 /// `templates/ws.rs.askama`.
 #[derive(Template)]
@@ -24,6 +24,8 @@ struct WsModule {
     rt: String,
     params: Vec<ParamsItem>,
     sets: Vec<SetItem>,
+    /// The combined message enums of the sockets several channels share.
+    combined: Vec<CombinedItem>,
     param_enums: Vec<String>,
     server: Option<String>,
     client: Option<String>,
@@ -38,6 +40,7 @@ struct ServerModule {
     /// The combined router's bound (`S: A + B`) and its per-channel routes.
     bound: String,
     routes: Vec<String>,
+    sockets: Vec<ServerSocket>,
 }
 
 /// `templates/ws_client.rs.askama`.
@@ -46,6 +49,77 @@ struct ServerModule {
 struct ClientModule {
     rt: String,
     channels: Vec<ClientChannel>,
+    sockets: Vec<ClientSocket>,
+}
+
+/// A socket several channels share: its channels, in document order (the first leads it).
+struct Socket<'a> {
+    name: &'a Name,
+    members: Vec<&'a Channel>,
+}
+
+/// The channels sharing a socket, grouped by [`Channel::socket`].
+fn sockets<'a>(channels: &[&'a Channel]) -> Vec<Socket<'a>> {
+    let mut out: Vec<Socket<'a>> = Vec::new();
+    for channel in channels {
+        let Some(name) = &channel.socket else {
+            continue;
+        };
+        match out.iter_mut().find(|s| s.name == name) {
+            Some(socket) => socket.members.push(channel),
+            None => out.push(Socket {
+                name,
+                members: vec![channel],
+            }),
+        }
+    }
+    out
+}
+
+/// The enum of one direction of a shared socket: a variant per channel with messages that way.
+struct CombinedItem {
+    docs: Vec<String>,
+    ident: String,
+    /// (docs, variant, the channel's enum)
+    variants: Vec<(Vec<String>, String, String)>,
+}
+
+struct ServerSocket {
+    docs: Vec<String>,
+    router_fn: String,
+    upgrade_fn: String,
+    handler_ident: String,
+    bound: String,
+    route: String,
+    in_ty: String,
+    out_ty: String,
+    /// `None` when no channel of the socket receives messages.
+    in_enum: Option<String>,
+    has_path: bool,
+    needs_uri: bool,
+    needs_headers: bool,
+    members: Vec<SocketMember>,
+}
+
+struct SocketMember {
+    /// The field of the socket's handler, and the local holding it.
+    field: String,
+    local: String,
+    handler_ident: String,
+    accept_fn: String,
+    /// The arguments after `&state`.
+    args: String,
+    /// The locals of the channels accepted before it.
+    earlier: Vec<String>,
+    /// Its variant of the inbound enum, if it receives messages.
+    variant: Option<String>,
+}
+
+struct ClientSocket {
+    docs: Vec<String>,
+    ident: String,
+    in_ty: String,
+    out_ty: String,
 }
 
 struct ParamsItem {
@@ -78,6 +152,7 @@ struct ServerChannel {
     trait_ident: String,
     handler_ident: String,
     upgrade_fn: String,
+    accept_fn: String,
     router_fn: String,
     route: Option<String>,
     params_ty: String,
@@ -167,6 +242,15 @@ pub(crate) fn render(
             }
         }
     }
+    let mut combined = Vec::new();
+    for socket in sockets(&channels) {
+        for to_server in [true, false] {
+            if let Some((item, set)) = combined_item(api, &socket, to_server, &outer, rt)? {
+                combined.push(item);
+                sets.push(set);
+            }
+        }
+    }
     let param_enums = param_enums
         .iter()
         .map(|id| outer.render(&TypeRef::Named(*id)))
@@ -188,12 +272,122 @@ pub(crate) fn render(
             rt: rt.to_owned(),
             params,
             sets,
+            combined,
             param_enums,
             server,
             client,
         },
         "ws",
     )?])
+}
+
+/// The combined enum of one direction of a shared socket: `<Socket>ClientMessage` (client →
+/// server) or `<Socket>ServerMessage`, in the `ws` module.
+fn combined_ident(socket: &Name, to_server: bool) -> String {
+    let suffix = if to_server {
+        "ClientMessage"
+    } else {
+        "ServerMessage"
+    };
+    format!("{}{suffix}", socket.rust.unraw())
+}
+
+/// A channel's direction enum, if it has messages that way.
+fn direction_enum(channel: &Channel, to_server: bool) -> Option<TypeId> {
+    if to_server {
+        channel.to_server_enum
+    } else {
+        channel.to_client_enum
+    }
+}
+
+/// The combined enum of one direction of a shared socket and its wire encoding: each variant
+/// wraps one channel's enum; decoding tries each channel (their tags are distinct, lowering
+/// made sure), a known message winning over a catch-all one. `None` when no channel of the
+/// socket has messages that way.
+fn combined_item(
+    api: &Api,
+    socket: &Socket<'_>,
+    to_server: bool,
+    outer: &TypeExpr<'_>,
+    rt: &str,
+) -> Result<Option<(CombinedItem, SetItem)>, Diagnostic> {
+    let ident = combined_ident(socket.name, to_server);
+    let mut variants = Vec::new();
+    let mut encode = vec!["match self {".to_owned()];
+    let mut decode = vec![format!("let mut attempts = {rt}::ws::Attempts::new();")];
+    let mut correlation = Vec::new();
+    for channel in &socket.members {
+        let Some(id) = direction_enum(channel, to_server) else {
+            continue;
+        };
+        let v = channel.name.rust.unraw();
+        let ty = outer.render(&TypeRef::Named(id))?;
+        encode.push(format!("Self::{v}(m) => {rt}::ws::MessageSet::encode(m),"));
+        decode.push(format!(
+            "match <{ty} as {rt}::ws::MessageSet>::decode_text(text) {{"
+        ));
+        if let TypeKind::Union(union) = &api.types.get(id).kind
+            && let Some(unknown) = &union.unknown
+        {
+            decode.push(format!(
+                "::std::result::Result::Ok({ty}::{unknown}(value)) => attempts.unknown(Self::{v}({ty}::{unknown}(value))),"
+            ));
+        }
+        decode.push(format!(
+            "::std::result::Result::Ok(message) => return ::std::result::Result::Ok(Self::{v}(message)),"
+        ));
+        decode.push("::std::result::Result::Err(error) => attempts.failed(error),".to_owned());
+        decode.push("}".to_owned());
+        correlation.push((
+            format!("Self::{v}(m) => {rt}::ws::MessageSet::correlation_id(m),"),
+            format!("Self::{v}(m) => {rt}::ws::MessageSet::set_correlation_id(m, id),"),
+        ));
+        variants.push((
+            doc_literals([format!("A message of the `{}` channel.", channel.name.wire).as_str()]),
+            v.to_owned(),
+            ty,
+        ));
+    }
+    if variants.is_empty() {
+        return Ok(None);
+    }
+    encode.push("}".to_owned());
+    decode.push("attempts.finish()".to_owned());
+    let names: Vec<String> = socket
+        .members
+        .iter()
+        .filter(|c| direction_enum(c, to_server).is_some())
+        .map(|c| format!("`{}`", c.name.wire))
+        .collect();
+    let direction = if to_server {
+        "client → server"
+    } else {
+        "server → client"
+    };
+    let docs = doc_literals([
+        format!(
+            "Every {direction} message of the socket at `{}`, which the channels {} share: one",
+            socket.name.wire,
+            names.join(", ")
+        )
+        .as_str(),
+        "variant per channel, told apart on the wire by the messages' tags.",
+    ]);
+    Ok(Some((
+        CombinedItem {
+            docs,
+            ident: ident.clone(),
+            variants,
+        },
+        SetItem {
+            ty: ident,
+            encode,
+            decode_text: decode,
+            decode_binary: None,
+            correlation,
+        },
+    )))
 }
 
 fn params_ident(channel: &Channel) -> String {
@@ -707,26 +901,26 @@ fn server_module(
                 }
                 (ParamIn::Query, true) => {
                     needs_uri = true;
-                    format!("{rt}::params::query_list(&uri, {name}, {})", param.required)
+                    format!("{rt}::params::query_list(uri, {name}, {})", param.required)
                 }
                 (ParamIn::Query, false) => {
                     needs_uri = true;
-                    format!("{rt}::params::query_{need}(&uri, {name})")
+                    format!("{rt}::params::query_{need}(uri, {name})")
                 }
                 (ParamIn::Header, true) => {
                     needs_headers = true;
                     format!(
-                        "{rt}::params::header_list(&headers, {name}, {})",
+                        "{rt}::params::header_list(headers, {name}, {})",
                         param.required
                     )
                 }
                 (ParamIn::Header, false) => {
                     needs_headers = true;
-                    format!("{rt}::params::header_{need}(&headers, {name})")
+                    format!("{rt}::params::header_{need}(headers, {name})")
                 }
                 (ParamIn::Cookie, _) => {
                     needs_headers = true;
-                    format!("{rt}::params::cookie_{need}(&headers, {name})")
+                    format!("{rt}::params::cookie_{need}(headers, {name})")
                 }
             };
             extract.push((param.name.rust.as_str().to_owned(), expr));
@@ -741,9 +935,13 @@ fn server_module(
             let shape = route_shape(route);
             if !shapes.contains(&shape) {
                 shapes.push(shape);
+                // A shared socket's first channel routes it for all of them.
+                let router_fn = match &channel.socket {
+                    Some(socket) => format!("{}_router", ident(socket.rust.unraw(), Case::Snake)),
+                    None => format!("{snake}_router"),
+                };
                 routes.push(format!(
-                    ".merge({base_snake}_router(service.clone(), config.clone()))",
-                    base_snake = snake
+                    ".merge({router_fn}(service.clone(), config.clone()))"
                 ));
             }
         }
@@ -765,6 +963,7 @@ fn server_module(
             trait_ident: format!("{base}Channel"),
             handler_ident: format!("{base}Handler"),
             upgrade_fn: format!("{snake}_upgrade"),
+            accept_fn: format!("{snake}_accept"),
             router_fn: format!("{snake}_router"),
             route: route.map(|r| string_literal(&r)),
             params_ty: format!("super::{}", params_ident(channel)),
@@ -780,6 +979,101 @@ fn server_module(
             replies: replies(api, channel, inner)?,
         });
     }
+    let mut server_sockets = Vec::new();
+    for socket in sockets(channels) {
+        let Some(route) = socket
+            .members
+            .first()
+            .and_then(|c| server_route(&full_address(c)))
+        else {
+            continue;
+        };
+        let stem = ident(socket.name.rust.unraw(), Case::Snake);
+        let stem = stem.unraw();
+        let mut members = Vec::new();
+        let (mut has_path, mut needs_uri, mut needs_headers) = (false, false, false);
+        let mut bound = Vec::new();
+        for channel in &socket.members {
+            let Some(item) = items
+                .iter()
+                .find(|i| i.trait_ident == format!("{}Channel", channel.name.rust.unraw()))
+            else {
+                continue;
+            };
+            has_path |= item.has_path;
+            needs_uri |= item.needs_uri;
+            needs_headers |= item.needs_headers;
+            let mut args = String::new();
+            for (needed, arg) in [
+                (item.has_path, ", &path"),
+                (item.needs_uri, ", &uri"),
+                (item.needs_headers, ", &headers"),
+            ] {
+                if needed {
+                    args.push_str(arg);
+                }
+            }
+            let field = ident(channel.name.rust.unraw(), Case::Snake);
+            let earlier = members
+                .iter()
+                .map(|m: &SocketMember| m.local.clone())
+                .collect();
+            members.push(SocketMember {
+                earlier,
+                local: format!("{}_handler", field.unraw()),
+                field: field.as_str().to_owned(),
+                handler_ident: item.handler_ident.clone(),
+                accept_fn: item.accept_fn.clone(),
+                args,
+                variant: channel
+                    .to_server_enum
+                    .map(|_| channel.name.rust.unraw().to_owned()),
+            });
+            bound.push(item.trait_ident.clone());
+        }
+        let names: Vec<String> = socket
+            .members
+            .iter()
+            .map(|c| format!("`{}`", c.name.wire))
+            .collect();
+        let first = socket
+            .members
+            .first()
+            .map(|c| c.name.wire.as_str())
+            .unwrap_or_default();
+        let in_enum = socket
+            .members
+            .iter()
+            .any(|c| c.to_server_enum.is_some())
+            .then(|| format!("super::{}", combined_ident(socket.name, true)));
+        let out_ty = if socket.members.iter().any(|c| c.to_client_enum.is_some()) {
+            format!("super::{}", combined_ident(socket.name, false))
+        } else {
+            format!("{rt}::ws::NoMessages")
+        };
+        server_sockets.push(ServerSocket {
+            docs: doc_literals([
+                format!("An axum router serving the socket at `{}`, which the channels {} share: one connection", socket.name.wire, names.join(", ")).as_str(),
+                "per client, each of its messages handed to the channel it belongs to, every channel's messages",
+                "to the client queued on one outbound queue. Every channel's `on_connect` runs on the upgrade",
+                "request, in the order above; if one refuses it, those already accepted get `on_disconnect`",
+                format!("with [`Disconnect::Dropped`]({rt}::ws::server::Disconnect::Dropped). A frame no channel decodes").as_str(),
+                format!("goes to `{first}`'s `on_invalid`.").as_str(),
+            ]),
+            router_fn: format!("{stem}_router"),
+            upgrade_fn: format!("{stem}_upgrade"),
+            handler_ident: format!("{}Handler", socket.name.rust.unraw()),
+            bound: bound.join(" + "),
+            route: string_literal(&route),
+            in_ty: in_enum.clone().unwrap_or_else(|| format!("{rt}::ws::NoMessages")),
+            out_ty,
+            in_enum,
+            has_path,
+            needs_uri,
+            needs_headers,
+            members,
+        });
+    }
     let bound = items
         .iter()
         .map(|c| c.trait_ident.clone())
@@ -791,6 +1085,7 @@ fn server_module(
             channels: items,
             bound,
             routes,
+            sockets: server_sockets,
         },
         "ws server",
     )
@@ -943,10 +1238,53 @@ fn client_module(
             replies: replies(api, channel, inner)?,
         });
     }
+    let mut client_sockets = Vec::new();
+    for socket in sockets(channels) {
+        let names: Vec<String> = socket
+            .members
+            .iter()
+            .map(|c| format!("`{}`", c.name.wire))
+            .collect();
+        let first = socket
+            .members
+            .first()
+            .map(|c| format!("{}Client", c.name.rust.unraw()))
+            .unwrap_or_default();
+        let ty = |to_server: bool| {
+            if socket
+                .members
+                .iter()
+                .any(|c| direction_enum(c, to_server).is_some())
+            {
+                format!("super::{}", combined_ident(socket.name, to_server))
+            } else {
+                format!("{rt}::ws::NoMessages")
+            }
+        };
+        client_sockets.push(ClientSocket {
+            docs: doc_literals([
+                format!(
+                    "A typed client of the socket at `{}`, which the channels {} share: one connection",
+                    socket.name.wire,
+                    names.join(", ")
+                )
+                .as_str(),
+                "sends the messages of every channel, and its receiver yields what the server sends on any",
+                "of them.",
+                "",
+                format!("[`connect`](Self::connect) takes the request a channel's client builds (for example with [`{first}::request`]);").as_str(),
+                "when the channels declare different query or header parameters, add the others' to it.",
+            ]),
+            ident: format!("{}Client", socket.name.rust.unraw()),
+            in_ty: ty(false),
+            out_ty: ty(true),
+        });
+    }
     super::render_template(
         &ClientModule {
             rt: rt.to_owned(),
             channels: items,
+            sockets: client_sockets,
         },
         "ws client",
     )

@@ -118,6 +118,7 @@ pub fn lower(
             replies: Vec::new(),
             security,
             location: sources.locate(entry),
+            socket: None,
         };
         out.push((channel_ir, messages, 0));
     }
@@ -244,13 +245,21 @@ pub fn lower(
         );
         channels.push(channel);
     }
-    shared_addresses(&channels, diags);
+    shared_sockets(&mut channels, types, &mut channel_names, diags);
     channels
 }
 
-/// Several WebSocket channels on one address would share one socket, which the generated server
-/// does not do yet: it serves the first of them there (axum cannot route one path twice).
-fn shared_addresses(channels: &[Channel], diags: &mut Diagnostics) {
+/// Several WebSocket channels on one address share one socket: every frame in either direction
+/// must tell which channel it belongs to. A channel joins the socket of the first channel on its
+/// address when, in each direction, its messages are JSON told apart the same way (the same tag
+/// property, or one-key wrappers) and none of its tags is already taken by a channel of that
+/// socket. Any other channel on a taken address is left out of the router, with a warning.
+fn shared_sockets(
+    channels: &mut [Channel],
+    types: &SchemaLowerer<'_>,
+    names: &mut Namespace,
+    diags: &mut Diagnostics,
+) {
     let shape = |channel: &Channel| -> String {
         format!("{}{}", channel.pathname, channel.address)
             .split('/')
@@ -258,24 +267,148 @@ fn shared_addresses(channels: &[Channel], diags: &mut Diagnostics) {
             .collect::<Vec<_>>()
             .join("/")
     };
-    let ws: Vec<&Channel> = channels
-        .iter()
-        .filter(|c| c.protocol == ChannelProtocol::WebSocket)
+    let full = |channel: &Channel| format!("{}{}", channel.pathname, channel.address);
+    let ws: Vec<usize> = (0..channels.len())
+        .filter(|&i| channels[i].protocol == ChannelProtocol::WebSocket)
         .collect();
-    for (i, channel) in ws.iter().enumerate() {
-        if let Some(first) = ws[..i].iter().find(|c| shape(c) == shape(channel)) {
+    // Per leader: the members so far and, per direction, (how frames are told apart, tags taken).
+    let mut sockets: Vec<(usize, Vec<usize>, [SocketSide; 2])> = Vec::new();
+    for (n, &i) in ws.iter().enumerate() {
+        let Some(&first) = ws[..n]
+            .iter()
+            .find(|&&j| shape(&channels[j]) == shape(&channels[i]))
+        else {
+            continue;
+        };
+        let leader = match sockets.iter().position(|(l, ..)| *l == first) {
+            Some(at) => at,
+            None => {
+                let sides = [
+                    side(
+                        types,
+                        channels[first].to_server_enum,
+                        &channels[first].to_server,
+                    ),
+                    side(
+                        types,
+                        channels[first].to_client_enum,
+                        &channels[first].to_client,
+                    ),
+                ];
+                sockets.push((first, vec![first], sides));
+                sockets.len() - 1
+            }
+        };
+        let reason = if !channels[i].address.starts_with('/') {
+            Some("its address is not a path".to_owned())
+        } else if full(&channels[i]) != full(&channels[first]) {
+            Some("its path parameters are named differently".to_owned())
+        } else {
+            let joined = [
+                join(
+                    &sockets[leader].2[0],
+                    &side(types, channels[i].to_server_enum, &channels[i].to_server),
+                ),
+                join(
+                    &sockets[leader].2[1],
+                    &side(types, channels[i].to_client_enum, &channels[i].to_client),
+                ),
+            ];
+            match joined {
+                [Ok(to_server), Ok(to_client)] => {
+                    sockets[leader].1.push(i);
+                    sockets[leader].2 = [to_server, to_client];
+                    None
+                }
+                [Err(e), _] => Some(format!("its client → server messages {e}")),
+                [_, Err(e)] => Some(format!("its server → client messages {e}")),
+            }
+        };
+        if let Some(reason) = reason {
+            let (channel, first) = (&channels[i], &channels[first]);
             diags.push(
                 Diagnostic::warning(
                     Kind::Unsupported,
                     format!(
-                        "channel `{}` has the same address as `{}` (`{}`): the generated router serves that address as `{}` only",
-                        channel.name.wire, first.name.wire, channel.address, first.name.wire
+                        "channel `{}` has the same address as `{}` (`{}`) but cannot share its socket ({reason}): the generated router serves that address without `{}`",
+                        channel.name.wire, first.name.wire, channel.address, channel.name.wire
                     ),
                 )
                 .at(channel.location.clone())
-                .help("several channels sharing one socket are not supported yet; its client is still generated"),
+                .help("channels on one address share one socket when their messages are JSON with the same tag property (or one-key wrappers) and distinct tags; its client is still generated"),
             );
         }
+    }
+    for (_, members, _) in sockets {
+        if members.len() < 2 {
+            continue;
+        }
+        let wire = full(&channels[members[0]]);
+        let name = Name {
+            wire: wire.clone(),
+            rust: names
+                .claim_name(&format!("{wire} socket"), Case::Camel)
+                .0
+                .rust,
+        };
+        for i in members {
+            channels[i].socket = Some(name.clone());
+        }
+    }
+}
+
+/// How the frames of one direction of a shared socket are told apart.
+#[derive(Clone, Debug, PartialEq)]
+enum SocketSide {
+    /// No channel has messages this way yet.
+    Empty,
+    /// JSON told apart by `repr` (internally tagged, or one-key wrappers), with the tags taken.
+    Tagged(UnionRepr, Vec<String>),
+    /// Something that cannot be told apart from another channel's messages.
+    Opaque,
+}
+
+fn side(types: &SchemaLowerer<'_>, id: Option<TypeId>, messages: &[Message]) -> SocketSide {
+    let Some(id) = id else {
+        return SocketSide::Empty;
+    };
+    if !messages
+        .iter()
+        .all(|m| matches!(m.payload, Payload::Json(_)))
+    {
+        return SocketSide::Opaque;
+    }
+    match &types.def(id).kind {
+        TypeKind::Union(union)
+            if matches!(union.repr, UnionRepr::Internal { .. } | UnionRepr::External) =>
+        {
+            SocketSide::Tagged(
+                union.repr.clone(),
+                union.variants.iter().map(|v| v.name.wire.clone()).collect(),
+            )
+        }
+        _ => SocketSide::Opaque,
+    }
+}
+
+/// The socket's side with a channel's messages added, or why they cannot be.
+fn join(socket: &SocketSide, channel: &SocketSide) -> Result<SocketSide, String> {
+    match (socket, channel) {
+        (s, SocketSide::Empty) => Ok(s.clone()),
+        (SocketSide::Empty, c @ SocketSide::Tagged(..)) => Ok(c.clone()),
+        (SocketSide::Tagged(repr, taken), SocketSide::Tagged(theirs, tags)) => {
+            if repr != theirs {
+                return Err("are told apart differently (another tag property)".to_owned());
+            }
+            if let Some(tag) = tags.iter().find(|t| taken.contains(t)) {
+                return Err(format!("reuse the tag `{tag}`"));
+            }
+            Ok(SocketSide::Tagged(
+                repr.clone(),
+                taken.iter().chain(tags).cloned().collect(),
+            ))
+        }
+        _ => Err("have no tag to tell them apart".to_owned()),
     }
 }
 

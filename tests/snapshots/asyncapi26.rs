@@ -205,8 +205,9 @@ pub mod ws {
             router_with_config(service, ServerConfig::default())
         }
 
-        /// An axum router serving every channel (a channel whose address has the same shape as
-        /// an earlier one's is left out: axum cannot route both).
+        /// An axum router serving every channel: channels sharing a socket on one connection each;
+        /// any other channel whose address has the same shape as an earlier one's is left out (axum
+        /// cannot route both).
         pub fn router_with_config<S: RoomsRoomIdChannel>(
             service: S,
             config: ServerConfig,
@@ -246,40 +247,62 @@ pub mod ws {
             path: ::wiregen_runtime::params::PathParams,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::RoomsRoomIdParams {
-                room_id: match path.required("roomId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
-                        );
-                    }
-                },
-            };
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
+            let handler = match rooms_room_id_accept(&state, &path, outbound.clone())
+                .await
             {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::RoomsRoomIdClientMessage,
                 super::super::types::RoomsRoomIdServerMessage,
                 _,
-            >(
-                upgrade,
-                config,
-                outbound,
-                RoomsRoomIdHandler {
-                    state,
-                    session,
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn rooms_room_id_accept<S: RoomsRoomIdChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            path: &::wiregen_runtime::params::PathParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::RoomsRoomIdServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            RoomsRoomIdHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::RoomsRoomIdParams {
+                room_id: match path.required("roomId") {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
+                        );
+                    }
                 },
-            )
+            };
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(RoomsRoomIdHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct RoomsRoomIdHandler<S: RoomsRoomIdChannel> {

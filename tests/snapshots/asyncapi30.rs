@@ -286,8 +286,9 @@ pub mod ws {
             router_with_config(service, ServerConfig::default())
         }
 
-        /// An axum router serving every channel (a channel whose address has the same shape as
-        /// an earlier one's is left out: axum cannot route both).
+        /// An axum router serving every channel: channels sharing a socket on one connection each;
+        /// any other channel whose address has the same shape as an earlier one's is left out (axum
+        /// cannot route both).
         pub fn router_with_config<S: LobbyChannel>(
             service: S,
             config: ServerConfig,
@@ -327,52 +328,102 @@ pub mod ws {
             headers: ::wiregen_runtime::codegen::http::HeaderMap,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let handler = match lobby_accept(
+                    &state,
+                    &path,
+                    &uri,
+                    &headers,
+                    outbound.clone(),
+                )
+                .await
+            {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
+            };
+            ::wiregen_runtime::ws::server::upgrade::<
+                super::super::types::LobbyClientMessage,
+                super::super::types::LobbyServerMessage,
+                _,
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn lobby_accept<S: LobbyChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            path: &::wiregen_runtime::params::PathParams,
+            uri: &::wiregen_runtime::codegen::http::Uri,
+            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::LobbyServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            LobbyHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
             let params = super::LobbyParams {
                 lobby_id: match path.required("lobbyId") {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
                 nickname: match ::wiregen_runtime::params::query_required(
-                    &uri,
+                    uri,
                     "nickname",
                 ) {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
                 spectate: match ::wiregen_runtime::params::query_optional(
-                    &uri,
+                    uri,
                     "spectate",
                 ) {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
                 x_client_version: match ::wiregen_runtime::params::header_optional(
-                    &headers,
+                    headers,
                     "X-Client-Version",
                 ) {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
             };
             let credential = ::wiregen_runtime::ws::server::credential(
-                &uri,
-                &headers,
+                uri,
+                headers,
                 &[
                     ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
                     ::wiregen_runtime::ws::server::Scheme::Bearer,
@@ -381,12 +432,15 @@ pub mod ws {
             let auth = match state.service.authenticate(credential, &params).await {
                 ::std::result::Result::Ok(auth) => auth,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
             let session = match state
                 .service
                 .on_connect(params, auth, outbound.clone())
@@ -394,26 +448,20 @@ pub mod ws {
             {
                 ::std::result::Result::Ok(session) => session,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let config = state.config.clone();
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::LobbyClientMessage,
-                super::super::types::LobbyServerMessage,
-                _,
-            >(
-                upgrade,
-                config,
-                outbound.clone(),
-                LobbyHandler {
-                    state,
-                    session,
-                    outbound,
-                },
-            )
+            ::std::result::Result::Ok(LobbyHandler {
+                state: state.clone(),
+                session,
+                outbound,
+            })
         }
 
         struct LobbyHandler<S: LobbyChannel> {

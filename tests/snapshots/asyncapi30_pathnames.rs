@@ -357,8 +357,9 @@ pub mod ws {
             router_with_config(service, ServerConfig::default())
         }
 
-        /// An axum router serving every channel (a channel whose address has the same shape as
-        /// an earlier one's is left out: axum cannot route both).
+        /// An axum router serving every channel: channels sharing a socket on one connection each;
+        /// any other channel whose address has the same shape as an earlier one's is left out (axum
+        /// cannot route both).
         pub fn router_with_config<
             S: SharedChannel + SplitChannel + TenantChannel + MixedChannel,
         >(service: S, config: ServerConfig) -> ::wiregen_runtime::codegen::axum::Router {
@@ -398,32 +399,60 @@ pub mod ws {
             path: ::wiregen_runtime::params::PathParams,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::SharedParams {
-                room_id: match path.required("roomId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
-                        );
-                    }
-                },
-            };
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+            let handler = match shared_accept(&state, &path, outbound.clone()).await {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::SharedClientMessage,
                 ::wiregen_runtime::ws::NoMessages,
                 _,
-            >(upgrade, config, outbound, SharedHandler { state, session })
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn shared_accept<S: SharedChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            path: &::wiregen_runtime::params::PathParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> ::std::result::Result<
+            SharedHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::SharedParams {
+                room_id: match path.required("roomId") {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
+                        );
+                    }
+                },
+            };
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(SharedHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct SharedHandler<S: SharedChannel> {
@@ -482,23 +511,46 @@ pub mod ws {
             >,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::SplitParams {};
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+            let handler = match split_accept(&state, outbound.clone()).await {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::SplitClientMessage,
                 ::wiregen_runtime::ws::NoMessages,
                 _,
-            >(upgrade, config, outbound, SplitHandler { state, session })
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn split_accept<S: SplitChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> ::std::result::Result<
+            SplitHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::SplitParams {};
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(SplitHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct SplitHandler<S: SplitChannel> {
@@ -556,23 +608,46 @@ pub mod ws {
             >,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::TenantParams {};
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+            let handler = match tenant_accept(&state, outbound.clone()).await {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::TenantClientMessage,
                 ::wiregen_runtime::ws::NoMessages,
                 _,
-            >(upgrade, config, outbound, TenantHandler { state, session })
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn tenant_accept<S: TenantChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> ::std::result::Result<
+            TenantHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::TenantParams {};
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(TenantHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct TenantHandler<S: TenantChannel> {
@@ -631,23 +706,46 @@ pub mod ws {
             >,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::MixedParams {};
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+            let handler = match mixed_accept(&state, outbound.clone()).await {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::MixedClientMessage,
                 ::wiregen_runtime::ws::NoMessages,
                 _,
-            >(upgrade, config, outbound, MixedHandler { state, session })
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn mixed_accept<S: MixedChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> ::std::result::Result<
+            MixedHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::MixedParams {};
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(MixedHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct MixedHandler<S: MixedChannel> {

@@ -380,8 +380,9 @@ pub mod ws {
             router_with_config(service, ServerConfig::default())
         }
 
-        /// An axum router serving every channel (a channel whose address has the same shape as
-        /// an earlier one's is left out: axum cannot route both).
+        /// An axum router serving every channel: channels sharing a socket on one connection each;
+        /// any other channel whose address has the same shape as an earlier one's is left out (axum
+        /// cannot route both).
         pub fn router_with_config<S: GameChannel + RulesChannel + NotesChannel>(
             service: S,
             config: ServerConfig,
@@ -421,32 +422,60 @@ pub mod ws {
             path: ::wiregen_runtime::params::PathParams,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::GameParams {
-                game_id: match path.required("gameId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
-                        );
-                    }
-                },
-            };
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+            let handler = match game_accept(&state, &path, outbound.clone()).await {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::GameClientMessage,
                 super::super::types::GameServerMessage,
                 _,
-            >(upgrade, config, outbound, GameHandler { state, session })
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn game_accept<S: GameChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            path: &::wiregen_runtime::params::PathParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::GameServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            GameHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::GameParams {
+                game_id: match path.required("gameId") {
+                    ::std::result::Result::Ok(value) => value,
+                    ::std::result::Result::Err(error) => {
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
+                        );
+                    }
+                },
+            };
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(GameHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct GameHandler<S: GameChannel> {
@@ -504,23 +533,46 @@ pub mod ws {
             >,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::RulesParams {};
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+            let handler = match rules_accept(&state, outbound.clone()).await {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::RulesClientMessage,
                 ::wiregen_runtime::ws::NoMessages,
                 _,
-            >(upgrade, config, outbound, RulesHandler { state, session })
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn rules_accept<S: RulesChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> ::std::result::Result<
+            RulesHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::RulesParams {};
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(RulesHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct RulesHandler<S: RulesChannel> {
@@ -578,23 +630,46 @@ pub mod ws {
             >,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::NotesParams {};
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+            let handler = match notes_accept(&state, outbound.clone()).await {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::NotesClientMessage,
                 ::wiregen_runtime::ws::NoMessages,
                 _,
-            >(upgrade, config, outbound, NotesHandler { state, session })
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn notes_accept<S: NotesChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> ::std::result::Result<
+            NotesHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::NotesParams {};
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(NotesHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct NotesHandler<S: NotesChannel> {

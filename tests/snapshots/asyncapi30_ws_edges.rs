@@ -484,8 +484,9 @@ pub mod ws {
             router_with_config(service, ServerConfig::default())
         }
 
-        /// An axum router serving every channel (a channel whose address has the same shape as
-        /// an earlier one's is left out: axum cannot route both).
+        /// An axum router serving every channel: channels sharing a socket on one connection each;
+        /// any other channel whose address has the same shape as an earlier one's is left out (axum
+        /// cannot route both).
         pub fn router_with_config<S: RoomsChannel + LobbyChannel + FeedChannel>(
             service: S,
             config: ServerConfig,
@@ -526,57 +527,111 @@ pub mod ws {
             headers: ::wiregen_runtime::codegen::http::HeaderMap,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let handler = match rooms_accept(
+                    &state,
+                    &path,
+                    &uri,
+                    &headers,
+                    outbound.clone(),
+                )
+                .await
+            {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
+            };
+            ::wiregen_runtime::ws::server::upgrade::<
+                super::super::types::RoomsClientMessage,
+                super::super::types::RoomsServerMessage,
+                _,
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn rooms_accept<S: RoomsChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            path: &::wiregen_runtime::params::PathParams,
+            uri: &::wiregen_runtime::codegen::http::Uri,
+            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::RoomsServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            RoomsHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
             let params = super::RoomsParams {
                 room_id: match path.required("roomId") {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
-                mode: match ::wiregen_runtime::params::query_optional(&uri, "mode") {
+                mode: match ::wiregen_runtime::params::query_optional(uri, "mode") {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
-                tags: match ::wiregen_runtime::params::query_list(&uri, "tags", false) {
+                tags: match ::wiregen_runtime::params::query_list(uri, "tags", false) {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
                 x_client: match ::wiregen_runtime::params::header_required(
-                    &headers,
+                    headers,
                     "X-Client",
                 ) {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
                 x_trace: match ::wiregen_runtime::params::header_optional(
-                    &headers,
+                    headers,
                     "X-Trace",
                 ) {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
             };
             let credential = ::wiregen_runtime::ws::server::credential(
-                &uri,
-                &headers,
+                uri,
+                headers,
                 &[
                     ::wiregen_runtime::ws::server::Scheme::Bearer,
                     ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
@@ -585,12 +640,15 @@ pub mod ws {
             let auth = match state.service.authenticate(credential, &params).await {
                 ::std::result::Result::Ok(auth) => auth,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
             let session = match state
                 .service
                 .on_connect(params, auth, outbound.clone())
@@ -598,26 +656,20 @@ pub mod ws {
             {
                 ::std::result::Result::Ok(session) => session,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let config = state.config.clone();
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::RoomsClientMessage,
-                super::super::types::RoomsServerMessage,
-                _,
-            >(
-                upgrade,
-                config,
-                outbound.clone(),
-                RoomsHandler {
-                    state,
-                    session,
-                    outbound,
-                },
-            )
+            ::std::result::Result::Ok(RoomsHandler {
+                state: state.clone(),
+                session,
+                outbound,
+            })
         }
 
         struct RoomsHandler<S: RoomsChannel> {
@@ -706,19 +758,57 @@ pub mod ws {
             headers: ::wiregen_runtime::codegen::http::HeaderMap,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let handler = match lobby_accept(
+                    &state,
+                    &path,
+                    &uri,
+                    &headers,
+                    outbound.clone(),
+                )
+                .await
+            {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
+            };
+            ::wiregen_runtime::ws::server::upgrade::<
+                ::wiregen_runtime::ws::NoMessages,
+                super::super::types::LobbyServerMessage,
+                _,
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn lobby_accept<S: LobbyChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            path: &::wiregen_runtime::params::PathParams,
+            uri: &::wiregen_runtime::codegen::http::Uri,
+            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::LobbyServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            LobbyHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
             let params = super::LobbyParams {
                 lobby_id: match path.required("lobbyId") {
                     ::std::result::Result::Ok(value) => value,
                     ::std::result::Result::Err(error) => {
-                        return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                            error,
+                        return ::std::result::Result::Err(
+                            ::std::boxed::Box::new(
+                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                    error,
+                                ),
+                            ),
                         );
                     }
                 },
             };
             let credential = ::wiregen_runtime::ws::server::credential(
-                &uri,
-                &headers,
+                uri,
+                headers,
                 &[
                     ::wiregen_runtime::ws::server::Scheme::Bearer,
                     ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
@@ -727,30 +817,31 @@ pub mod ws {
             let auth = match state.service.authenticate(credential, &params).await {
                 ::std::result::Result::Ok(auth) => auth,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state
-                .service
-                .on_connect(params, auth, outbound.clone())
-                .await
-            {
+            let session = match state.service.on_connect(params, auth, outbound).await {
                 ::std::result::Result::Ok(session) => session,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let config = state.config.clone();
-            ::wiregen_runtime::ws::server::upgrade::<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::LobbyServerMessage,
-                _,
-            >(upgrade, config, outbound, LobbyHandler { state, session })
+            ::std::result::Result::Ok(LobbyHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct LobbyHandler<S: LobbyChannel> {
@@ -807,10 +898,37 @@ pub mod ws {
             headers: ::wiregen_runtime::codegen::http::HeaderMap,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
+            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
+            let handler = match feed_accept(&state, &uri, &headers, outbound.clone())
+                .await
+            {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
+            };
+            ::wiregen_runtime::ws::server::upgrade::<
+                ::wiregen_runtime::ws::NoMessages,
+                super::super::types::FeedServerMessage,
+                _,
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn feed_accept<S: FeedChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            uri: &::wiregen_runtime::codegen::http::Uri,
+            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::FeedServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            FeedHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
             let params = super::FeedParams {};
             let credential = ::wiregen_runtime::ws::server::credential(
-                &uri,
-                &headers,
+                uri,
+                headers,
                 &[
                     ::wiregen_runtime::ws::server::Scheme::Bearer,
                     ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
@@ -819,30 +937,31 @@ pub mod ws {
             let auth = match state.service.authenticate(credential, &params).await {
                 ::std::result::Result::Ok(auth) => auth,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state
-                .service
-                .on_connect(params, auth, outbound.clone())
-                .await
-            {
+            let session = match state.service.on_connect(params, auth, outbound).await {
                 ::std::result::Result::Ok(session) => session,
                 ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
                     );
                 }
             };
-            let config = state.config.clone();
-            ::wiregen_runtime::ws::server::upgrade::<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::FeedServerMessage,
-                _,
-            >(upgrade, config, outbound, FeedHandler { state, session })
+            ::std::result::Result::Ok(FeedHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct FeedHandler<S: FeedChannel> {

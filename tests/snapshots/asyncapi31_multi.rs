@@ -161,8 +161,9 @@ pub mod ws {
             router_with_config(service, ServerConfig::default())
         }
 
-        /// An axum router serving every channel (a channel whose address has the same shape as
-        /// an earlier one's is left out: axum cannot route both).
+        /// An axum router serving every channel: channels sharing a socket on one connection each;
+        /// any other channel whose address has the same shape as an earlier one's is left out (axum
+        /// cannot route both).
         pub fn router_with_config<S: PresenceChannel>(
             service: S,
             config: ServerConfig,
@@ -199,23 +200,46 @@ pub mod ws {
             >,
             upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
         ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let params = super::PresenceParams {};
             let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let session = match state.service.on_connect(params, outbound.clone()).await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
+            let handler = match presence_accept(&state, outbound.clone()).await {
+                ::std::result::Result::Ok(handler) => handler,
+                ::std::result::Result::Err(response) => return *response,
             };
-            let config = state.config.clone();
             ::wiregen_runtime::ws::server::upgrade::<
                 super::super::types::PresenceClientMessage,
                 super::super::types::PresenceServerMessage,
                 _,
-            >(upgrade, config, outbound, PresenceHandler { state, session })
+            >(upgrade, state.config.clone(), outbound, handler)
+        }
+
+        /// Read the upgrade request's parameters, authenticate it and connect it (the response
+        /// refusing it otherwise).
+        async fn presence_accept<S: PresenceChannel>(
+            state: &::std::sync::Arc<ServiceState<S>>,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::super::types::PresenceServerMessage,
+            >,
+        ) -> ::std::result::Result<
+            PresenceHandler<S>,
+            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
+        > {
+            let params = super::PresenceParams {};
+            let session = match state.service.on_connect(params, outbound).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    return ::std::result::Result::Err(
+                        ::std::boxed::Box::new(
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            ),
+                        ),
+                    );
+                }
+            };
+            ::std::result::Result::Ok(PresenceHandler {
+                state: state.clone(),
+                session,
+            })
         }
 
         struct PresenceHandler<S: PresenceChannel> {

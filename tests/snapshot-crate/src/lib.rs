@@ -26,6 +26,11 @@ pub mod asyncapi30_frames;
 #[path = "../../snapshots/asyncapi30_pathnames.rs"]
 pub mod asyncapi30_pathnames;
 
+/// Generated from `tests/fixtures/asyncapi30_shared.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/asyncapi30_shared.rs"]
+pub mod asyncapi30_shared;
+
 /// Generated from `tests/fixtures/asyncapi30_unknown.yaml`.
 #[rustfmt::skip]
 #[path = "../../snapshots/asyncapi30_unknown.rs"]

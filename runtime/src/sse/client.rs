@@ -356,55 +356,19 @@ pub async fn fetch_json<T: serde::de::DeserializeOwned>(
     request: StreamRequest,
     config: &ClientConfig,
 ) -> Result<T, ClientError> {
-    let StreamRequest {
-        method,
-        url,
-        headers,
-        body,
-        last_event_id: _,
-        sentinel: _,
-    } = request;
-    let mut built = http
-        .request(method, url.as_str())
-        .build()
-        .map_err(|error| ClientError::Request(error_chain(&error)))?;
-    let sent = built.headers_mut();
-    sent.extend(headers);
-    sent.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    if let Some(body) = body {
-        sent.entry(CONTENT_TYPE)
-            .or_insert(HeaderValue::from_static("application/json"));
-        *built.body_mut() = Some(body.into());
-    }
-    let mut response = match tokio::time::timeout(config.connect_timeout, http.execute(built)).await
-    {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) if error.is_builder() || is_unsupported_scheme(&error) => {
-            return Err(ClientError::Request(error_chain(&error)));
-        }
-        Ok(Err(error)) => return Err(ClientError::Transport(error_chain(&error))),
-        Err(_) => {
-            return Err(ClientError::Transport(format!(
-                "no response within the connect timeout ({:?})",
-                config.connect_timeout
-            )));
-        }
+    let mut built = base_request(http, &request)?;
+    built
+        .headers_mut()
+        .insert(ACCEPT, HeaderValue::from_static("application/json"));
+    let mut response = match send(http, built, config.connect_timeout).await {
+        Ok(response) => response,
+        Err(Unsent::Fatal(error)) => return Err(error),
+        Err(Unsent::Lost(reason)) => return Err(ClientError::Transport(reason)),
     };
     let status = response.status();
     let mut body = Vec::new();
     loop {
-        let chunk = match config.idle_timeout {
-            None => response.chunk().await,
-            Some(idle) => match tokio::time::timeout(idle, response.chunk()).await {
-                Ok(chunk) => chunk,
-                Err(_) => {
-                    return Err(ClientError::Transport(format!(
-                        "no bytes for the idle timeout ({idle:?})"
-                    )));
-                }
-            },
-        };
-        match chunk {
+        match next_chunk(&mut response, config.idle_timeout).await {
             Ok(Some(chunk)) => {
                 if status != StatusCode::OK && body.len() >= STATUS_BODY_LIMIT {
                     break;
@@ -412,7 +376,7 @@ pub async fn fetch_json<T: serde::de::DeserializeOwned>(
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(error) => return Err(ClientError::Transport(error_chain(&error))),
+            Err(reason) => return Err(ClientError::Transport(reason)),
         }
     }
     if status != StatusCode::OK {
@@ -659,19 +623,10 @@ impl Endpoint {
     /// Sends the request and checks the response head.
     async fn connect(&self) -> Result<reqwest::Response, Refused> {
         let request = self.build_request().map_err(Refused::Fatal)?;
-        let sent = tokio::time::timeout(self.config.connect_timeout, self.http.execute(request));
-        let response = match sent.await {
-            Ok(Ok(response)) => response,
-            Ok(Err(error)) if error.is_builder() || is_unsupported_scheme(&error) => {
-                return Err(Refused::Fatal(ClientError::Request(error_chain(&error))));
-            }
-            Ok(Err(error)) => return Err(Refused::Lost(error_chain(&error))),
-            Err(_) => {
-                return Err(Refused::Lost(format!(
-                    "no response within the connect timeout ({:?})",
-                    self.config.connect_timeout
-                )));
-            }
+        let response = match send(&self.http, request, self.config.connect_timeout).await {
+            Ok(response) => response,
+            Err(Unsent::Fatal(error)) => return Err(Refused::Fatal(error)),
+            Err(Unsent::Lost(reason)) => return Err(Refused::Lost(reason)),
         };
         match response.status() {
             StatusCode::OK => {}
@@ -691,21 +646,8 @@ impl Endpoint {
     }
 
     fn build_request(&self) -> Result<reqwest::Request, ClientError> {
-        let StreamRequest {
-            method,
-            url,
-            headers,
-            body,
-            last_event_id: _,
-            sentinel: _,
-        } = &self.request;
-        let mut request = self
-            .http
-            .request(method.clone(), url.as_str())
-            .build()
-            .map_err(|error| ClientError::Request(error_chain(&error)))?;
+        let mut request = base_request(&self.http, &self.request)?;
         let sent = request.headers_mut();
-        sent.extend(headers.clone());
         sent.remove(LAST_EVENT_ID);
         if let Some(id) = lock(&self.last_event_id).as_deref() {
             let value = HeaderValue::from_bytes(id.as_bytes()).map_err(|_| {
@@ -719,11 +661,6 @@ impl Endpoint {
             .or_insert(HeaderValue::from_static("text/event-stream"));
         sent.entry(CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-cache"));
-        if let Some(body) = body {
-            sent.entry(CONTENT_TYPE)
-                .or_insert(HeaderValue::from_static("application/json"));
-            *request.body_mut() = Some(body.clone().into());
-        }
         Ok(request)
     }
 
@@ -745,15 +682,79 @@ impl Endpoint {
 
     /// The next chunk of the body, `None` at its end, or why the connection is lost.
     async fn read_chunk(&self, response: &mut reqwest::Response) -> Result<Option<Bytes>, String> {
-        let chunk = match self.config.idle_timeout {
-            None => response.chunk().await,
-            Some(idle) => match tokio::time::timeout(idle, response.chunk()).await {
-                Ok(chunk) => chunk,
-                Err(_) => return Err(format!("no bytes for the idle timeout ({idle:?})")),
-            },
-        };
-        chunk.map_err(|error| error_chain(&error))
+        next_chunk(response, self.config.idle_timeout).await
     }
+}
+
+/// `request` as an HTTP request: its method, URL, headers and JSON body (with
+/// `Content-Type: application/json` unless its headers name another). Callers add the
+/// `Accept` they want.
+fn base_request(
+    http: &HttpClient,
+    request: &StreamRequest,
+) -> Result<reqwest::Request, ClientError> {
+    let StreamRequest {
+        method,
+        url,
+        headers,
+        body,
+        last_event_id: _,
+        sentinel: _,
+    } = request;
+    let mut built = http
+        .request(method.clone(), url.as_str())
+        .build()
+        .map_err(|error| ClientError::Request(error_chain(&error)))?;
+    let sent = built.headers_mut();
+    sent.extend(headers.clone());
+    if let Some(body) = body {
+        sent.entry(CONTENT_TYPE)
+            .or_insert(HeaderValue::from_static("application/json"));
+        *built.body_mut() = Some(body.clone().into());
+    }
+    Ok(built)
+}
+
+/// Why a request got no response head.
+enum Unsent {
+    /// It cannot be sent at all (a malformed URL, an unsupported scheme): trying again is useless.
+    Fatal(ClientError),
+    /// The connection failed or timed out: worth another attempt.
+    Lost(String),
+}
+
+/// Sends `request` and waits up to `connect_timeout` for the response head.
+async fn send(
+    http: &HttpClient,
+    request: reqwest::Request,
+    connect_timeout: Duration,
+) -> Result<reqwest::Response, Unsent> {
+    match tokio::time::timeout(connect_timeout, http.execute(request)).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(error)) if error.is_builder() || is_unsupported_scheme(&error) => {
+            Err(Unsent::Fatal(ClientError::Request(error_chain(&error))))
+        }
+        Ok(Err(error)) => Err(Unsent::Lost(error_chain(&error))),
+        Err(_) => Err(Unsent::Lost(format!(
+            "no response within the connect timeout ({connect_timeout:?})"
+        ))),
+    }
+}
+
+/// The next chunk of a response body, `None` at its end, or why the connection is lost (an
+/// error, or no bytes for `idle_timeout`).
+async fn next_chunk(
+    response: &mut reqwest::Response,
+    idle_timeout: Option<Duration>,
+) -> Result<Option<Bytes>, String> {
+    let chunk = match idle_timeout {
+        None => response.chunk().await,
+        Some(idle) => match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(chunk) => chunk,
+            Err(_) => return Err(format!("no bytes for the idle timeout ({idle:?})")),
+        },
+    };
+    chunk.map_err(|error| error_chain(&error))
 }
 
 /// Turns one dispatched event into an item.

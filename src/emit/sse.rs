@@ -9,7 +9,7 @@
 use askama::Template;
 
 use super::Uses;
-use super::tokens::{TypeExpr, docs_literals, string_literal};
+use super::tokens::{TypeExpr, docs_literals, param_doc_literals, string_literal};
 use crate::diag::Diagnostic;
 use crate::ir::{
     Api, Body, HttpMethod, Param, ParamIn, PathSegment, Payload, SseEndpoint, SseEvent, SseFraming,
@@ -226,20 +226,7 @@ fn request_item(
         let rendered = outer.render(ty)?;
         let optional = !*required && !matches!(ty, TypeRef::Vec(_));
         all_optional &= optional || matches!(ty, TypeRef::Vec(_));
-        let where_ = match location {
-            ParamIn::Path => "path",
-            ParamIn::Query => "query",
-            ParamIn::Header => "header",
-            ParamIn::Cookie => "cookie",
-        };
-        let mut lines = docs_literals(docs);
-        if !lines.is_empty() {
-            lines.push(string_literal(""));
-        }
-        lines.push(string_literal(&format!(
-            " The `{}` {where_} parameter.",
-            name.wire
-        )));
+        let lines = param_doc_literals(docs, &name.wire, *location, "");
         fields.push(RequestField {
             docs: lines,
             ident: name.rust.as_str().to_owned(),

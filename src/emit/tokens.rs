@@ -66,6 +66,30 @@ pub(crate) fn doc_literals<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<
         .collect()
 }
 
+/// The doc lines of a parameter's field: its own docs, then ` The `name` <where> parameter<what>.`
+/// (`what` continues the sentence, e.g. ` of the upgrade request`).
+pub(crate) fn param_doc_literals(
+    docs: &Docs,
+    wire: &str,
+    location: crate::ir::ParamIn,
+    what: &str,
+) -> Vec<String> {
+    let where_ = match location {
+        crate::ir::ParamIn::Path => "path",
+        crate::ir::ParamIn::Query => "query",
+        crate::ir::ParamIn::Header => "header",
+        crate::ir::ParamIn::Cookie => "cookie",
+    };
+    let mut lines = docs_literals(docs);
+    if !lines.is_empty() {
+        lines.push(string_literal(""));
+    }
+    lines.push(string_literal(&format!(
+        " The `{wire}` {where_} parameter{what}."
+    )));
+    lines
+}
+
 /// [`doc_literals`] for IR docs.
 pub(crate) fn docs_literals(docs: &Docs) -> Vec<String> {
     doc_literals(docs.lines.iter().map(String::as_str))

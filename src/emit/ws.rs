@@ -9,7 +9,7 @@
 use askama::Template;
 
 use super::Uses;
-use super::tokens::{TypeExpr, doc_literals, docs_literals, string_literal};
+use super::tokens::{TypeExpr, doc_literals, docs_literals, param_doc_literals, string_literal};
 use crate::diag::Diagnostic;
 use crate::ir::{
     Api, Channel, ChannelProtocol, Message, Param, ParamIn, Payload, Presence, Security, TypeId,
@@ -438,20 +438,7 @@ fn params_item(
         let list = matches!(ty, TypeRef::Vec(_)) && rendered.starts_with("::std::vec::Vec");
         let optional = !*required && !list;
         all_optional &= optional || list;
-        let where_ = match location {
-            ParamIn::Path => "path",
-            ParamIn::Query => "query",
-            ParamIn::Header => "header",
-            ParamIn::Cookie => "cookie",
-        };
-        let mut lines = docs_literals(docs);
-        if !lines.is_empty() {
-            lines.push(string_literal(""));
-        }
-        lines.push(string_literal(&format!(
-            " The `{}` {where_} parameter of the upgrade request.",
-            name.wire
-        )));
+        let lines = param_doc_literals(docs, &name.wire, *location, " of the upgrade request");
         fields.push(FieldItem {
             docs: lines,
             ident: name.rust.as_str().to_owned(),

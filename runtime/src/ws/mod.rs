@@ -9,6 +9,8 @@
 #[cfg(feature = "ws-client")]
 pub mod client;
 #[cfg(feature = "ws-server")]
+mod hub;
+#[cfg(feature = "ws-server")]
 pub mod server;
 
 use std::fmt;

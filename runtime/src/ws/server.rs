@@ -35,9 +35,8 @@
 //! or ignore it. A message over [`ServerConfig::max_message_size`] closes the connection with
 //! 1009; invalid UTF-8 in a text frame, with 1007. Other connections are never affected.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
-use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -50,9 +49,11 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
-use super::{Credential, DecodeError, EncodeError, Frame, MessageSet, close_code};
+use super::{Credential, DecodeError, Frame, MessageSet, close_code};
 
 pub use axum::extract::ws::WebSocketUpgrade;
+
+pub use super::hub::{Delivery, Hub, Membership};
 
 /// Settings of a served channel. The defaults suit many small JSON messages.
 #[derive(Clone, Debug)]
@@ -207,11 +208,11 @@ impl std::fmt::Display for SendError {
 impl std::error::Error for SendError {}
 
 #[derive(Debug)]
-struct Queue {
+pub(super) struct Queue {
     state: Mutex<QueueState>,
     notify: Notify,
     capacity: usize,
-    id: u64,
+    pub(super) id: u64,
 }
 
 #[derive(Debug, Default)]
@@ -237,7 +238,7 @@ impl Queue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn push(&self, message: Message) -> Result<(), SendError> {
+    pub(super) fn push(&self, message: Message) -> Result<(), SendError> {
         let mut state = self.lock();
         if state.ended || state.close.is_some() {
             return Err(SendError::Closed);
@@ -298,7 +299,7 @@ impl Queue {
 /// The sending side of one connection: cheap to clone, never waits (see the module docs for
 /// what happens when a client is too slow).
 pub struct Outbound<M> {
-    queue: Arc<Queue>,
+    pub(super) queue: Arc<Queue>,
     _message: PhantomData<fn(M)>,
 }
 
@@ -369,7 +370,7 @@ impl<M: MessageSet> Outbound<M> {
 
 /// A frame as axum sends it; `None` for a text frame that is not UTF-8 (never, for frames made
 /// by [`MessageSet::encode`]).
-fn to_message(frame: Frame) -> Option<Message> {
+pub(super) fn to_message(frame: Frame) -> Option<Message> {
     Some(match frame {
         Frame::Text(bytes) => Message::Text(Utf8Bytes::try_from(bytes).ok()?),
         Frame::Binary(bytes) => Message::Binary(bytes),
@@ -595,157 +596,6 @@ async fn dispatch<In: MessageSet, H: Handler<In>>(
                 InvalidPolicy::Ignore => Step::Continue,
             }
         }
-    }
-}
-
-/// Fans messages out to the connections of one channel, grouped by a key (usually the channel's
-/// address parameters, such as an auction id): each message is encoded once, and every member
-/// of the group gets the same shared frame on its bounded queue.
-///
-/// Cloning gives another handle to the same hub. A member leaves when its [`Membership`] is
-/// dropped or its connection ends.
-pub struct Hub<K, M> {
-    shared: Arc<Mutex<HashMap<K, Vec<Arc<Queue>>>>>,
-    _message: PhantomData<fn(M)>,
-}
-
-impl<K, M> Clone for Hub<K, M> {
-    fn clone(&self) -> Self {
-        Hub {
-            shared: self.shared.clone(),
-            _message: PhantomData,
-        }
-    }
-}
-
-impl<K, M> Default for Hub<K, M> {
-    fn default() -> Self {
-        Hub {
-            shared: Arc::default(),
-            _message: PhantomData,
-        }
-    }
-}
-
-impl<K: std::fmt::Debug, M> std::fmt::Debug for Hub<K, M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let rooms = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
-        f.debug_map()
-            .entries(rooms.iter().map(|(k, v)| (k, v.len())))
-            .finish()
-    }
-}
-
-/// How many members a broadcast reached.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Delivery {
-    /// Queued for this many connections.
-    pub queued: usize,
-    /// This many were too slow (their queue was full) and are being closed with 1008.
-    pub overflowed: usize,
-}
-
-impl<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> Hub<K, M> {
-    /// An empty hub.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, Vec<Arc<Queue>>>> {
-        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Add a connection to the group `key`, until the returned [`Membership`] is dropped.
-    #[must_use = "the connection leaves the group when the membership is dropped"]
-    pub fn join(&self, key: K, outbound: &Outbound<M>) -> Membership<K, M> {
-        self.lock()
-            .entry(key.clone())
-            .or_default()
-            .push(outbound.queue.clone());
-        Membership {
-            hub: self.clone(),
-            key,
-            id: outbound.queue.id,
-        }
-    }
-
-    /// Encode `message` once and queue it for every member of `key`.
-    pub fn send(&self, key: &K, message: &M) -> Result<Delivery, EncodeError> {
-        let frame = message.encode()?;
-        Ok(self.send_frame(key, frame))
-    }
-
-    /// Queue an encoded frame for every member of `key`.
-    pub fn send_frame(&self, key: &K, frame: Frame) -> Delivery {
-        let Some(message) = to_message(frame) else {
-            return Delivery::default();
-        };
-        let mut rooms = self.lock();
-        let mut delivery = Delivery::default();
-        let Some(members) = rooms.get_mut(key) else {
-            return delivery;
-        };
-        members.retain(|queue| match queue.push(message.clone()) {
-            Ok(()) => {
-                delivery.queued += 1;
-                true
-            }
-            Err(SendError::Overflow) => {
-                delivery.overflowed += 1;
-                false
-            }
-            Err(_) => false,
-        });
-        if members.is_empty() {
-            rooms.remove(key);
-        }
-        delivery
-    }
-
-    /// How many connections are in the group `key`.
-    pub fn members(&self, key: &K) -> usize {
-        self.lock().get(key).map_or(0, Vec::len)
-    }
-
-    fn leave(&self, key: &K, id: u64) {
-        let mut rooms = self.lock();
-        if let Some(members) = rooms.get_mut(key) {
-            members.retain(|queue| queue.id != id);
-            if members.is_empty() {
-                rooms.remove(key);
-            }
-        }
-    }
-}
-
-/// A connection's place in a [`Hub`] group; dropping it leaves the group.
-pub struct Membership<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> {
-    hub: Hub<K, M>,
-    key: K,
-    id: u64,
-}
-
-impl<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> Membership<K, M> {
-    /// The group's key.
-    pub fn key(&self) -> &K {
-        &self.key
-    }
-}
-
-impl<K: Eq + Hash + Clone + Send + std::fmt::Debug + 'static, M: MessageSet> std::fmt::Debug
-    for Membership<K, M>
-{
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Membership")
-            .field("key", &self.key)
-            .field("id", &self.id)
-            .finish()
-    }
-}
-
-impl<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> Drop for Membership<K, M> {
-    fn drop(&mut self) {
-        self.hub.leave(&self.key, self.id);
     }
 }
 

@@ -14,7 +14,16 @@
 //! (exponential backoff from [`Reconnect::initial_delay`] to [`Reconnect::max_delay`], each delay
 //! moved by up to ±20% so clients spread out), connects again, and reports
 //! [`Event::Disconnected`], [`Event::Reconnecting`] and [`Event::Connected`] so the application can
-//! subscribe again. Messages sent while disconnected wait in the sender's queue.
+//! subscribe again. Messages sent while disconnected wait in the sender's queue. Without
+//! reconnection, the sender is closed as soon as the connection ends: from the
+//! [`Event::Disconnected`] on, [`Sender::send`] returns [`ClientError::Closed`] and nothing sent
+//! is accepted only to be lost.
+//!
+//! A server that breaks the protocol is answered as RFC 6455 section 7.1.7 asks, with a Close
+//! before the connection ends: 1002 for a protocol error (reserved bits, an unknown opcode, a
+//! fragmented or oversized control frame, a continuation without a start, a masked frame), 1007
+//! for a text frame that is not UTF-8, 1009 for a message over
+//! [`ClientConfig::max_message_size`]; [`Event::Disconnected`] carries that code.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -296,7 +305,10 @@ pub enum Event<M> {
     /// Connected again after [`Event::Reconnecting`] (the first connection is not reported:
     /// [`connect`] returning is that).
     Connected,
-    /// The connection ended, with the close code the server sent, if any.
+    /// The connection ended, with the code of its closing handshake: the one the server sent,
+    /// or the one this client closed with when the server broke the protocol (1002), sent a
+    /// text frame that is not UTF-8 (1007) or a message too big (1009). `None` when the
+    /// connection broke without a Close either way (what browsers report as 1006).
     Disconnected(Option<u16>),
     /// Waiting `delay` before reconnection attempt `attempt` (1-based).
     Reconnecting {
@@ -587,17 +599,25 @@ async fn run<In: MessageSet>(
         // Calls waiting for a reply on this connection will not get one.
         lock(&pending).clear();
         let code = match ended {
-            Ended::ByUs => return,
+            Ended::ByUs => {
+                commands.close();
+                return;
+            }
             Ended::Lost(code) => code,
         };
-        let _ = events.send(Event::Disconnected(code)).await;
         let Some(reconnect) = &config.reconnect else {
+            // Closed before anyone can learn of the end: from then on every send fails,
+            // instead of being accepted into a queue nobody will write.
+            commands.close();
+            let _ = events.send(Event::Disconnected(code)).await;
             return;
         };
+        let _ = events.send(Event::Disconnected(code)).await;
         let mut attempt = 0u32;
         socket = loop {
             attempt += 1;
             if reconnect.max_attempts.is_some_and(|max| attempt > max) || commands.is_closed() {
+                commands.close();
                 return;
             }
             let delay = jitter.apply(reconnect.base_delay(attempt));
@@ -606,6 +626,7 @@ async fn run<In: MessageSet>(
                 .await
                 .is_err()
             {
+                commands.close();
                 return;
             }
             tokio::time::sleep(delay).await;
@@ -614,6 +635,7 @@ async fn run<In: MessageSet>(
             }
         };
         if events.send(Event::Connected).await.is_err() {
+            commands.close();
             return;
         }
     }
@@ -633,11 +655,11 @@ async fn session<In: MessageSet>(
                 loop {
                     match next {
                         None => {
-                            close(socket, close_code::NORMAL).await;
+                            close(socket, close_code::NORMAL, "").await;
                             return Ended::ByUs;
                         }
                         Some(Command::Close(code)) => {
-                            close(socket, code).await;
+                            close(socket, code, "").await;
                             return Ended::ByUs;
                         }
                         Some(Command::Frame(message)) => {
@@ -658,7 +680,16 @@ async fn session<In: MessageSet>(
             }
             incoming = socket.next() => {
                 let decoded = match incoming {
-                    None | Some(Err(_)) => return Ended::Lost(None),
+                    None => return Ended::Lost(None),
+                    Some(Err(error)) => {
+                        // A protocol error is answered with a Close before the end; a broken
+                        // connection has nobody to answer.
+                        let Some((code, reason)) = super::failure_close(&error) else {
+                            return Ended::Lost(None);
+                        };
+                        fail(socket, code, reason).await;
+                        return Ended::Lost(Some(code));
+                    }
                     Some(Ok(Message::Text(text))) => In::decode_text(text.as_str()),
                     Some(Ok(Message::Binary(data))) => In::decode_binary(&data),
                     Some(Ok(Message::Close(frame))) => {
@@ -689,19 +720,42 @@ async fn session<In: MessageSet>(
     }
 }
 
-async fn close(socket: &mut Socket, code: u16) {
-    let frame = CloseFrame {
+/// How long a closing handshake may take before the connection is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn close_frame(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
         code: code.into(),
-        reason: tungstenite::Utf8Bytes::from_static(""),
-    };
-    if socket.send(Message::Close(Some(frame))).await.is_ok() {
-        drain(socket).await;
-    }
+        reason: tungstenite::Utf8Bytes::from_static(reason),
+    }))
+}
+
+async fn close(socket: &mut Socket, code: u16, reason: &'static str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        if socket.send(close_frame(code, reason)).await.is_ok() {
+            drain(socket).await;
+        }
+    })
+    .await;
+}
+
+/// Fail the connection after a read error: send the Close, then wait for the server to end the
+/// connection (the client should not be the one to end it first). The WebSocket stream is over
+/// after an error, so what still comes is read as raw bytes and dropped.
+async fn fail(socket: &mut Socket, code: u16, reason: &'static str) {
+    use tokio::io::AsyncReadExt;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        if socket.send(close_frame(code, reason)).await.is_ok() {
+            let mut discard = [0u8; 512];
+            while matches!(socket.get_mut().read(&mut discard).await, Ok(n) if n > 0) {}
+        }
+    })
+    .await;
 }
 
 /// Read until the server's side ends, so the closing handshake completes.
 async fn drain(socket: &mut Socket) {
-    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
         while let Some(Ok(_)) = socket.next().await {}
     })
     .await;

@@ -23,6 +23,9 @@ pub mod close_code {
     pub const NORMAL: u16 = 1000;
     /// 1001: the endpoint is going away (server shutdown, idle timeout).
     pub const GOING_AWAY: u16 = 1001;
+    /// 1002: the peer broke the WebSocket protocol (reserved bits set, an unknown opcode, a
+    /// fragmented or oversized control frame, a continuation with nothing to continue).
+    pub const PROTOCOL_ERROR: u16 = 1002;
     /// 1003: a data type the endpoint cannot accept (a binary frame where text is expected).
     pub const UNSUPPORTED_DATA: u16 = 1003;
     /// 1007: data inconsistent with the message type (bad JSON, wrong schema, unknown tag).
@@ -33,6 +36,37 @@ pub mod close_code {
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// 1011: the server met an unexpected condition.
     pub const INTERNAL_ERROR: u16 = 1011;
+}
+
+/// The Close a connection answers a read error with (RFC 6455 section 7.1.7: fail the
+/// connection, sending a Close first): 1002 for a protocol violation, 1007 for a text frame
+/// that is not UTF-8, 1009 for a message over the size limit. `None` for errors that leave
+/// nothing to answer (the connection broke, or it is closed already).
+#[cfg(any(feature = "ws-server", feature = "ws-client"))]
+pub(crate) fn failure_close(
+    error: &tokio_tungstenite::tungstenite::Error,
+) -> Option<(u16, &'static str)> {
+    use tokio_tungstenite::tungstenite::error::{Error, ProtocolError};
+    let reason = match error {
+        Error::Capacity(_) => return Some((close_code::MESSAGE_TOO_BIG, "message too big")),
+        Error::Utf8(_) => return Some((close_code::INVALID_PAYLOAD, "invalid UTF-8")),
+        Error::Protocol(error) => match error {
+            ProtocolError::NonZeroReservedBits => "reserved bits set",
+            ProtocolError::UnmaskedFrameFromClient => "unmasked frame from a client",
+            ProtocolError::MaskedFrameFromServer => "masked frame from a server",
+            ProtocolError::FragmentedControlFrame => "fragmented control frame",
+            ProtocolError::ControlFrameTooBig => "control frame over 125 bytes",
+            ProtocolError::UnknownControlFrameType(_)
+            | ProtocolError::UnknownDataFrameType(_)
+            | ProtocolError::InvalidOpcode(_) => "unknown opcode",
+            ProtocolError::UnexpectedContinueFrame => "continuation frame without a start",
+            ProtocolError::ExpectedFragment(_) => "new message inside a fragmented one",
+            ProtocolError::InvalidCloseSequence => "invalid close frame",
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some((close_code::PROTOCOL_ERROR, reason))
 }
 
 /// One data frame, ready to send: text frames always hold valid UTF-8. Cloning shares the bytes.

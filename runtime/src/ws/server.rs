@@ -33,7 +33,10 @@
 //! [`InvalidPolicy`]: send an error frame (`{"error":"<kind>","message":"…"}`, see
 //! [`DecodeError::error_frame`]) and go on, close with 1007 or 1003 ([`DecodeError::close_code`]),
 //! or ignore it. A message over [`ServerConfig::max_message_size`] closes the connection with
-//! 1009; invalid UTF-8 in a text frame, with 1007. Other connections are never affected.
+//! 1009; invalid UTF-8 in a text frame, with 1007; a protocol error (reserved bits set, an
+//! unknown opcode, a fragmented or oversized control frame, a continuation without a start, an
+//! unmasked frame), with 1002, as RFC 6455 section 7.1.7 asks: a Close is sent before the
+//! connection ends. Other connections are never affected.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -556,16 +559,13 @@ async fn drain(socket: &mut WebSocket, timeout: Duration) {
     .await;
 }
 
+/// A read error is answered with a Close when the peer broke the protocol (1002), sent invalid
+/// UTF-8 (1007) or too big a message (1009); otherwise the connection is gone.
 fn read_error(error: axum::Error) -> Step {
     match error.into_inner().downcast::<tungstenite::Error>() {
-        Ok(error) => match *error {
-            tungstenite::Error::Capacity(_) => {
-                Step::Close(close_code::MESSAGE_TOO_BIG, "message too big")
-            }
-            tungstenite::Error::Utf8(_) => {
-                Step::Close(close_code::INVALID_PAYLOAD, "invalid UTF-8")
-            }
-            _ => Step::End(Disconnect::Dropped),
+        Ok(error) => match super::failure_close(&error) {
+            Some((code, reason)) => Step::Close(code, reason),
+            None => Step::End(Disconnect::Dropped),
         },
         Err(_) => Step::End(Disconnect::Dropped),
     }

@@ -21,9 +21,12 @@
 //!
 //! Memory per connection is bounded. Sending never waits: [`Outbound::send`] and [`Hub::send`]
 //! put a shared frame on the connection's queue, which holds at most
-//! [`ServerConfig::queue_capacity`] frames. A client whose queue is full when one more frame
-//! arrives is **closed with 1008** (policy violation, reason `"too slow"`): its queue is dropped
-//! at once and nothing more is queued for it. A client that stops reading altogether cannot be
+//! [`ServerConfig::queue_capacity`] frames and [`ServerConfig::queue_bytes`] bytes of payload
+//! (a frame larger than that still goes out alone, on an empty queue). A client whose queue is
+//! full when one more frame arrives is **closed with 1008** (policy violation, reason
+//! `"too slow"`): its queue is dropped at once and nothing more is queued for it. While one
+//! batch is being written, the next may fill up again: a connection holds at most twice the
+//! bound. A client that stops reading altogether cannot be
 //! sent that Close either: a write that makes no progress for [`ServerConfig::write_timeout`]
 //! drops the connection.
 //!
@@ -72,6 +75,10 @@ pub struct ServerConfig {
     pub write_buffer_size: usize,
     /// How many frames may wait in one connection's outbound queue (default 256).
     pub queue_capacity: usize,
+    /// How many bytes of payload may wait in one connection's outbound queue (default 1 MiB):
+    /// with large messages this bound is reached first (256 broadcasts of 60 KiB would
+    /// otherwise keep 15 MB alive for one lagging client).
+    pub queue_bytes: usize,
     /// How often to ping (default 30 s); `None` never pings.
     pub ping_interval: Option<Duration>,
     /// Close (1001) a connection that sent nothing for this long (default 75 s); `None` never
@@ -93,6 +100,7 @@ impl Default for ServerConfig {
             read_buffer_size: 4 * 1024,
             write_buffer_size: 4 * 1024,
             queue_capacity: 256,
+            queue_bytes: 1024 * 1024,
             ping_interval: Some(Duration::from_secs(30)),
             idle_timeout: Some(Duration::from_secs(75)),
             write_timeout: Duration::from_secs(10),
@@ -125,6 +133,12 @@ impl ServerConfig {
     /// Set [`queue_capacity`](Self::queue_capacity) (at least 1).
     pub fn queue_capacity(mut self, frames: usize) -> Self {
         self.queue_capacity = frames.max(1);
+        self
+    }
+
+    /// Set [`queue_bytes`](Self::queue_bytes) (at least 1).
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes.max(1);
         self
     }
 
@@ -215,23 +229,36 @@ pub(super) struct Queue {
     state: Mutex<QueueState>,
     notify: Notify,
     capacity: usize,
+    max_bytes: usize,
     pub(super) id: u64,
 }
 
 #[derive(Debug, Default)]
 struct QueueState {
     frames: VecDeque<Message>,
+    /// The payload bytes of `frames`.
+    bytes: usize,
     close: Option<(u16, &'static str)>,
     ended: bool,
 }
 
+/// The payload size of a queued frame.
+fn payload_len(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.as_str().len(),
+        Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
+        Message::Close(_) => 0,
+    }
+}
+
 impl Queue {
-    fn new(capacity: usize) -> Queue {
+    fn new(capacity: usize, max_bytes: usize) -> Queue {
         static IDS: AtomicU64 = AtomicU64::new(0);
         Queue {
             state: Mutex::new(QueueState::default()),
             notify: Notify::new(),
             capacity: capacity.max(1),
+            max_bytes: max_bytes.max(1),
             id: IDS.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -246,14 +273,18 @@ impl Queue {
         if state.ended || state.close.is_some() {
             return Err(SendError::Closed);
         }
-        if state.frames.len() >= self.capacity {
+        let size = payload_len(&message);
+        let over_bytes = !state.frames.is_empty() && state.bytes + size > self.max_bytes;
+        if state.frames.len() >= self.capacity || over_bytes {
             state.frames = VecDeque::new();
+            state.bytes = 0;
             state.close = Some((close_code::POLICY_VIOLATION, "too slow"));
             drop(state);
             self.notify.notify_one();
             return Err(SendError::Overflow);
         }
         state.frames.push_back(message);
+        state.bytes += size;
         drop(state);
         self.notify.notify_one();
         Ok(())
@@ -273,6 +304,7 @@ impl Queue {
     fn take_into(&self, into: &mut VecDeque<Message>) -> Option<(u16, &'static str)> {
         let mut state = self.lock();
         std::mem::swap(&mut state.frames, into);
+        state.bytes = 0;
         state.close
     }
 
@@ -287,6 +319,7 @@ impl Queue {
         let mut state = self.lock();
         state.ended = true;
         state.frames = VecDeque::new();
+        state.bytes = 0;
     }
 
     fn is_closed(&self) -> bool {
@@ -296,6 +329,10 @@ impl Queue {
 
     fn len(&self) -> usize {
         self.lock().frames.len()
+    }
+
+    fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 }
 
@@ -320,6 +357,7 @@ impl<M> std::fmt::Debug for Outbound<M> {
         f.debug_struct("Outbound")
             .field("id", &self.queue.id)
             .field("queued", &self.queue.len())
+            .field("queued_bytes", &self.queue.bytes())
             .field("closed", &self.queue.is_closed())
             .finish()
     }
@@ -329,7 +367,7 @@ impl<M: MessageSet> Outbound<M> {
     /// A queue for a connection about to be upgraded with `config`.
     pub fn new(config: &ServerConfig) -> Self {
         Outbound {
-            queue: Arc::new(Queue::new(config.queue_capacity)),
+            queue: Arc::new(Queue::new(config.queue_capacity, config.queue_bytes)),
             _message: PhantomData,
         }
     }
@@ -358,6 +396,11 @@ impl<M: MessageSet> Outbound<M> {
     /// How many frames wait in the queue.
     pub fn queued(&self) -> usize {
         self.queue.len()
+    }
+
+    /// How many bytes of payload wait in the queue (what is being written is not counted).
+    pub fn queued_bytes(&self) -> usize {
+        self.queue.bytes()
     }
 
     /// The same connection's queue, sending messages of another set: how the channels sharing
@@ -728,7 +771,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_closes_with_1008_and_frees_its_frames() {
-        let queue = Queue::new(2);
+        let queue = Queue::new(2, usize::MAX);
         assert_eq!(queue.push(Message::Text("a".into())), Ok(()));
         assert_eq!(queue.push(Message::Text("b".into())), Ok(()));
         assert_eq!(
@@ -742,5 +785,25 @@ mod tests {
             queue.push(Message::Text("d".into())),
             Err(SendError::Closed)
         );
+    }
+
+    #[test]
+    fn a_queue_over_its_byte_bound_closes_with_1008() {
+        let queue = Queue::new(256, 1000);
+        let frame = |size: usize| Message::Binary(bytes::Bytes::from(vec![0u8; size]));
+        // One frame larger than the bound goes out alone.
+        assert_eq!(queue.push(frame(5000)), Ok(()));
+        let (frames, close) = queue.take();
+        assert_eq!((frames.len(), close), (1, None));
+        assert_eq!(queue.bytes(), 0);
+        for _ in 0..3 {
+            assert_eq!(queue.push(frame(300)), Ok(()));
+        }
+        assert_eq!(queue.bytes(), 900);
+        assert_eq!(queue.push(frame(300)), Err(SendError::Overflow));
+        assert_eq!(queue.bytes(), 0);
+        let (frames, close) = queue.take();
+        assert!(frames.is_empty());
+        assert_eq!(close, Some((close_code::POLICY_VIOLATION, "too slow")));
     }
 }

@@ -110,6 +110,58 @@ fn unknown_tags_are_reported_truncated() {
 }
 
 #[test]
+fn error_frames_do_not_echo_large_input() {
+    let long = "x".repeat(60_000);
+    let bad = [
+        // serde quotes the string it did not expect.
+        (format!(r#"{{"type":"bid","amount":"{long}"}}"#), "schema"),
+        (
+            format!(r#"{{"type":"history","requestId":"r","limit":"{long}"}}"#),
+            "schema",
+        ),
+        (format!(r#"{{"type":"{long}"}}"#), "unknown_tag"),
+        (
+            format!(r#"{{"type":"bid","amount":{long}}}"#),
+            "invalid_json",
+        ),
+    ];
+    for (text, kind) in bad {
+        let error = ToServer::decode_text(&text).unwrap_err();
+        let Frame::Text(frame) = error.error_frame() else {
+            panic!("error frames are text");
+        };
+        assert!(frame.len() < 600, "{} bytes: {error}", frame.len());
+        let value: serde_json::Value = serde_json::from_slice(&frame).unwrap();
+        assert_eq!(value["error"], kind);
+        let message = value["message"].as_str().unwrap();
+        if kind == "schema" {
+            assert!(
+                message.contains("xxxx") && message.ends_with('…'),
+                "{message}"
+            );
+        }
+    }
+    // Cut, with the position serde gave kept.
+    #[derive(Debug, serde::Deserialize)]
+    struct Plain {
+        #[allow(dead_code)]
+        amount: f64,
+    }
+    let text = format!(r#"{{"amount":"{long}"}}"#);
+    let error = wiregen_runtime::ws::decode_json::<Plain>(&text).unwrap_err();
+    let message = error.to_string();
+    assert!(message.len() < 400, "{message}");
+    assert!(message.ends_with("… at line 1 column 60012"), "{message}");
+    // A short message is not cut.
+    let error = ToServer::decode_text(r#"{"type":"bid","amount":"lots"}"#).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the `bid` message does not match its schema: invalid type: string \"lots\", \
+         expected f64"
+    );
+}
+
+#[test]
 fn correlation_ids_are_read_and_set() {
     let mut request = ToServer::History {
         request_id: String::new(),

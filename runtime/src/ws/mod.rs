@@ -217,25 +217,78 @@ impl DecodeError {
         }
     }
 
-    /// The JSON error frame describing this error: `{"error":"<kind>","message":"<text>"}`.
+    /// The JSON error frame describing this error: `{"error":"<kind>","message":"<text>"}`. The
+    /// message never repeats more than the first 256 characters of what serde says about the
+    /// input (nor more than 128 of an unknown tag), so a large invalid frame gets a small error
+    /// frame.
     pub fn error_frame(&self) -> Frame {
         let value = serde_json::json!({ "error": self.kind(), "message": self.to_string() });
         Frame::text(value.to_string())
     }
 }
 
+/// How many characters of serde's description an error repeats: serde quotes the offending
+/// value (`invalid type: string "…"`), which may be as large as the frame, and an error frame
+/// must not echo 60 KB back.
+const SERDE_MESSAGE_LIMIT: usize = 256;
+
+/// serde_json's description of `error`, cut after [`SERDE_MESSAGE_LIMIT`] characters (then an
+/// ellipsis and the position, which the cut would lose).
+fn write_serde_error(f: &mut fmt::Formatter<'_>, error: &serde_json::Error) -> fmt::Result {
+    struct Limit<'a, 'b> {
+        out: &'a mut fmt::Formatter<'b>,
+        left: usize,
+        cut: bool,
+    }
+    impl fmt::Write for Limit<'_, '_> {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            if self.cut {
+                return Ok(());
+            }
+            match text.char_indices().nth(self.left) {
+                Some((end, _)) => {
+                    self.cut = true;
+                    self.out.write_str(&text[..end])
+                }
+                None => {
+                    self.left -= text.chars().count();
+                    self.out.write_str(text)
+                }
+            }
+        }
+    }
+    let mut limit = Limit {
+        out: f,
+        left: SERDE_MESSAGE_LIMIT,
+        cut: false,
+    };
+    fmt::write(&mut limit, format_args!("{error}"))?;
+    if limit.cut {
+        f.write_str("…")?;
+        if error.line() > 0 {
+            write!(f, " at line {} column {}", error.line(), error.column())?;
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::Json(e) => write!(f, "the frame is not valid JSON: {e}"),
+            DecodeError::Json(e) => {
+                f.write_str("the frame is not valid JSON: ")?;
+                write_serde_error(f, e)
+            }
             DecodeError::Schema {
                 tag: Some(tag),
                 error,
             } => {
-                write!(f, "the `{tag}` message does not match its schema: {error}")
+                write!(f, "the `{tag}` message does not match its schema: ")?;
+                write_serde_error(f, error)
             }
             DecodeError::Schema { tag: None, error } => {
-                write!(f, "the message does not match its schema: {error}")
+                f.write_str("the message does not match its schema: ")?;
+                write_serde_error(f, error)
             }
             DecodeError::MissingTag { property } => {
                 write!(f, "the message has no string `{property}` property")

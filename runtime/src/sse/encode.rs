@@ -9,8 +9,53 @@
 //! LF) into separate `data:` lines, and the receiver gets the text back with each line ending
 //! turned into LF. JSON payloads are not affected: `serde_json` escapes CR and LF inside strings
 //! and writes none between tokens, so a JSON document is always one `data:` line.
+//!
+//! **Memory.** A frame may live long (in the replay buffer, in every slow subscriber's queue), so
+//! [`frame_with`] hands out frames allocated to their exact size: it encodes into a per-thread
+//! scratch buffer and copies the result once, where a `Vec` grown while encoding would keep up
+//! to twice the frame's size allocated for as long as the frame lives.
 
+use std::cell::RefCell;
+
+use bytes::Bytes;
 use memchr::{memchr, memchr2};
+
+/// The largest scratch buffer a thread keeps between frames; a larger frame's is freed.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// Run `write` on an empty buffer and return what it wrote as one frame, allocated to its exact
+/// size (see the module docs). On an error nothing is returned.
+///
+/// ```
+/// use wiregen_runtime::sse::encode::{encode_event, frame_with};
+///
+/// let frame = frame_with(|out| encode_event(out, Some("tick"), Some("7"), None, "{}")).unwrap();
+/// assert_eq!(frame, &b"event: tick\nid: 7\ndata: {}\n\n"[..]);
+/// ```
+pub fn frame_with(
+    write: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+) -> Result<Bytes, EncodeError> {
+    thread_local! {
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| {
+        // Busy only if `write` itself encodes a frame (an `EventSet` that nests one): that
+        // one gets a buffer of its own.
+        let Ok(mut out) = scratch.try_borrow_mut() else {
+            let mut out = Vec::new();
+            write(&mut out)?;
+            return Ok(Bytes::copy_from_slice(&out));
+        };
+        out.clear();
+        let result = write(&mut out).map(|()| Bytes::copy_from_slice(&out));
+        if out.capacity() > SCRATCH_KEEP {
+            *out = Vec::new();
+        } else {
+            out.clear();
+        }
+        result
+    })
+}
 
 /// A frame that cannot be encoded, or an event whose data cannot be written.
 #[derive(Debug)]
@@ -181,5 +226,85 @@ impl<'a> Iterator for Lines<'a> {
                 Some(&rest[..end])
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes allocated for a frame, which must be its own (not shared).
+    fn allocated(frame: Bytes) -> usize {
+        match frame.try_into_mut() {
+            Ok(unique) => unique.capacity(),
+            Err(_) => panic!("the frame is shared"),
+        }
+    }
+
+    #[test]
+    fn frames_are_allocated_to_their_size() {
+        for size in [0, 1, 100, 129, 5_000, 70_000, 1 << 20] {
+            let data = "d".repeat(size);
+            let frame = frame_with(|out| encode_event(out, None, Some("1"), None, &data)).unwrap();
+            let len = frame.len();
+            // `id: 1`, `data:` (and a space before any data), a blank line.
+            assert_eq!(len, 6 + 5 + size + usize::from(size > 0) + 2);
+            assert_eq!(allocated(frame), len, "a {size}-byte event");
+        }
+        // The scratch buffer does not keep a large frame's allocation.
+        frame_with(|out| {
+            out.extend_from_slice(&[b'x'; SCRATCH_KEEP * 2]);
+            Ok(())
+        })
+        .unwrap();
+        frame_with(|out| {
+            assert!(out.capacity() <= SCRATCH_KEEP, "{}", out.capacity());
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    struct Text(String);
+
+    impl crate::sse::EventSet for Text {
+        fn event_name(&self) -> &'static str {
+            "text"
+        }
+
+        fn write_data(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            crate::sse::write_json(out, &self.0)
+        }
+
+        fn decode(_event: &str, data: &str) -> Result<Self, crate::sse::DecodeError> {
+            crate::sse::read_json(data).map(Text)
+        }
+    }
+
+    #[test]
+    fn encoded_events_are_allocated_to_their_size() {
+        for size in [10, 200, 3_000, 100_000] {
+            let event = crate::sse::SseEvent::new(Text("t".repeat(size))).with_id("42");
+            let frame = event.encode().unwrap();
+            let len = frame.len();
+            assert_eq!(len, "event: text\nid: 42\ndata: \"\"\n\n".len() + size);
+            assert_eq!(allocated(frame), len, "a {size}-byte event");
+        }
+    }
+
+    #[test]
+    fn errors_return_nothing_and_nested_frames_work() {
+        let error = frame_with(|out| encode_event(out, Some("a\nb"), None, None, "x"));
+        assert!(matches!(error, Err(EncodeError::InvalidEventName)));
+        let outer = frame_with(|out| {
+            let inner = frame_with(|inner| {
+                encode_comment(inner, "inner");
+                Ok(())
+            })?;
+            out.extend_from_slice(&inner);
+            encode_comment(out, "outer");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(outer, &b": inner\n\n: outer\n\n"[..]);
     }
 }

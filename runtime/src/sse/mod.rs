@@ -127,9 +127,8 @@ impl<E> From<E> for SseEvent<E> {
 impl<E: EventSet> SseEvent<E> {
     /// Encode this event into one frame, ready to send to any number of subscribers.
     pub fn encode(&self) -> Result<Bytes, EncodeError> {
-        let mut out = Vec::with_capacity(128);
-        self.encode_into(&mut out)?;
-        Ok(Bytes::from(out))
+        // Allocated to the frame's exact size: frames live long in replay buffers and queues.
+        encode::frame_with(|out| self.encode_into(out))
     }
 
     /// Append this event's frame to `out`; on an error `out` is left as it was.

@@ -14,6 +14,8 @@ pub mod http;
     feature = "ws-client"
 ))]
 pub mod params;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "sse")]
 pub mod sse;
 #[cfg(feature = "ws")]

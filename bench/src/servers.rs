@@ -32,6 +32,7 @@ use petstore_generated::petstore_openapi::sse::StreamNotificationsRequest;
 use petstore_generated::petstore_openapi::types::{OrderPlaced, StreamNotificationsEvent};
 use tokio::sync::{Notify, broadcast, mpsc};
 use wiregen_runtime::http::HttpError;
+use wiregen_runtime::serve::ServeConfig;
 use wiregen_runtime::sse::SseEvent;
 use wiregen_runtime::sse::broadcast::Broadcaster;
 use wiregen_runtime::sse::server::{EventStream, ServerConfig};
@@ -231,13 +232,20 @@ pub fn serve(kind: RustServer, window: u64, lifetime: Duration) -> Result<(), St
         writeln!(stdout, "port {port}")
             .and_then(|()| stdout.flush())
             .map_err(|e| format!("cannot write the port: {e}"))?;
-        // axum 0.8 leaves Nagle's algorithm on; every Rust server here turns it off.
-        let listener = listener.tap_io(|stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        axum::serve(listener, app)
-            .await
-            .map_err(|e| format!("server failed: {e}"))
+        let served = if kind == RustServer::Generated {
+            // As a user serves the generated router: the runtime's `serve` (TCP_NODELAY, a
+            // header-read timeout), with a connection limit above the largest subscriber count
+            // so that it serves as many as the hand-written servers do.
+            let config = ServeConfig::default().max_connections(4096);
+            wiregen_runtime::serve::serve(listener, app, config).await
+        } else {
+            // axum 0.8 leaves Nagle's algorithm on; every Rust server here turns it off.
+            let listener = listener.tap_io(|stream| {
+                let _ = stream.set_nodelay(true);
+            });
+            axum::serve(listener, app).await
+        };
+        served.map_err(|e| format!("server failed: {e}"))
     })
 }
 

@@ -23,7 +23,6 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::serve::ListenerExt;
 use futures_util::StreamExt;
 use petstore_generated::petstore_asyncapi::types::{
     AuctionClientMessage, AuctionEnd, AuctionServerMessage, BidPlaced, Outbid,
@@ -37,6 +36,7 @@ use petstore_generated::petstore_openapi::types::{
 };
 use tokio::sync::broadcast;
 use wiregen_runtime::http::HttpError;
+use wiregen_runtime::serve::ServeConfig;
 use wiregen_runtime::sse::SseEvent;
 use wiregen_runtime::sse::broadcast::Broadcaster;
 use wiregen_runtime::sse::server::EventStream;
@@ -160,16 +160,13 @@ async fn serve(options: Options) -> std::io::Result<()> {
         "listening on http://{addr}\n  curl -N http://{addr}/v1/pets/notifications\n  \
          auctions: ws://{addr}/auctions/a-demo?userId=u-1001&token=demo"
     ));
-    // Events are small and written one at a time: send each at once rather than waiting to
-    // fill a segment (Nagle's algorithm would delay them).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     let app = server::router(store).merge(ws::server::auction_router(
         Arc::new(auctions),
         Arc::new(ws::server::ServerConfig::default()),
     ));
-    axum::serve(listener, app).await
+    // TCP_NODELAY (events are small and written one at a time), a timeout for request heads
+    // and a connection limit.
+    wiregen_runtime::serve::serve(listener, app, ServeConfig::default()).await
 }
 
 /// The in-memory store: who ordered which pet, and the event feed.

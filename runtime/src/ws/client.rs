@@ -2,8 +2,8 @@
 //! so one tungstenite is compiled).
 //!
 //! [`connect`] returns a [`Sender`] of the channel's outbound messages and a [`Receiver`], a
-//! [`Stream`](futures_util::Stream) of [`Event`]s: the inbound messages, frames that did not
-//! decode, and lifecycle events. A background task owns the socket; it ends when every
+//! [`Stream`] of [`Event`]s: the inbound messages, frames that did not decode, and lifecycle
+//! events. A background task owns the socket; it ends when every
 //! [`Sender`] is dropped (closing with 1000) or the connection ends for good.
 //!
 //! [`Sender::call`] sends a request and waits for the reply that carries the same correlation

@@ -155,6 +155,18 @@ async fn run(options: Options) -> ExitCode {
                 }
                 printed += 1;
             }
+            // The server could not resume exactly (it restarted, or the client was away longer
+            // than it keeps events): say so; what follows is live.
+            Ok(Received::Gap {
+                last_event_id,
+                reason,
+                ..
+            }) => {
+                let after = last_event_id.as_deref().unwrap_or("-");
+                if !say(&format!("# gap: events after {after} were missed ({reason})")) {
+                    return ExitCode::SUCCESS;
+                }
+            }
             // The client reconnects by itself after connection errors; say what happened.
             Err(error) => complain(&format!("petstore-client: {error}")),
         }

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
+pub mod backplane;
 pub mod codegen;
 pub mod double_option;
 #[cfg(any(feature = "sse-server", feature = "ws-server"))]

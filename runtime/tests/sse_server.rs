@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use wiregen_runtime::sse::broadcast::{Broadcaster, Resume};
+use wiregen_runtime::sse::broadcast::{BroadcastConfig, Broadcaster, Resume};
 use wiregen_runtime::sse::encode::EncodeError;
 use wiregen_runtime::sse::parse::{Item, Parser};
 use wiregen_runtime::sse::server::{
@@ -138,15 +138,126 @@ async fn concurrent_senders_and_subscribers_see_no_gap_and_no_duplicate() {
 }
 
 #[tokio::test]
-async fn unknown_last_event_id_gets_live_frames_only() {
+async fn unknown_last_event_id_gets_a_gap_event_then_live_frames() {
     let hub = Broadcaster::new(16, 16);
     hub.send(frame("1"), Some("1".into()));
     let frames = hub.subscribe(Some("nope"));
     assert_eq!(frames.resume(), Resume::Unknown);
     hub.send(frame("2"), Some("2".into()));
     assert_eq!(hub.subscriber_count(), 1);
+    let epoch = hub.epoch();
     drop(hub);
-    assert_eq!(collect_ids(frames).await, ["2"]);
+    let frames: Vec<Bytes> = frames.collect().await;
+    assert_eq!(
+        events_of(&frames),
+        [
+            gap("nope", "unknown", &format!("{epoch}.1")),
+            ("message".into(), "2".into(), Some("2".into())),
+        ]
+    );
+}
+
+/// The gap event as [`events_of`] reads it.
+fn gap(asked: &str, reason: &str, id: &str) -> (String, String, Option<String>) {
+    (
+        "wiregen-gap".into(),
+        format!(r#"{{"lastEventId":"{asked}","reason":"{reason}"}}"#),
+        Some(id.into()),
+    )
+}
+
+/// Frames as a client's parser reads them: (event, data, last event id).
+fn events_of(frames: &[Bytes]) -> Vec<(String, String, Option<String>)> {
+    let mut parser = Parser::new();
+    let mut events = Vec::new();
+    for frame in frames {
+        parser.push(frame, &mut |item| {
+            if let Item::Event(event) = item {
+                events.push((event.event, event.data, event.id));
+            }
+        });
+    }
+    events
+}
+
+#[tokio::test]
+async fn published_ids_carry_the_epoch_so_a_restart_is_a_gap_not_a_match() {
+    let before = Broadcaster::new(16, 16);
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        ids.push(
+            before
+                .publish(&SseEvent::new(Tick::Count(n)))
+                .await
+                .unwrap(),
+        );
+    }
+    let epoch = before.epoch();
+    assert_eq!(ids, [1, 2, 3].map(|n| format!("{epoch}.{n}")));
+    // Resuming on the same hub is exact.
+    let resumed = before.subscribe(Some(&ids[0]));
+    assert_eq!(resumed.resume(), Resume::Replayed(2));
+    drop(before);
+    let resumed: Vec<Bytes> = resumed.collect().await;
+    assert_eq!(
+        events_of(&resumed),
+        [2, 3].map(|n| ("count".into(), n.to_string(), Some(format!("{epoch}.{n}"))))
+    );
+    // After a restart (a new hub, a new epoch) the old id is unknown, even though the new hub
+    // numbers its events from 1 again.
+    let after = Broadcaster::new(16, 16);
+    assert_ne!(after.epoch(), epoch);
+    after
+        .publish(&SseEvent::new(Tick::Count(10)))
+        .await
+        .unwrap();
+    let lost = after.subscribe(Some(&ids[0]));
+    assert_eq!(lost.resume(), Resume::Unknown);
+    let next = after
+        .publish(&SseEvent::new(Tick::Count(11)))
+        .await
+        .unwrap();
+    let new_epoch = after.epoch();
+    assert_eq!(next, format!("{new_epoch}.2"));
+    drop(after);
+    let lost: Vec<Bytes> = lost.collect().await;
+    assert_eq!(
+        events_of(&lost),
+        [
+            gap(&ids[0], "unknown", &format!("{new_epoch}.1")),
+            ("count".into(), "11".into(), Some(next)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_id_older_than_the_log_is_an_expired_gap_with_the_newest_id() {
+    let hub = Broadcaster::new(16, 2);
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        ids.push(hub.publish(&SseEvent::new(Tick::Count(n))).await.unwrap());
+    }
+    // The log keeps 4 and 5: resuming after 3 is exact, after 2 is not.
+    assert_eq!(hub.subscribe(Some(&ids[2])).resume(), Resume::Replayed(2));
+    let late = hub.subscribe(Some(&ids[1]));
+    assert_eq!(late.resume(), Resume::Unknown);
+    // An id from this epoch's future is unknown.
+    let future = format!("{}.99", hub.epoch());
+    let future_sub = hub.subscribe(Some(&future));
+    drop(hub);
+    let late: Vec<Bytes> = late.collect().await;
+    assert_eq!(events_of(&late), [gap(&ids[1], "expired", &ids[4])]);
+    let future_sub: Vec<Bytes> = future_sub.collect().await;
+    assert_eq!(events_of(&future_sub), [gap(&future, "unknown", &ids[4])]);
+}
+
+#[tokio::test]
+async fn the_gap_event_name_is_configurable() {
+    let hub = Broadcaster::with_config(BroadcastConfig::new().gap_event("resync"));
+    let lost = hub.subscribe(Some("7"));
+    drop(hub);
+    let lost: Vec<Bytes> = lost.collect().await;
+    assert_eq!(events_of(&lost)[0].0, "resync");
 }
 
 #[tokio::test]
@@ -183,7 +294,7 @@ async fn a_subscription_with_history_starts_from_the_oldest_frame_kept() {
 }
 
 #[tokio::test]
-async fn a_lagging_subscriber_is_ended_and_catches_up_from_the_replay_buffer() {
+async fn a_lagging_subscriber_goes_back_to_the_log_and_misses_nothing() {
     let hub = Broadcaster::new(4, 64);
     let mut slow = hub.subscribe(None);
     for n in 0..3 {
@@ -194,20 +305,38 @@ async fn a_lagging_subscriber_is_ended_and_catches_up_from_the_replay_buffer() {
     for n in 3..40 {
         hub.send(frame(&n.to_string()), Some(n.to_string()));
     }
-    // 39 frames behind a channel of 4: the stream ends instead of buffering.
-    let rest = tokio::time::timeout(Duration::from_secs(5), collect_ids(&mut slow))
+    // 39 frames behind a channel of 4: it reads the rest from the log, in order.
+    let rest = tokio::time::timeout(Duration::from_secs(5), collect_ids(slow.by_ref().take(39)))
         .await
-        .expect("the stream ends");
-    assert!(rest.len() < 39, "it did not get everything: {rest:?}");
-    let last = rest.last().cloned().unwrap_or_else(|| "0".to_owned());
-    // Its client reconnects with Last-Event-ID and gets the rest, in order.
-    let resumed = hub.subscribe(Some(&last));
+        .expect("the frames arrive");
+    let expected: Vec<String> = (1..40).map(|n| n.to_string()).collect();
+    assert_eq!(rest, expected);
+}
+
+#[tokio::test]
+async fn a_subscriber_lagging_past_the_log_is_told_then_goes_on_live() {
+    let hub = Broadcaster::new(4, 8);
+    let mut slow = hub.subscribe(None);
+    let first = hub.publish(&SseEvent::new(Tick::Count(0))).await.unwrap();
+    assert_eq!(
+        events_of(&[slow.next().await.expect("a frame")])[0].2,
+        Some(first.clone())
+    );
+    let mut last = String::new();
+    for n in 1..40 {
+        last = hub.publish(&SseEvent::new(Tick::Count(n))).await.unwrap();
+    }
+    // The lag is noticed on the next read: a gap whose id is the newest event's.
+    let gap_frame = slow.next().await.expect("the gap");
+    assert_eq!(events_of(&[gap_frame]), [gap(&first, "expired", &last)]);
+    // Then it goes on live.
+    let after = hub.publish(&SseEvent::new(Tick::Count(40))).await.unwrap();
     drop(hub);
-    let caught_up = collect_ids(resumed).await;
-    let expected: Vec<String> = (last.parse::<u32>().unwrap() + 1..40)
-        .map(|n| n.to_string())
-        .collect();
-    assert_eq!(caught_up, expected);
+    let rest: Vec<Bytes> = slow.collect().await;
+    assert_eq!(
+        events_of(&rest),
+        [("count".into(), "40".into(), Some(after))]
+    );
 }
 
 #[derive(Clone, Debug, PartialEq)]

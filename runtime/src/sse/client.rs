@@ -10,6 +10,7 @@
 //! | --- | --- |
 //! | `200` with `text/event-stream` | yields [`Received`] items |
 //! | an event name the spec does not declare | yields [`Received::Unknown`] and goes on |
+//! | the gap event ([`GAP_EVENT`](super::GAP_EVENT)): it could not resume exactly | yields [`Received::Gap`] and goes on |
 //! | a payload that does not decode | yields [`ClientError::Decode`] and goes on |
 //! | an event larger than the parser's limit | yields [`ClientError::Parse`] and goes on |
 //! | closes the body, breaks the connection, goes silent past `idle_timeout` | reconnects after a delay, with `Last-Event-ID` |
@@ -32,6 +33,9 @@
 //!         match item {
 //!             Ok(Received::Event { event, id }) => println!("{id:?}: {event:?}"),
 //!             Ok(Received::Unknown { event, .. }) => println!("skipped an `{event}` event"),
+//!             Ok(Received::Gap { last_event_id, .. }) => {
+//!                 println!("events after {last_event_id:?} were missed: reload the state")
+//!             }
 //!             Err(error) => eprintln!("{error}"),
 //!         }
 //!     }
@@ -92,6 +96,10 @@ pub struct ClientConfig {
     /// start work on the server (a POST that streams a completion), so by default they do not:
     /// the end of the body ends the stream. Default: `false`.
     pub reconnect_non_get: bool,
+    /// The event name a server uses to say the stream could not resume exactly (yielded as
+    /// [`Received::Gap`]); `None` treats it as any other event. Default:
+    /// [`GAP_EVENT`](super::GAP_EVENT).
+    pub gap_event: Option<String>,
 }
 
 impl Default for ClientConfig {
@@ -103,6 +111,7 @@ impl Default for ClientConfig {
             max_backoff: Duration::from_secs(30),
             max_attempts: None,
             reconnect_non_get: false,
+            gap_event: Some(super::GAP_EVENT.to_owned()),
         }
     }
 }
@@ -162,6 +171,20 @@ pub enum Received<E> {
         /// The raw data, lines joined with `\n`.
         data: String,
         /// As for [`Received::Event`].
+        id: Option<String>,
+    },
+    /// The server could not give the stream exactly the events it missed: the id it resumed
+    /// from is older than what the server retains, or unknown to it (from before a restart, or
+    /// from another server). Events were lost between `last_event_id` and what comes next, so
+    /// an application that keeps state from the stream should reload it (fetch a snapshot),
+    /// then go on with the events that follow. The stream goes on.
+    Gap {
+        /// The id the stream asked to resume after (`None` when the server did not say, as when
+        /// a live subscriber fell behind further than the server retains).
+        last_event_id: Option<String>,
+        /// Why, as the server said: `expired` or `unknown` (or another word from a newer server).
+        reason: String,
+        /// The stream's last event id after the gap: where a later reconnection resumes.
         id: Option<String>,
     },
 }
@@ -567,7 +590,8 @@ impl<E: EventSet> Driver<E> {
                     if sentinel == Some(data.as_str()) {
                         finished = true;
                     } else {
-                        ready.push_back(decode(event, data, id));
+                        let gap = endpoint.config.gap_event.as_deref();
+                        ready.push_back(decode(event, data, id, gap));
                     }
                 }
                 Item::Retry(millis) => *retry = Duration::from_millis(millis),
@@ -762,7 +786,29 @@ fn decode<E: EventSet>(
     event: String,
     data: String,
     id: Option<String>,
+    gap_event: Option<&str>,
 ) -> Result<Received<E>, ClientError> {
+    if gap_event == Some(event.as_str()) {
+        #[derive(serde::Deserialize)]
+        struct GapData {
+            #[serde(rename = "lastEventId")]
+            last_event_id: Option<String>,
+            reason: Option<String>,
+        }
+        // A gap says events were lost whatever its data: data that does not parse still counts.
+        let GapData {
+            last_event_id,
+            reason,
+        } = serde_json::from_str(&data).unwrap_or(GapData {
+            last_event_id: None,
+            reason: None,
+        });
+        return Ok(Received::Gap {
+            last_event_id,
+            reason: reason.unwrap_or_default(),
+            id,
+        });
+    }
     match E::decode(&event, &data) {
         Ok(decoded) => Ok(Received::Event { event: decoded, id }),
         Err(DecodeError::UnknownEvent) => Ok(Received::Unknown { event, data, id }),
@@ -835,6 +881,7 @@ mod tests {
             max_backoff,
             max_attempts,
             reconnect_non_get,
+            gap_event,
         } = ClientConfig::default();
         assert_eq!(connect_timeout, Duration::from_secs(10));
         assert_eq!(idle_timeout, Some(Duration::from_secs(60)));
@@ -842,6 +889,7 @@ mod tests {
         assert_eq!(max_backoff, Duration::from_secs(30));
         assert_eq!(max_attempts, None);
         assert!(!reconnect_non_get);
+        assert_eq!(gap_event.as_deref(), Some("wiregen-gap"));
     }
 
     #[test]

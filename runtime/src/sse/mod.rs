@@ -23,6 +23,14 @@ use memchr::memchr2;
 
 pub use encode::EncodeError;
 
+/// The event name a server sends, in band, when a subscriber cannot be given exactly what it
+/// missed (its `Last-Event-ID` is older than what is retained, or unknown: from before a restart,
+/// or from another log), before going on live. Its data is
+/// `{"lastEventId":"<the id asked for, or null>","reason":"expired"|"unknown"}`. Browsers see it
+/// as a named event (`source.addEventListener("wiregen-gap", …)`); the Rust client yields
+/// [`client::Received::Gap`]. Both sides can be configured to use another name.
+pub const GAP_EVENT: &str = "wiregen-gap";
+
 /// The events one SSE endpoint can send: implemented by the event enums wiregen generates, one
 /// variant per event name.
 ///
@@ -133,21 +141,31 @@ impl<E: EventSet> SseEvent<E> {
 
     /// Append this event's frame to `out`; on an error `out` is left as it was.
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encode_with_id(self.id.as_deref(), out)
+    }
+
+    /// Append this event's frame to `out` with `id` in place of its own ID: how a backplane
+    /// that numbers events itself writes them. On an error `out` is left as it was.
+    pub(crate) fn encode_with_id(
+        &self,
+        id: Option<&str>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         let start = out.len();
-        let result = self.write_frame(out);
+        let result = self.write_frame(id, out);
         if result.is_err() {
             out.truncate(start);
         }
         result
     }
 
-    fn write_frame(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    fn write_frame(&self, id: Option<&str>, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let name = self.event.event_name();
         let name = (name != "message").then_some(name);
         let retry = self
             .retry
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        encode::write_head(out, name, self.id.as_deref(), retry)?;
+        encode::write_head(out, name, id, retry)?;
         // Write the data straight after `data: `; only data with line endings needs a second pass.
         let field = out.len();
         out.extend_from_slice(b"data: ");

@@ -626,6 +626,7 @@ async fn petstore_undeclared_events_and_bad_payloads_do_not_end_the_stream() {
         match item {
             Ok(Received::Event { event, id }) => declared.push((event, id.unwrap_or_default())),
             Ok(Received::Unknown { event, data, id }) => unknown.push((event, data, id)),
+            Ok(gap @ Received::Gap { .. }) => panic!("no gap is expected here: {gap:?}"),
             Err(error) => errors.push(error),
         }
     }

@@ -1,0 +1,793 @@
+//! The Redis backplane: an SSE stream's replay log in a Redis Stream, read by one task per
+//! instance and fanned out locally; WebSocket hub groups spanning instances through Redis
+//! pub/sub. Uses the `redis` crate over tokio (Redis 7 or newer).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), wiregen_runtime::backplane::BackplaneError> {
+//! use wiregen_runtime::backplane::redis::{Redis, StreamConfig};
+//! use wiregen_runtime::sse::broadcast::Broadcaster;
+//!
+//! let redis = Redis::connect("redis://127.0.0.1:6379").await?;
+//! // Every instance that opens "notifications" shares its log and its subscribers' feed.
+//! let notifications = Broadcaster::redis(&redis, "notifications", StreamConfig::new());
+//! # let _ = notifications; Ok(()) }
+//! ```
+//!
+//! **SSE.** [`Broadcaster::publish`] appends the encoded event (without its `id:` line) to the
+//! stream `<prefix>:sse:<name>` with `XADD … MAXLEN ~ <max_len>` (and `MINID ~` for an age bound)
+//! and returns the id Redis gave it. Each instance's reader follows the stream with
+//! `XREAD BLOCK`, writes each entry's frame once (`id: <stream id>` + the stored bytes) and hands
+//! it to its local subscribers: every subscriber of every instance gets every event exactly
+//! once, in the stream's order. A subscriber resuming after id `L` reads `XRANGE L + …` page by
+//! page: the resume is exact when `L` is still in the stream; otherwise it gets a gap event
+//! (reason `expired` when the stream has moved past it, `unknown` when it is not an id of this
+//! stream), with the newest entry's id, then the live events. While Redis cannot be reached,
+//! publishing fails with [`PublishError::Unavailable`], subscribers stay connected (keep-alives
+//! go on), and when Redis is back every reader and resuming subscriber continues from the last
+//! id it saw; if the stream was trimmed past that id meanwhile, subscribers get a gap event.
+//!
+//! **WebSocket.** A [`Hub`](crate::ws::server::Hub) made with
+//! [`Hub::redis`](crate::ws::server::Hub::redis) delivers each message to its local members at
+//! once and publishes the encoded frame, with its key and this instance's id, on the channel
+//! `<prefix>:hub:<name>`; every other instance subscribed to it delivers the frame to its own
+//! members of that key (each instance decodes nothing and encodes nothing: the frame bytes are
+//! shared). Pub/sub keeps no history: messages published while an instance is cut off from
+//! Redis do not reach its members.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncConnectionConfig, Client};
+
+use super::BackplaneError;
+
+/// A connection to Redis shared by the broadcasters and hubs of one server instance. Cheap to
+/// clone. Commands that fail because Redis cannot be reached return errors at once; the
+/// connection is made again in the background.
+#[derive(Clone)]
+pub struct Redis {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    manager: ConnectionManager,
+    config: RedisConfig,
+    /// This instance's id on the backplane: hub messages it published come back to it on its
+    /// own subscription and are skipped by it.
+    instance: u64,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis")
+            .field("prefix", &self.inner.config.prefix)
+            .field("instance", &self.inner.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings of the Redis backplane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisConfig {
+    /// The prefix of every key and channel (default `wiregen`): `<prefix>:sse:<name>` for a
+    /// stream, `<prefix>:hub:<name>` for a hub.
+    pub prefix: String,
+    /// How long a command may take before it fails (default 2 s).
+    pub response_timeout: Duration,
+    /// How long connecting may take (default 2 s).
+    pub connect_timeout: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            prefix: "wiregen".to_owned(),
+            response_timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RedisConfig {
+    /// The default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set [`prefix`](Self::prefix).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+}
+
+pub(crate) fn unavailable(error: redis::RedisError) -> BackplaneError {
+    BackplaneError::new(error.to_string())
+}
+
+impl Redis {
+    /// Connect to the Redis at `url` (`redis://host:port[/db]`) with the default settings.
+    pub async fn connect(url: &str) -> Result<Redis, BackplaneError> {
+        Self::connect_with(url, RedisConfig::default()).await
+    }
+
+    /// Connect to the Redis at `url` with `config`. Fails when Redis cannot be reached now; once
+    /// connected, losing Redis later only makes commands fail until it is back.
+    pub async fn connect_with(url: &str, config: RedisConfig) -> Result<Redis, BackplaneError> {
+        let client = Client::open(url).map_err(unavailable)?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(config.response_timeout))
+            .set_connection_timeout(Some(config.connect_timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let manager = client
+            .get_connection_manager_with_config(manager_config)
+            .await
+            .map_err(unavailable)?;
+        static INSTANCES: AtomicU64 = AtomicU64::new(0);
+        let instance = u64::from(std::process::id()) << 32
+            | (INSTANCES.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff)
+                ^ (std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos() as u64));
+        Ok(Redis {
+            inner: Arc::new(Inner {
+                client,
+                manager,
+                config,
+                instance,
+            }),
+        })
+    }
+
+    pub(crate) fn key(&self, kind: &str, name: &str) -> String {
+        format!("{}:{kind}:{name}", self.inner.config.prefix)
+    }
+
+    pub(crate) fn manager(&self) -> ConnectionManager {
+        self.inner.manager.clone()
+    }
+
+    /// A dedicated connection whose commands may block for `block` (an `XREAD BLOCK`).
+    pub(crate) async fn blocking_connection(
+        &self,
+        block: Duration,
+    ) -> Result<redis::aio::MultiplexedConnection, BackplaneError> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.inner.config.connect_timeout))
+            .set_response_timeout(Some(block + self.inner.config.response_timeout));
+        self.inner
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(unavailable)
+    }
+}
+
+/// How much of a stream Redis keeps: the resume window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Retention {
+    /// Keep about this many entries (`XADD … MAXLEN ~ n`: Redis trims whole nodes, so a few
+    /// more may stay). Default: 10,000.
+    pub max_len: Option<usize>,
+    /// Keep entries at least this young (`MINID ~ <now − age>`). Default: none.
+    pub max_age: Option<Duration>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_len: Some(10_000),
+            max_age: None,
+        }
+    }
+}
+
+impl Retention {
+    /// The default retention: about 10,000 entries.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set [`max_len`](Self::max_len).
+    pub fn max_len(mut self, entries: Option<usize>) -> Self {
+        self.max_len = entries;
+        self
+    }
+
+    /// Set [`max_age`](Self::max_age).
+    pub fn max_age(mut self, age: Option<Duration>) -> Self {
+        self.max_age = age;
+        self
+    }
+}
+
+/// Settings of a stream on Redis.
+#[cfg(feature = "sse-server")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamConfig {
+    /// The local fan-out: `capacity` and `gap_event` apply; `replay` does not (the stream is
+    /// the log).
+    pub broadcast: crate::sse::broadcast::BroadcastConfig,
+    /// How much of the stream Redis keeps.
+    pub retention: Retention,
+    /// How many entries one `XRANGE`/`XREAD` reads (default 512).
+    pub page: usize,
+    /// How long a reader's `XREAD` blocks before it asks again (default 5 s).
+    pub block: Duration,
+}
+
+#[cfg(feature = "sse-server")]
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            broadcast: crate::sse::broadcast::BroadcastConfig::default(),
+            retention: Retention::default(),
+            page: 512,
+            block: Duration::from_secs(5),
+        }
+    }
+}
+
+#[cfg(feature = "sse-server")]
+impl StreamConfig {
+    /// The default settings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set [`broadcast`](Self::broadcast).
+    pub fn broadcast(mut self, config: crate::sse::broadcast::BroadcastConfig) -> Self {
+        self.broadcast = config;
+        self
+    }
+
+    /// Set [`retention`](Self::retention).
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+}
+
+#[cfg(feature = "sse-server")]
+pub(crate) use sse::{Start, StreamLog};
+
+#[cfg(feature = "sse-server")]
+mod sse {
+    use std::collections::VecDeque;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use futures_core::Stream;
+    use tokio::sync::{broadcast, watch};
+
+    use redis::Value;
+
+    use super::{Redis, StreamConfig, unavailable};
+    use crate::backplane::{BackplaneError, PublishError};
+    use crate::sse::broadcast::{Broadcaster, GapReason, GapWriter, Item, Pos, Shared};
+
+    impl Broadcaster {
+        /// A broadcaster whose log is the Redis Stream `<prefix>:sse:<name>`, shared with every
+        /// instance that opens the same name (see the [module docs](super)). Starts this
+        /// instance's reader task, so it must be called inside a tokio runtime; the task ends
+        /// when the last handle is dropped.
+        pub fn redis(redis: &Redis, name: &str, config: StreamConfig) -> Broadcaster {
+            let (started, _) = watch::channel(false);
+            let log = Arc::new(StreamLog {
+                redis: redis.clone(),
+                key: redis.key("sse", name),
+                config: config.clone(),
+                started,
+            });
+            let shared = Broadcaster::shared(&config.broadcast, 0);
+            let shared = Arc::new(Broadcaster::with_redis_log(shared, log.clone()));
+            let feed = Broadcaster::sender_of(&shared).downgrade();
+            tokio::spawn(log.read(feed));
+            Broadcaster::from_shared(shared)
+        }
+    }
+
+    /// Where a subscription starts.
+    pub(crate) enum Start {
+        /// After the event with this id.
+        After(String),
+        /// At the oldest entry kept.
+        Oldest,
+        /// With the live feed.
+        Now,
+    }
+
+    pub(crate) struct StreamLog {
+        redis: Redis,
+        key: String,
+        config: StreamConfig,
+        /// Set once the reader knows where it starts: a subscriber's catch-up, read after that,
+        /// reaches at least there, and the reader delivers everything after it.
+        started: watch::Sender<bool>,
+    }
+
+    /// One entry: its place, its id, its frame (`id:` line included).
+    type Entry = (Pos, String, Bytes);
+
+    /// A page of catching up.
+    enum Catchup {
+        /// The entries after the place asked for; `more` when the page was full.
+        Entries { entries: Vec<Entry>, more: bool },
+        /// The place asked for is not in the stream; `head` is its newest entry.
+        Gap {
+            reason: GapReason,
+            head: Option<(Pos, String)>,
+        },
+    }
+
+    /// A stream id `<ms>-<n>`.
+    pub(crate) fn parse_id(id: &str) -> Option<Pos> {
+        let (ms, seq) = id.split_once('-')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(ms) || !digits(seq) {
+            return None;
+        }
+        Some(Pos(ms.parse().ok()?, seq.parse().ok()?))
+    }
+
+    fn text(value: &Value) -> Option<String> {
+        match value {
+            Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
+            Value::SimpleString(text) => Some(text.clone()),
+            _ => None,
+        }
+    }
+
+    /// The entries of an `XRANGE` / `XREVRANGE` reply (or of one stream of an `XREAD` reply),
+    /// each with its frame written; entries that are not ours are skipped.
+    fn entries(value: Value) -> Vec<Entry> {
+        let Value::Array(items) = value else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::Array(mut parts) = item else {
+                continue;
+            };
+            if parts.len() != 2 {
+                continue;
+            }
+            let fields = parts.pop();
+            let Some(id) = parts.pop().as_ref().and_then(text) else {
+                continue;
+            };
+            let Some(pos) = parse_id(&id) else { continue };
+            let Some(Value::Array(fields)) = fields else {
+                continue;
+            };
+            let body = fields.chunks(2).find_map(|pair| match pair {
+                [name, Value::BulkString(body)] if text(name).as_deref() == Some("f") => Some(body),
+                _ => None,
+            });
+            let Some(body) = body else { continue };
+            let mut frame = Vec::with_capacity(id.len() + 5 + body.len());
+            frame.extend_from_slice(b"id: ");
+            frame.extend_from_slice(id.as_bytes());
+            frame.push(b'\n');
+            frame.extend_from_slice(body);
+            out.push((pos, id, Bytes::from(frame)));
+        }
+        out
+    }
+
+    /// A field of an `XINFO STREAM` reply.
+    fn info_field(value: &Value, name: &str) -> Option<String> {
+        match value {
+            Value::Array(items) => items
+                .chunks(2)
+                .find(|pair| text(&pair[0]).as_deref() == Some(name))
+                .and_then(|pair| pair.get(1))
+                .and_then(text),
+            Value::Map(pairs) => pairs
+                .iter()
+                .find(|(key, _)| text(key).as_deref() == Some(name))
+                .and_then(|(_, value)| text(value)),
+            _ => None,
+        }
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    impl StreamLog {
+        /// Append an event's encoded body; the id Redis gave it.
+        pub(crate) async fn append(&self, body: Vec<u8>) -> Result<String, PublishError> {
+            let retention = &self.config.retention;
+            let min_id = retention
+                .max_age
+                .map(|age| format!("{}-0", now_ms().saturating_sub(age.as_millis() as u64)));
+            let mut xadd = redis::cmd("XADD");
+            xadd.arg(&self.key);
+            match (retention.max_len, &min_id) {
+                (Some(len), _) => {
+                    xadd.arg("MAXLEN").arg("~").arg(len);
+                }
+                (None, Some(min_id)) => {
+                    xadd.arg("MINID").arg("~").arg(min_id);
+                }
+                (None, None) => {}
+            }
+            xadd.arg("*").arg("f").arg(body);
+            let mut connection = self.redis.manager();
+            let id: String = match (retention.max_len, min_id) {
+                (Some(_), Some(min_id)) => {
+                    let mut pipe = redis::pipe();
+                    pipe.add_command(xadd);
+                    pipe.cmd("XTRIM")
+                        .arg(&self.key)
+                        .arg("MINID")
+                        .arg("~")
+                        .arg(min_id)
+                        .ignore();
+                    let (id,): (String,) = pipe
+                        .query_async(&mut connection)
+                        .await
+                        .map_err(unavailable)?;
+                    id
+                }
+                _ => xadd
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(unavailable)?,
+            };
+            Ok(id)
+        }
+
+        /// The newest entry, if any.
+        async fn head(&self) -> Result<Option<(Pos, String)>, BackplaneError> {
+            let mut connection = self.redis.manager();
+            let reply: Value = redis::cmd("XREVRANGE")
+                .arg(&self.key)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+            Ok(entries(reply)
+                .into_iter()
+                .next()
+                .map(|(pos, id, _)| (pos, id)))
+        }
+
+        /// The next page after `from` (`None`: from the oldest entry), checking that `from` is
+        /// still in the stream.
+        async fn catchup(&self, from: Option<&str>) -> Result<Catchup, BackplaneError> {
+            let page = self.config.page.max(1);
+            let mut connection = self.redis.manager();
+            let Some(from) = from else {
+                let reply: Value = redis::cmd("XRANGE")
+                    .arg(&self.key)
+                    .arg("-")
+                    .arg("+")
+                    .arg("COUNT")
+                    .arg(page)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(unavailable)?;
+                let entries = entries(reply);
+                let more = entries.len() == page;
+                return Ok(Catchup::Entries { entries, more });
+            };
+            let Some(pos) = parse_id(from) else {
+                let head = self.head().await?;
+                return Ok(Catchup::Gap {
+                    reason: GapReason::Unknown,
+                    head,
+                });
+            };
+            let reply: Value = redis::cmd("XRANGE")
+                .arg(&self.key)
+                .arg(from)
+                .arg("+")
+                .arg("COUNT")
+                .arg(page + 1)
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+            let mut entries = entries(reply);
+            if entries.first().is_some_and(|(first, _, _)| *first == pos) {
+                let more = entries.len() == page + 1;
+                entries.remove(0);
+                return Ok(Catchup::Entries { entries, more });
+            }
+            let head = self.head().await?;
+            let reason = match (&head, entries.first()) {
+                // Newer entries exist but not this one: trimmed away (or lost).
+                (_, Some(_)) => GapReason::Expired,
+                (Some((newest, _)), None) if pos < *newest => GapReason::Expired,
+                _ => GapReason::Unknown,
+            };
+            Ok(Catchup::Gap { reason, head })
+        }
+
+        /// Whether entries after `from` were deleted (trimmed) from the stream.
+        async fn trimmed_after(&self, from: Pos) -> Result<bool, BackplaneError> {
+            let mut connection = self.redis.manager();
+            let reply: redis::RedisResult<Value> = redis::cmd("XINFO")
+                .arg("STREAM")
+                .arg(&self.key)
+                .query_async(&mut connection)
+                .await;
+            match reply {
+                Ok(info) => Ok(info_field(&info, "max-deleted-entry-id")
+                    .and_then(|id| parse_id(&id))
+                    .is_some_and(|deleted| deleted > from)),
+                // No such key: everything is gone (unless nothing was ever there).
+                Err(error) if matches!(error.kind(), redis::ErrorKind::Server(_)) => {
+                    Ok(from != Pos(0, 0))
+                }
+                Err(error) => Err(unavailable(error)),
+            }
+        }
+
+        /// The reader: follows the stream from its newest entry and hands every entry to the
+        /// local subscribers, until the broadcaster is dropped.
+        async fn read(self: Arc<Self>, feed: broadcast::WeakSender<Item>) {
+            let mut from: Option<Pos> = None;
+            let mut backoff = Backoff::default();
+            while feed.strong_count() > 0 {
+                let mut connection = match self.redis.blocking_connection(self.config.block).await {
+                    Ok(connection) => connection,
+                    Err(_) => {
+                        backoff.wait().await;
+                        continue;
+                    }
+                };
+                let start = match from {
+                    None => match self.head().await {
+                        Ok(head) => head.map_or(Pos(0, 0), |(pos, _)| pos),
+                        Err(_) => {
+                            backoff.wait().await;
+                            continue;
+                        }
+                    },
+                    Some(from) => match self.trimmed_after(from).await {
+                        Ok(trimmed) => {
+                            if trimmed && let Some(feed) = feed.upgrade() {
+                                let _ = feed.send(Item::Gap);
+                            }
+                            from
+                        }
+                        Err(_) => {
+                            backoff.wait().await;
+                            continue;
+                        }
+                    },
+                };
+                from = Some(start);
+                self.started.send_replace(true);
+                backoff = Backoff::default();
+                let mut cursor = start;
+                loop {
+                    let reply: redis::RedisResult<Value> = redis::cmd("XREAD")
+                        .arg("COUNT")
+                        .arg(self.config.page.max(1))
+                        .arg("BLOCK")
+                        .arg(self.config.block.as_millis() as u64)
+                        .arg("STREAMS")
+                        .arg(&self.key)
+                        .arg(format!("{}-{}", cursor.0, cursor.1))
+                        .query_async(&mut connection)
+                        .await;
+                    let Some(feed) = feed.upgrade() else { return };
+                    let reply = match reply {
+                        Ok(reply) => reply,
+                        Err(_) => break,
+                    };
+                    // [[key, entries]] (RESP2) or {key: entries} (RESP3); nil on a timeout.
+                    let streams = match reply {
+                        Value::Array(streams) => streams
+                            .into_iter()
+                            .filter_map(|stream| match stream {
+                                Value::Array(mut parts) if parts.len() == 2 => parts.pop(),
+                                _ => None,
+                            })
+                            .collect(),
+                        Value::Map(pairs) => pairs.into_iter().map(|(_, v)| v).collect(),
+                        _ => Vec::new(),
+                    };
+                    for stream in streams {
+                        for (pos, _, frame) in entries(stream) {
+                            if pos > cursor {
+                                cursor = pos;
+                                from = Some(pos);
+                                let _ = feed.send(Item::Frame {
+                                    pos: Some(pos),
+                                    frame,
+                                });
+                            }
+                        }
+                    }
+                }
+                backoff.wait().await;
+            }
+        }
+
+        /// A subscription's live part: catch-up pages from the stream where needed, then the
+        /// local feed, deduplicated by place.
+        pub(crate) fn subscription(
+            self: Arc<Self>,
+            shared: Arc<Shared>,
+            receiver: broadcast::Receiver<Item>,
+            start: Start,
+        ) -> Pin<Box<dyn Stream<Item = Bytes> + Send>> {
+            let (todo, asked) = match start {
+                Start::After(id) => (Some(Todo::After(id.clone())), Some(id)),
+                Start::Oldest => (Some(Todo::Oldest), None),
+                Start::Now => (None, None),
+            };
+            let live = RedisLive {
+                log: self,
+                gap: shared.gap(),
+                receiver,
+                last: None,
+                todo,
+                asked,
+                pending: VecDeque::new(),
+                backoff: Backoff::default(),
+            };
+            Box::pin(futures_util::stream::unfold(live, |mut live| async move {
+                let frame = live.next().await?;
+                Some((frame, live))
+            }))
+        }
+    }
+
+    enum Todo {
+        Oldest,
+        After(String),
+    }
+
+    struct RedisLive {
+        log: Arc<StreamLog>,
+        gap: GapWriter,
+        receiver: broadcast::Receiver<Item>,
+        /// The place of the last frame this subscriber got.
+        last: Option<Pos>,
+        todo: Option<Todo>,
+        /// The id the subscriber asked to resume after, until it is resolved.
+        asked: Option<String>,
+        pending: VecDeque<Bytes>,
+        backoff: Backoff,
+    }
+
+    impl RedisLive {
+        async fn next(&mut self) -> Option<Bytes> {
+            loop {
+                if let Some(frame) = self.pending.pop_front() {
+                    return Some(frame);
+                }
+                if let Some(todo) = self.todo.take() {
+                    let mut started = self.log.started.subscribe();
+                    if started.wait_for(|started| *started).await.is_err() {
+                        return None;
+                    }
+                    let from = match &todo {
+                        Todo::Oldest => None,
+                        Todo::After(id) => Some(id.as_str()),
+                    };
+                    match self.log.catchup(from).await {
+                        Ok(Catchup::Entries { entries, more }) => {
+                            self.backoff = Backoff::default();
+                            self.asked = None;
+                            let mut newest = None;
+                            for (pos, id, frame) in entries {
+                                if self.last.is_none_or(|last| pos > last) {
+                                    self.last = Some(pos);
+                                    self.pending.push_back(frame);
+                                }
+                                newest = Some(id);
+                            }
+                            if more && let Some(id) = newest {
+                                self.todo = Some(Todo::After(id));
+                            }
+                        }
+                        Ok(Catchup::Gap { reason, head }) => {
+                            self.backoff = Backoff::default();
+                            let asked = self.asked.take();
+                            let gap = self.gap.gap_frame(
+                                asked.as_deref(),
+                                reason,
+                                head.as_ref().map(|(_, id)| id.as_str()),
+                            );
+                            self.pending.push_back(gap);
+                            if let Some((pos, _)) = head {
+                                self.last = self.last.max(Some(pos));
+                            }
+                        }
+                        Err(_) => {
+                            // Redis is away: stay connected and try again.
+                            self.todo = Some(todo);
+                            self.backoff.wait().await;
+                        }
+                    }
+                    continue;
+                }
+                match self.receiver.recv().await {
+                    Ok(Item::Frame { pos: None, frame }) => return Some(frame),
+                    Ok(Item::Frame {
+                        pos: Some(pos),
+                        frame,
+                    }) => {
+                        if self.last.is_none_or(|last| pos > last) {
+                            self.last = Some(pos);
+                            return Some(frame);
+                        }
+                    }
+                    Ok(Item::Gap) => {
+                        return Some(self.gap.gap_frame(None, GapReason::Expired, None));
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Fell behind the local feed: read the stream from the last frame got.
+                        self.receiver = self.receiver.resubscribe();
+                        match self.last {
+                            Some(Pos(ms, seq)) => {
+                                let id = format!("{ms}-{seq}");
+                                self.asked = Some(id.clone());
+                                self.todo = Some(Todo::After(id));
+                            }
+                            None => {
+                                let gap = self.gap.gap_frame(None, GapReason::Expired, None);
+                                self.pending.push_back(gap);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Doubling waits between attempts to reach Redis: 50 ms up to 2 s.
+    struct Backoff {
+        next: Duration,
+    }
+
+    impl Default for Backoff {
+        fn default() -> Self {
+            Backoff {
+                next: Duration::from_millis(50),
+            }
+        }
+    }
+
+    impl Backoff {
+        async fn wait(&mut self) {
+            tokio::time::sleep(self.next).await;
+            self.next = (self.next * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn stream_ids_parse_strictly() {
+            assert_eq!(parse_id("1700000000000-3"), Some(Pos(1_700_000_000_000, 3)));
+            assert_eq!(parse_id("0-0"), Some(Pos(0, 0)));
+            for bad in ["", "-", "1-", "-1", "1", "a-1", "1-2-3", "1 -2", "+1-2"] {
+                assert_eq!(parse_id(bad), None, "{bad}");
+            }
+        }
+    }
+}

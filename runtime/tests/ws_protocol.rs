@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use wiregen_runtime::ws::client::{ClientConfig, ClientError, ConnectRequest, Event, connect};
-use wiregen_runtime::ws::close_code::{INVALID_PAYLOAD, PROTOCOL_ERROR};
+use wiregen_runtime::ws::close_code::{INVALID_PAYLOAD, MESSAGE_TOO_BIG, PROTOCOL_ERROR};
 use wiregen_runtime::ws::server::{
     Disconnect, Handler, InvalidPolicy, Outbound, ServerConfig, WebSocketUpgrade, upgrade,
 };
@@ -282,6 +282,32 @@ async fn the_client_answers_protocol_errors_with_a_close_and_reports_its_code() 
         let end = tokio::time::timeout(DEADLINE, receiver.recv()).await;
         assert!(matches!(end, Ok(None)), "{what}: {end:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_closes_with_1009_on_a_message_over_its_limit() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connecting = connect::<ToServer, ToClient>(
+        ConnectRequest::new(format!("ws://{addr}/ws")),
+        ClientConfig::default().max_message_size(64),
+    );
+    let (mut tcp, connected) = tokio::join!(accept_raw(&listener), connecting);
+    let (_sender, mut receiver) = connected.unwrap();
+    tcp.write_all(&frame(0x81, None, &[b'x'; 100]))
+        .await
+        .unwrap();
+    let close = tokio::time::timeout(DEADLINE, read_frame(&mut tcp))
+        .await
+        .expect("an answer in time")
+        .expect("a Close, not the end");
+    assert_eq!(close_code(&close), Some(MESSAGE_TOO_BIG), "{close:?}");
+    drop(tcp);
+    let event = tokio::time::timeout(DEADLINE, receiver.recv()).await;
+    assert!(
+        matches!(event, Ok(Some(Event::Disconnected(Some(MESSAGE_TOO_BIG))))),
+        "{event:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

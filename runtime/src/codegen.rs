@@ -11,3 +11,5 @@ pub use axum;
     feature = "ws-client"
 ))]
 pub use http;
+#[cfg(any(feature = "sse", feature = "ws"))]
+pub use serde_json;

@@ -18,6 +18,8 @@ pub mod http;
     feature = "ws-client"
 ))]
 pub mod params;
+#[cfg(any(feature = "sse-server", feature = "ws-server"))]
+pub mod request;
 #[cfg(feature = "serve")]
 pub mod serve;
 #[cfg(feature = "sse")]

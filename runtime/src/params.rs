@@ -1,5 +1,7 @@
-//! Path, query, header and cookie parameters of generated endpoints: read on the server, written
-//! by the client, with one [`ParamValue`] trait for every type a parameter can have.
+//! Path, query, header and cookie parameters of generated endpoints, with one [`ParamValue`]
+//! trait for every type a parameter can have: written into a URL and headers by clients
+//! ([`ToRequest`], [`UrlBuilder`]), and parsed back by servers (through
+//! [`crate::request::RequestParts`]).
 //!
 //! Lists follow OpenAPI's defaults: repeated keys in a query string (`?tag=a&tag=b`; a single
 //! comma-separated value is accepted too), comma-separated in paths and headers.
@@ -24,19 +26,19 @@ pub struct ParamError {
 }
 
 impl ParamError {
-    fn invalid(text: &str, expected: &str) -> Self {
+    pub(crate) fn invalid(text: &str, expected: &str) -> Self {
         ParamError {
             name: None,
             message: format!("`{text}` is not {expected}"),
         }
     }
 
-    fn named(mut self, name: &str) -> Self {
+    pub(crate) fn named(mut self, name: &str) -> Self {
         self.name = Some(name.to_owned());
         self
     }
 
-    fn missing(name: &str) -> Self {
+    pub(crate) fn missing(name: &str) -> Self {
         ParamError {
             name: Some(name.to_owned()),
             message: "is required".to_owned(),
@@ -244,6 +246,13 @@ impl UrlBuilder {
         self.scratch = text;
     }
 
+    /// An optional query parameter: nothing when `None`.
+    pub fn query_optional<T: ParamValue>(&mut self, name: &str, value: &Option<T>) {
+        if let Some(value) = value {
+            self.query(name, value);
+        }
+    }
+
     /// A list query parameter, one `name=value` pair per item.
     pub fn query_list<T: ParamValue>(&mut self, name: &str, values: &[T]) {
         for value in values {
@@ -294,6 +303,69 @@ pub fn set_header<T: ParamValue>(
     let name = http::HeaderName::from_static_or_lower(name)?;
     headers.insert(name, value);
     Ok(())
+}
+
+/// Set a header when the value is there.
+pub fn set_header_optional<T: ParamValue>(
+    headers: &mut http::HeaderMap,
+    name: &'static str,
+    value: &Option<T>,
+) -> Result<(), ParamError> {
+    match value {
+        Some(value) => set_header(headers, name, value),
+        None => Ok(()),
+    }
+}
+
+/// Set a comma-separated list header, unless the list is empty.
+pub fn set_header_list<T: ParamValue>(
+    headers: &mut http::HeaderMap,
+    name: &'static str,
+    values: &[T],
+) -> Result<(), ParamError> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        value.write_param(&mut text);
+    }
+    set_header(headers, name, &text)
+}
+
+/// Add a cookie when the value is there.
+pub fn add_cookie_optional<T: ParamValue>(
+    headers: &mut http::HeaderMap,
+    name: &str,
+    value: &Option<T>,
+) -> Result<(), ParamError> {
+    match value {
+        Some(value) => add_cookie(headers, name, value),
+        None => Ok(()),
+    }
+}
+
+/// A request struct (or a WebSocket channel's connection parameters) as a client sends it:
+/// implemented by generated code, which writes the path and every parameter.
+pub trait ToRequest {
+    /// Write the path (after the base URL) and the query parameters.
+    fn write_url(&self, url: &mut UrlBuilder);
+
+    /// Write the header and cookie parameters.
+    fn write_headers(&self, headers: &mut http::HeaderMap) -> Result<(), ParamError>;
+
+    /// The JSON request body, if the request has one.
+    fn json_body(&self) -> Result<Option<Vec<u8>>, serde_json::Error> {
+        Ok(None)
+    }
+
+    /// Where a stream resumes: the `Last-Event-ID` to send first.
+    fn last_event_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Add a cookie to a client request's `Cookie` header.
@@ -427,22 +499,29 @@ pub fn header_list<T: ParamValue>(
     }
 }
 
-/// A cookie that may be absent.
-pub fn cookie_optional<T: ParamValue>(
-    headers: &http::HeaderMap,
-    name: &str,
-) -> Result<Option<T>, ParamError> {
+/// The value of the cookie `name` in a request's `Cookie` headers, percent-decoded.
+pub fn cookie_text(headers: &http::HeaderMap, name: &str) -> Option<String> {
     for value in headers.get_all(http::header::COOKIE) {
         let Ok(text) = value.to_str() else { continue };
         for pair in text.split(';') {
             if let Some((k, v)) = pair.trim().split_once('=')
                 && percent_decode(k, false) == name
             {
-                return parse_named(name, &percent_decode(v, false)).map(Some);
+                return Some(percent_decode(v, false));
             }
         }
     }
-    Ok(None)
+    None
+}
+
+/// A cookie that may be absent.
+pub fn cookie_optional<T: ParamValue>(
+    headers: &http::HeaderMap,
+    name: &str,
+) -> Result<Option<T>, ParamError> {
+    cookie_text(headers, name)
+        .map(|text| parse_named(name, &text))
+        .transpose()
 }
 
 /// A cookie that must be present.
@@ -451,50 +530,6 @@ pub fn cookie_required<T: ParamValue>(
     name: &str,
 ) -> Result<T, ParamError> {
     cookie_optional(headers, name)?.ok_or_else(|| ParamError::missing(name))
-}
-
-/// The path parameters of a request, percent-decoded: an axum extractor for generated handlers.
-#[cfg(any(feature = "sse-server", feature = "ws-server"))]
-#[derive(Clone, Debug, Default)]
-pub struct PathParams(Vec<(String, String)>);
-
-#[cfg(any(feature = "sse-server", feature = "ws-server"))]
-impl PathParams {
-    /// A path parameter (always present when the route matched).
-    pub fn required<T: ParamValue>(&self, name: &str) -> Result<T, ParamError> {
-        match self.0.iter().find(|(k, _)| k == name) {
-            Some((_, v)) => parse_named(name, v),
-            None => Err(ParamError::missing(name)),
-        }
-    }
-
-    /// A path parameter that may be absent (never, in practice, for a matched route).
-    pub fn optional<T: ParamValue>(&self, name: &str) -> Result<Option<T>, ParamError> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| parse_named(name, v))
-            .transpose()
-    }
-}
-
-#[cfg(any(feature = "sse-server", feature = "ws-server"))]
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathParams {
-    type Rejection = crate::http::HttpError;
-
-    async fn from_request_parts(
-        parts: &mut http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
-            .await
-            .map_err(|e| crate::http::HttpError::bad_request(e.body_text()))?;
-        Ok(PathParams(
-            raw.iter()
-                .map(|(k, v)| (k.to_owned(), percent_decode(v, false)))
-                .collect(),
-        ))
-    }
 }
 
 #[cfg(test)]

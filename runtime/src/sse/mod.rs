@@ -13,6 +13,8 @@ pub mod replay;
 pub mod broadcast;
 #[cfg(feature = "sse-client")]
 pub mod client;
+#[cfg(any(feature = "sse-server", feature = "sse-client"))]
+pub mod operation;
 #[cfg(feature = "sse-server")]
 pub mod server;
 

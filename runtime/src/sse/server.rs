@@ -32,6 +32,9 @@ pub struct ServerConfig {
     /// When several frames are ready at once, they are joined into one chunk of up to this many
     /// bytes, written with one write. Default: 64 KiB.
     pub max_batch: usize,
+    /// Limits on what a request may carry (target length, parameter length, body size),
+    /// checked before generated code reads it.
+    pub request_limits: crate::request::RequestLimits,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +42,7 @@ impl Default for ServerConfig {
         ServerConfig {
             keep_alive: Some(Duration::from_secs(15)),
             max_batch: 64 * 1024,
+            request_limits: crate::request::RequestLimits::default(),
         }
     }
 }
@@ -58,6 +62,12 @@ impl ServerConfig {
     /// The same settings with another batch limit, in bytes.
     pub fn with_max_batch(mut self, bytes: usize) -> Self {
         self.max_batch = bytes;
+        self
+    }
+
+    /// The same settings with other request limits.
+    pub fn with_request_limits(mut self, limits: crate::request::RequestLimits) -> Self {
+        self.request_limits = limits;
         self
     }
 }

@@ -6,10 +6,14 @@
 //! A message is encoded once into a [`Frame`] whose bytes are shared: a broadcast to a thousand
 //! connections serialises once and hands each connection a reference-counted copy.
 
+#[cfg(feature = "ws-server")]
+pub mod channel;
 #[cfg(feature = "ws-client")]
 pub mod client;
+#[cfg(feature = "ws-client")]
+pub mod connect;
 #[cfg(feature = "ws-server")]
-mod hub;
+pub(crate) mod hub;
 #[cfg(feature = "ws-server")]
 pub mod server;
 

@@ -91,6 +91,9 @@ pub struct ServerConfig {
     /// What to do with a frame that does not decode, unless the handler decides otherwise
     /// (default: an error frame).
     pub on_invalid: InvalidPolicy,
+    /// Limits on what an upgrade request may carry (target length, parameter length), checked
+    /// before its connection parameters are read: a handshake over them is refused with a 4xx.
+    pub request_limits: crate::request::RequestLimits,
 }
 
 impl Default for ServerConfig {
@@ -106,6 +109,7 @@ impl Default for ServerConfig {
             write_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(5),
             on_invalid: InvalidPolicy::ErrorFrame,
+            request_limits: crate::request::RequestLimits::default(),
         }
     }
 }
@@ -158,6 +162,12 @@ impl ServerConfig {
     /// Set [`on_invalid`](Self::on_invalid).
     pub fn on_invalid(mut self, policy: InvalidPolicy) -> Self {
         self.on_invalid = policy;
+        self
+    }
+
+    /// Set [`request_limits`](Self::request_limits).
+    pub fn request_limits(mut self, limits: crate::request::RequestLimits) -> Self {
+        self.request_limits = limits;
         self
     }
 }

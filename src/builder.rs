@@ -393,6 +393,7 @@ mod tests {
                 line: 3,
                 column: 5,
                 source_line: "  x: 1".into(),
+                source_offset: 0,
             },
         ));
         assert_eq!(

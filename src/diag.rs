@@ -63,11 +63,15 @@ pub struct Location {
     /// The file as it was named to wiregen (relative paths stay relative).
     pub file: String,
     /// 1-based line number.
-    pub line: usize,
+    pub line: u32,
     /// 1-based column, counted in characters.
-    pub column: usize,
-    /// The whole source line, without its line ending.
+    pub column: u32,
+    /// The source line, without its line ending: the whole line, or for a very long line
+    /// (a minified document) an excerpt around the column with `…` where it was cut.
     pub source_line: String,
+    /// How many characters of the line come before `source_line` (0 for a whole line): the
+    /// caret is at `column - 1 - source_offset` in `source_line`.
+    pub source_offset: u32,
 }
 
 /// One problem (or note) found in a spec, with where it is.
@@ -154,7 +158,7 @@ impl fmt::Display for Diagnostic {
             writeln!(f, "{} | {}", loc.line, shown)?;
             let caret_pad: String = shown
                 .chars()
-                .take(loc.column.saturating_sub(1))
+                .take(loc.column.saturating_sub(1 + loc.source_offset) as usize)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             writeln!(f, "{pad} | {caret_pad}^")?;

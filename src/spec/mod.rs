@@ -130,12 +130,15 @@ pub struct SourceFile {
 impl SourceFile {
     /// A diagnostic location at a position in this file.
     fn location_at(&self, pos: Pos) -> Location {
-        let line = pos.line as usize;
+        let (source_line, source_offset) =
+            self.lines
+                .excerpt(&self.text, pos.line as usize, pos.column as usize);
         Location {
             file: self.display.clone(),
-            line,
-            column: pos.column as usize,
-            source_line: self.lines.line(&self.text, line).to_string(),
+            line: pos.line,
+            column: pos.column,
+            source_line,
+            source_offset,
         }
     }
 

@@ -75,13 +75,66 @@ impl SourceMap {
 #[derive(Debug, Default)]
 pub(crate) struct LineIndex {
     starts: Vec<usize>,
+    /// Is the whole text ASCII (so character columns are byte columns)?
+    ascii: bool,
 }
+
+/// Lines longer than this (in bytes) are shown as an excerpt around the column: a minified
+/// JSON document is one line, and every location would otherwise copy all of it.
+const EXCERPT_LIMIT: usize = 240;
+
+/// Characters of an excerpt before and after the column.
+const EXCERPT_BEFORE: usize = 80;
+const EXCERPT_AFTER: usize = 120;
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
+        LineIndex {
+            starts,
+            ascii: text.is_ascii(),
+        }
+    }
+
+    /// The text to show for a 1-based line at a 1-based character column: the whole line, or
+    /// for a long line an excerpt around the column with `…` at the cut ends. Returns the text
+    /// and how many characters of the line come before it (the caret goes at
+    /// `column - 1 - offset` in the text). Costs O(excerpt) for ASCII text, so locating many
+    /// nodes of a one-line document stays linear.
+    pub fn excerpt(&self, text: &str, line: usize, column: usize) -> (String, u32) {
+        let line_text = self.line(text, line);
+        if line_text.len() <= EXCERPT_LIMIT {
+            return (line_text.to_owned(), 0);
+        }
+        let col = column.saturating_sub(1);
+        let first = col.saturating_sub(EXCERPT_BEFORE);
+        let last = col + EXCERPT_AFTER;
+        let (start, end, total) = if self.ascii {
+            (
+                first.min(line_text.len()),
+                last.min(line_text.len()),
+                line_text.len(),
+            )
+        } else {
+            let mut indices = line_text.char_indices().map(|(i, _)| i);
+            let start = indices.nth(first).unwrap_or(line_text.len());
+            let end = indices
+                .nth(last.saturating_sub(first).saturating_sub(1))
+                .unwrap_or(line_text.len());
+            (start, end, usize::MAX)
+        };
+        let mut shown = String::with_capacity(end - start + 8);
+        let mut offset = first;
+        if first > 0 {
+            shown.push('…');
+            offset -= 1;
+        }
+        shown.push_str(line_text.get(start..end).unwrap_or(""));
+        if end < line_text.len() && last < total {
+            shown.push('…');
+        }
+        (shown, u32::try_from(offset).unwrap_or(u32::MAX))
     }
 
     /// The text of a 1-based line without its line ending; empty if there is no such line.

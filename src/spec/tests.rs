@@ -62,7 +62,7 @@ fn errors(diagnostics: &[Diagnostic]) -> Vec<&Diagnostic> {
 }
 
 /// `(kind, line, column)` of each diagnostic of a severity.
-fn places(diagnostics: &[Diagnostic], severity: Severity) -> Vec<(Kind, usize, usize)> {
+fn places(diagnostics: &[Diagnostic], severity: Severity) -> Vec<(Kind, u32, u32)> {
     diagnostics
         .iter()
         .filter(|d| d.severity == severity)

@@ -1,7 +1,8 @@
-//! The format phase: parse rendered Rust with syn and print it with prettyplease.
+//! The format phase: the emitted tokens parsed into a syntax tree with syn and printed with
+//! prettyplease, once per file.
 //!
-//! Parsing is also the check that templates produced valid Rust: a template bug fails here, as a
-//! [`Kind::Internal`] diagnostic pointing into the rendered text, never in the user's crate.
+//! Parsing is also the check that emitters produced valid Rust: an emitter bug fails here, as a
+//! [`Kind::Internal`] diagnostic, never in the user's crate.
 
 use std::collections::BTreeSet;
 
@@ -9,9 +10,27 @@ use syn::spanned::Spanned;
 
 use crate::diag::{Diagnostic, Kind, Location};
 
-/// Parse `rendered` and print it with prettyplease, with a blank line between consecutive items
-/// (prettyplease prints them back to back). `what` names the text in a diagnostic
-/// (`petstore_openapi.rs (as rendered)`).
+/// Parse emitted `tokens` as a file and print it with prettyplease, with a blank line between
+/// consecutive items (prettyplease prints them back to back). `what` names the file in a
+/// diagnostic.
+pub fn format_tokens(tokens: proc_macro2::TokenStream, what: &str) -> Result<String, Diagnostic> {
+    let file: syn::File = syn::parse2(tokens.clone()).map_err(|error| {
+        // Tokens have no lines: show the error in the tokens' text, where it can be found.
+        let text = tokens.to_string();
+        invalid_rust(
+            &text,
+            &format!("{what} (as emitted)"),
+            &match syn::parse_file(&text) {
+                Err(located) => located,
+                Ok(_) => error,
+            },
+        )
+    })?;
+    let printed = prettyplease::unparse(&file);
+    Ok(separate_items(&printed))
+}
+
+/// Parse Rust text and print it as [`format_tokens`] does.
 pub fn format(rendered: &str, what: &str) -> Result<String, Diagnostic> {
     let file = syn::parse_file(rendered).map_err(|error| invalid_rust(rendered, what, &error))?;
     let printed = prettyplease::unparse(&file);
@@ -22,20 +41,20 @@ fn invalid_rust(rendered: &str, what: &str, error: &syn::Error) -> Diagnostic {
     let start = error.span().start();
     // Lines are 1-based, columns 0-based (in characters); line 0 means "unknown".
     let line = start.line.max(1);
-    let source_line = rendered
-        .lines()
-        .nth(line - 1)
-        .unwrap_or_default()
-        .to_owned();
+    let full_line = rendered.lines().nth(line - 1).unwrap_or_default();
+    // One line of emitted tokens can be long: show the part around the error.
+    let first = start.column.saturating_sub(80);
+    let source_line: String = full_line.chars().skip(first).take(200).collect();
     Diagnostic::error(
         Kind::Internal,
-        format!("wiregen bug: template rendered invalid Rust: {error}"),
+        format!("wiregen bug: the emitted code is not valid Rust: {error}"),
     )
     .at(Some(Location {
         file: what.to_owned(),
-        line,
-        column: start.column + 1,
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(start.column + 1).unwrap_or(u32::MAX),
         source_line,
+        source_offset: u32::try_from(first).unwrap_or(u32::MAX),
     }))
     .help("please report this, with the spec that triggered it")
 }
@@ -156,7 +175,7 @@ pub mod types {
         assert!(
             diagnostic
                 .message
-                .starts_with("wiregen bug: template rendered invalid Rust")
+                .starts_with("wiregen bug: the emitted code is not valid Rust")
         );
         let location = diagnostic.location.expect("a location");
         assert_eq!(location.file, "x.rs (as rendered)");

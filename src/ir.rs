@@ -1,35 +1,87 @@
-//! The intermediate representation: what an API is, independent of OpenAPI or AsyncAPI.
+//! The intermediate representation: what an API is, independent of OpenAPI or AsyncAPI, with
+//! every decision the emitters need already taken.
 //!
-//! The lower phase builds an [`Api`] from a loaded spec; every backend reads only this. Every name
-//! is a [`Name`] (wire name and Rust identifier side by side), every list is in spec order, and the
-//! [`TypeSpace`] holds every payload type the endpoints and messages need.
+//! The lower phase builds an [`Api`] from a loaded spec and the check phase ([`crate::check`])
+//! validates it as a whole; every backend reads only this. The IR is final: every Rust
+//! identifier a backend prints (derived ones included: request structs, routers, handler
+//! functions, client methods) is a [`RustIdent`] claimed in the [`Namespace`](crate::names::Namespace)
+//! of the module it lives in; routes are segments with their routability decided once; replies
+//! and correlation ids are typed references (indices, a parsed pointer resolved to a field).
+//! Every list is in spec order, and the [`TypeSpace`] holds every payload type.
+//!
+//! The generated layout every backend follows is `<module>::{types, server, client}`: the
+//! `types` module holds every data type (payloads, event and message enums, request structs,
+//! connection parameters), `server` the traits to implement and the axum routers, `client` the
+//! typed clients. The identifiers of each module are claimed in that module's namespace.
 
 use serde_json::Value;
 
 use crate::diag::Location;
 use crate::names::{Name, RustIdent};
 
-/// One API: one spec file's endpoints, channels and types.
+mod docs;
+
+pub use docs::Docs;
+
+/// One API: one spec file's operations, channels and types.
 #[derive(Clone, Debug)]
 pub struct Api {
-    /// The module name (from the spec file's name) and the title it came from.
+    /// The module name (from the spec file's name).
     pub module: Name,
-    /// The name of the trait a server implements (from `info.title`, e.g. `PetStoreNotifications`).
-    pub service: Name,
     /// Where it came from.
     pub source: SourceInfo,
     /// The API's description.
     pub docs: Docs,
     /// Whose side the document is written from.
     pub role: Role,
-    /// Server-Sent Events endpoints (OpenAPI `text/event-stream` responses).
-    pub sse_endpoints: Vec<SseEndpoint>,
+    /// The identifiers of the module-level items of `server` and `client`.
+    pub items: ModuleItems,
+    /// OpenAPI operations that answer with an event stream, in document order.
+    pub operations: Vec<Operation>,
+    /// OpenAPI's plain request/response operations: recorded, no code is generated for them yet.
+    pub plain: Vec<PlainOperation>,
     /// AsyncAPI channels with their messages by direction.
     pub channels: Vec<Channel>,
-    /// Plain request/response operations, recorded for later backends.
-    pub operations: Vec<HttpOperation>,
+    /// WebSocket sockets that several channels on one address share.
+    pub sockets: Vec<Socket>,
     /// Every generated payload type.
     pub types: TypeSpace,
+}
+
+impl Api {
+    /// The operations that stream events, with their streams.
+    pub fn streams(&self) -> impl Iterator<Item = (&Operation, &EventStream)> {
+        self.operations.iter().map(|op| match &op.kind {
+            OperationKind::Stream(stream) => (op, stream),
+        })
+    }
+
+    /// The channels served over WebSocket (others only have types), with their indices.
+    pub fn ws_channels(&self) -> impl Iterator<Item = (usize, &Channel, &WebSocketChannel)> {
+        self.channels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.websocket().map(|ws| (i, c, ws)))
+    }
+}
+
+/// The identifiers of the items every generated `server` and `client` module has, claimed
+/// first in their namespaces (so nothing from the spec can take them).
+#[derive(Clone, Debug)]
+pub struct ModuleItems {
+    /// The server trait of an OpenAPI document's operations (from `info.title`, e.g.
+    /// `PetStoreNotifications`).
+    pub service: Name,
+    /// `router`: every route of the API, default settings.
+    pub router: RustIdent,
+    /// `router_with_config`.
+    pub router_with_config: RustIdent,
+    /// `ServerConfig`: the alias of the runtime's server settings.
+    pub server_config: RustIdent,
+    /// `Client`: the client of an OpenAPI document's operations.
+    pub client: RustIdent,
+    /// `ClientConfig`: the alias of the runtime's client settings.
+    pub client_config: RustIdent,
 }
 
 /// Where an [`Api`] came from, for the `@generated` header and docs.
@@ -54,92 +106,8 @@ pub enum Role {
     Client,
 }
 
-/// Documentation lines, already made safe to emit: each line is plain text with no line breaks,
-/// code fences turned into `text` blocks, and indentation that would start a doctest removed.
-/// Emitters write each line as one `#[doc = "..."]` string literal.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Docs {
-    /// The lines, without leading `///`.
-    pub lines: Vec<String>,
-}
-
-impl Docs {
-    /// Build docs from spec text (a `description`, `summary` or `title`).
-    pub fn from_text(text: &str) -> Docs {
-        let mut lines = Vec::new();
-        let mut in_fence: Option<String> = None;
-        let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
-        for raw in normalised.split('\n') {
-            // Characters rustc rejects or that would garble a comment.
-            let line: String = raw
-                .chars()
-                .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
-                .collect::<String>()
-                .trim_end()
-                .to_owned();
-            let trimmed = line.trim_start();
-            let fence = ["```", "~~~"].into_iter().find(|f| trimmed.starts_with(f));
-            if let Some(fence) = fence {
-                match &in_fence {
-                    Some(open)
-                        if trimmed
-                            .trim_end_matches(fence.chars().next().unwrap_or('`'))
-                            .is_empty()
-                            && fence == open.as_str() =>
-                    {
-                        in_fence = None;
-                        lines.push(fence.to_owned());
-                    }
-                    Some(_) => lines.push(line),
-                    None => {
-                        // Every fenced block becomes a `text` block: rustdoc would compile a
-                        // block with no language (or `rust`) as a doctest.
-                        in_fence = Some(fence.to_owned());
-                        lines.push(format!("{fence}text"));
-                    }
-                }
-                continue;
-            }
-            if in_fence.is_some() {
-                lines.push(line);
-                continue;
-            }
-            // Four spaces of indentation start an indented code block, which rustdoc would also
-            // compile: keep at most three.
-            let indent = line.len() - trimmed.len();
-            lines.push(format!("{}{}", " ".repeat(indent.min(3)), trimmed));
-        }
-        if in_fence.is_some() {
-            lines.push("```".to_owned());
-        }
-        while lines.last().is_some_and(|l| l.is_empty()) {
-            lines.pop();
-        }
-        while lines.first().is_some_and(|l| l.is_empty()) {
-            lines.remove(0);
-        }
-        Docs { lines }
-    }
-
-    /// Append a paragraph (separated by a blank line).
-    pub fn push_paragraph(&mut self, other: Docs) {
-        if other.lines.is_empty() {
-            return;
-        }
-        if !self.lines.is_empty() {
-            self.lines.push(String::new());
-        }
-        self.lines.extend(other.lines);
-    }
-
-    /// No documentation at all?
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-}
-
 /// An HTTP method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HttpMethod {
     /// GET
     Get,
@@ -191,65 +159,135 @@ pub enum ParamIn {
     Cookie,
 }
 
-/// A path, query, header or cookie parameter.
+impl ParamIn {
+    /// `path`, `query`, `header`, `cookie`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamIn::Path => "path",
+            ParamIn::Query => "query",
+            ParamIn::Header => "header",
+            ParamIn::Cookie => "cookie",
+        }
+    }
+}
+
+/// A path, query, header or cookie parameter: a field of a request struct (OpenAPI) or of a
+/// channel's connection parameters (AsyncAPI).
 #[derive(Clone, Debug)]
 pub struct Param {
     /// Wire name and Rust field name.
     pub name: Name,
     /// Where it travels.
     pub location: ParamIn,
-    /// Its type.
-    pub ty: TypeRef,
+    /// The value's type: a scalar or a string enum, as the runtime reads and writes parameter
+    /// text (lowering falls back to a string, with a warning, for anything else).
+    pub value: TypeRef,
+    /// A list of values (`Vec<value>`: repeated, or comma-separated in headers)?
+    pub list: bool,
     /// Must it be present?
     pub required: bool,
     /// Its description.
     pub docs: Docs,
 }
 
-/// A Server-Sent Events endpoint.
+/// How a parameter's field is typed in its struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamField {
+    /// `T`: required.
+    Plain,
+    /// `Option<T>`: optional.
+    Optional,
+    /// `Vec<T>`: a list, empty when absent.
+    List,
+}
+
+impl Param {
+    /// The shape of the parameter's field: lists are `Vec<T>` whether required or not (an
+    /// empty list is sent as nothing), other optional parameters `Option<T>`.
+    pub fn field(&self) -> ParamField {
+        match (self.list, self.required) {
+            (true, _) => ParamField::List,
+            (false, true) => ParamField::Plain,
+            (false, false) => ParamField::Optional,
+        }
+    }
+}
+
+/// A path as the server routes it and the client builds it.
 #[derive(Clone, Debug)]
-pub struct SseEndpoint {
-    /// Wire name (the operationId, or `METHOD path`) and the Rust method name.
-    pub name: Name,
-    /// Summary and description.
-    pub docs: Docs,
-    /// GET, POST, …
-    pub method: HttpMethod,
-    /// The path template as written (`/v1/pets/{petId}`).
+pub struct Route {
+    /// The path as written (for a WebSocket channel: its servers' pathname joined with its
+    /// address).
     pub path: String,
-    /// The path as split into literal text and parameters, for building URLs.
+    /// The path split into literal text and parameters, for building URLs.
     pub segments: Vec<PathSegment>,
-    /// The route the generated axum server serves it on; `None` when axum cannot route this
-    /// path or method (a warning says why) — the client is still generated.
-    pub server_route: Option<String>,
-    /// Path, query, header and cookie parameters, in spec order. A `Last-Event-ID` header is
-    /// not listed here: it sets [`SseEndpoint::resumable`].
-    pub params: Vec<Param>,
-    /// A JSON request body, for POST streams.
-    pub body: Option<Body>,
-    /// The events the stream carries, in spec order.
-    pub events: Vec<SseEvent>,
-    /// The generated enum of all events (a tagged union on the SSE `event:` field).
-    pub event_enum: TypeId,
-    /// How events are framed.
-    pub framing: SseFraming,
-    /// A `data:` value that ends the stream (e.g. `[DONE]`).
-    pub sentinel: Option<String>,
-    /// The same response is also offered as `application/json` with this type.
-    pub json_alternative: Option<TypeRef>,
-    /// Does the spec let clients resume with `Last-Event-ID`?
-    pub resumable: bool,
-    /// Where the operation is in the spec.
-    pub location: Option<Location>,
+    /// The axum route for it; `None` when axum cannot route the path (a warning says why): the
+    /// client still calls it.
+    pub axum: Option<String>,
+    /// Does the API's router serve it? Not when its route conflicts with an earlier one of the
+    /// same router (a warning says why); a channel's own router still serves it.
+    pub in_router: bool,
+}
+
+impl Route {
+    /// Where the API's router serves it, if it does.
+    pub fn served(&self) -> Option<&str> {
+        self.axum.as_deref().filter(|_| self.in_router)
+    }
 }
 
 /// A piece of a path template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathSegment {
-    /// Literal text, as written.
+    /// Literal text, as written (a `{name}` no parameter describes stays literal text).
     Literal(String),
-    /// A `{name}` parameter: the wire name.
-    Param(String),
+    /// A path parameter: its index in the parameters of the operation or channel.
+    Param(usize),
+}
+
+/// An OpenAPI operation: its request, and what it answers.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    /// Wire name (the operationId, or `METHOD path`) and the Rust method name, claimed among
+    /// the service trait's and the client's methods.
+    pub name: Name,
+    /// Summary and description.
+    pub docs: Docs,
+    /// GET, POST, …
+    pub method: HttpMethod,
+    /// Where it is served; its path parameters are those of the request.
+    pub route: Route,
+    /// The request struct in `types` (`StreamNotificationsRequest`, a [`TypeKind::Params`]):
+    /// every parameter, the body, the `Last-Event-ID` of a resumable stream.
+    pub request: TypeId,
+    /// The private axum handler function in `server` (`handle_stream_notifications`).
+    pub handler: RustIdent,
+    /// What it answers.
+    pub kind: OperationKind,
+    /// Where the operation is in the spec.
+    pub location: Option<Location>,
+}
+
+/// What an operation answers.
+#[derive(Clone, Debug)]
+pub enum OperationKind {
+    /// A `text/event-stream` of typed events.
+    Stream(EventStream),
+}
+
+/// A plain request/response operation, recorded: no code is generated for it yet.
+#[derive(Clone, Debug)]
+pub struct PlainOperation {
+    /// operationId (or `METHOD path`) and the method name it would have.
+    pub name: Name,
+    /// GET, POST, …
+    pub method: HttpMethod,
+    /// The path template.
+    pub path: String,
+    /// Summary and description.
+    pub docs: Docs,
+    /// Where the operation is in the spec.
+    pub location: Option<Location>,
 }
 
 /// A JSON request body.
@@ -261,6 +299,32 @@ pub struct Body {
     pub required: bool,
     /// Its description.
     pub docs: Docs,
+    /// Its field in the request struct (`body`).
+    pub field: RustIdent,
+}
+
+/// The event stream an operation answers with.
+#[derive(Clone, Debug)]
+pub struct EventStream {
+    /// The events the stream carries, in spec order.
+    pub events: Vec<SseEvent>,
+    /// The generated enum of all events (a tagged union on the SSE `event:` field).
+    pub event_enum: TypeId,
+    /// How events are framed.
+    pub framing: SseFraming,
+    /// A `data:` value that ends the stream (e.g. `[DONE]`).
+    pub sentinel: Option<String>,
+    /// The same response is also offered as `application/json`.
+    pub json_alternative: Option<JsonAlternative>,
+}
+
+/// The `application/json` form of an event-stream response.
+#[derive(Clone, Debug)]
+pub struct JsonAlternative {
+    /// The JSON document's type.
+    pub ty: TypeRef,
+    /// The trait and client method answering with it (`stream_notifications_json`).
+    pub method: RustIdent,
 }
 
 /// How a stream's events are described in the spec.
@@ -299,51 +363,149 @@ pub enum Payload {
 }
 
 /// The protocol a channel is served over.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum ChannelProtocol {
-    /// `ws` or `wss`.
-    WebSocket,
+    /// `ws` or `wss`: served and connected to.
+    WebSocket(WebSocketChannel),
     /// Anything else (MQTT, Mercure, HTTP streaming…): types are generated, handlers are not.
     Other(String),
 }
 
-/// An AsyncAPI channel: an address, its parameters, and its messages by direction.
+/// An AsyncAPI channel: an address and its messages by direction.
 #[derive(Clone, Debug)]
 pub struct Channel {
-    /// The channel id and its Rust name.
+    /// The channel id and its Rust name (the stem of the channel's items).
     pub name: Name,
     /// Its description.
     pub docs: Docs,
-    /// The address template (`/auctions/{auctionId}`).
+    /// The address template as written (`/auctions/{auctionId}`).
     pub address: String,
-    /// The pathname of the WebSocket servers it is on (`/v1`, no trailing `/`), their
-    /// variables replaced by their defaults; empty when there is none, when the servers
-    /// disagree, or when it cannot be used (warned about). Routes and client URLs are
-    /// `pathname` + `address`.
-    pub pathname: String,
-    /// The protocol of the servers it is on.
+    /// The protocol of the servers it is on, with what WebSocket needs.
     pub protocol: ChannelProtocol,
-    /// Path parameters of the address, then query and header parameters of the handshake.
-    pub params: Vec<Param>,
     /// Messages the server receives (client → server).
-    pub to_server: Vec<Message>,
+    pub to_server: Option<MessageSet>,
     /// Messages the server sends (server → client).
-    pub to_client: Vec<Message>,
-    /// The generated enum of client → server messages, if there are any.
-    pub to_server_enum: Option<TypeId>,
-    /// The generated enum of server → client messages, if there are any.
-    pub to_client_enum: Option<TypeId>,
-    /// Request/reply pairs.
+    pub to_client: Option<MessageSet>,
+    /// Request/reply operations.
     pub replies: Vec<RequestReply>,
-    /// Security schemes applied to the handshake.
-    pub security: Vec<Security>,
     /// Where it is in the spec.
     pub location: Option<Location>,
-    /// The socket it shares with the other WebSocket channels on the same address, if any: its
-    /// wire form is that address, its Rust name the stem of the combined items
-    /// (`StreamSocket`). Every channel of a shared socket carries the same name; the first of
-    /// them in the document leads it.
-    pub socket: Option<Name>,
+}
+
+impl Channel {
+    /// The messages of one direction.
+    pub fn direction(&self, to_server: bool) -> Option<&MessageSet> {
+        if to_server {
+            self.to_server.as_ref()
+        } else {
+            self.to_client.as_ref()
+        }
+    }
+
+    /// What it has as a WebSocket channel, if it is one.
+    pub fn websocket(&self) -> Option<&WebSocketChannel> {
+        match &self.protocol {
+            ChannelProtocol::WebSocket(ws) => Some(ws),
+            ChannelProtocol::Other(_) => None,
+        }
+    }
+}
+
+/// What a WebSocket channel has besides its messages.
+#[derive(Clone, Debug)]
+pub struct WebSocketChannel {
+    /// Where it is served and connected to: the pathname of its WebSocket servers joined with
+    /// its address; its path parameters are those of `params`.
+    pub route: Route,
+    /// The connection parameters struct in `types` (`AuctionParams`, a [`TypeKind::Params`]):
+    /// path parameters of the address, then query and header parameters of the handshake.
+    pub params: TypeId,
+    /// Security schemes applied to the handshake.
+    pub security: Vec<Security>,
+    /// The socket it shares with other channels on its address, if any.
+    pub socket: Option<SocketId>,
+    /// The identifiers of its generated items.
+    pub items: ChannelItems,
+}
+
+/// The identifiers of one channel's generated items, each claimed in its module.
+#[derive(Clone, Debug)]
+pub struct ChannelItems {
+    /// `server`: the trait to implement (`AuctionChannel`).
+    pub server_trait: RustIdent,
+    /// `server`: the endpoint type adapting the trait to the runtime (`AuctionEndpoint`).
+    pub endpoint: RustIdent,
+    /// `server`: the router of this channel alone (`auction_router`).
+    pub router: RustIdent,
+    /// `client`: the typed client (`AuctionClient`).
+    pub client: RustIdent,
+}
+
+/// Index of a [`Socket`] in [`Api::sockets`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SocketId(pub usize);
+
+/// Several WebSocket channels on one address: one connection carries every channel's messages.
+#[derive(Clone, Debug)]
+pub struct Socket {
+    /// The address (wire) and the stem of its items (`StreamSocket`).
+    pub name: Name,
+    /// Its channels, as indices into [`Api::channels`], in document order: the first leads it
+    /// (its route, and the `on_invalid` of frames no channel decodes).
+    pub members: Vec<usize>,
+    /// `types`: the enum of every client → server message, one variant per member with
+    /// messages that way (`None` when none has).
+    pub to_server: Option<SocketEnum>,
+    /// `types`: the enum of every server → client message.
+    pub to_client: Option<SocketEnum>,
+    /// `server`: the endpoint type serving the socket (`StreamSocketEndpoint`).
+    pub endpoint: RustIdent,
+    /// `server`: the router of the socket alone (`stream_socket_router`).
+    pub router: RustIdent,
+    /// `client`: the socket's client (`StreamSocketClient`).
+    pub client: RustIdent,
+}
+
+/// The combined enum of one direction of a [`Socket`].
+#[derive(Clone, Debug)]
+pub struct SocketEnum {
+    /// Its identifier in `types`.
+    pub ident: RustIdent,
+    /// Its variants: (the member channel's index in [`Api::channels`], the variant identifier).
+    pub variants: Vec<(usize, RustIdent)>,
+}
+
+/// The messages of one direction of a channel, and how they travel.
+#[derive(Clone, Debug)]
+pub struct MessageSet {
+    /// The messages, in spec order.
+    pub messages: Vec<Message>,
+    /// The generated enum (a variant per message).
+    pub enum_id: TypeId,
+    /// How a text frame is decoded.
+    pub text: TextDecoding,
+    /// The message a binary frame decodes into (an index into `messages`), if any carries
+    /// binary data.
+    pub binary: Option<usize>,
+    /// The opt-in catch-all variant for JSON with an unknown tag (`Unknown`).
+    pub unknown: Option<RustIdent>,
+}
+
+/// How a direction's text frames are told apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TextDecoding {
+    /// No message travels as text.
+    None,
+    /// JSON whose property `tag` names the message (the values are the messages' tags).
+    Tagged {
+        /// The property.
+        tag: String,
+    },
+    /// JSON objects with one key naming the message (`{"add_rule": {...}}`).
+    Wrapped,
+    /// One JSON message, or several without a tag: each JSON message is tried in order, then
+    /// an empty frame for a message without payload, then the plain-text message.
+    TryEach,
 }
 
 /// One message of a channel.
@@ -355,28 +517,51 @@ pub struct Message {
     pub docs: Docs,
     /// What it carries.
     pub payload: Payload,
-    /// The value of the discriminating property on the wire, if the messages of its direction
-    /// are told apart by one.
+    /// The value of the discriminating property (or the wrapper key) on the wire, if the JSON
+    /// messages of its direction are told apart by one.
     pub tag: Option<String>,
     /// The content type (`application/json` by default).
     pub content_type: String,
-    /// Where its correlation id is, as a JSON pointer into the payload.
-    pub correlation: Option<String>,
+    /// Where its correlation id is, when it has one the generated code can read and set.
+    pub correlation: Option<Correlation>,
     /// Example payloads from the spec.
     pub examples: Vec<Value>,
+}
+
+/// A message's correlation id: a top-level string property of its payload struct.
+#[derive(Clone, Debug)]
+pub struct Correlation {
+    /// The JSON pointer as parsed: its unescaped segments (`$message.payload#/requestId` →
+    /// `["requestId"]`).
+    pub pointer: Vec<String>,
+    /// The payload struct's field holding it.
+    pub field: RustIdent,
+    /// Whether that field is optional (`Option<String>`) or always there (`String`).
+    pub optional: bool,
+}
+
+/// Who sends the request of a request/reply operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Initiator {
+    /// The client asks, the server answers (the server trait has a method per operation).
+    Client,
+    /// The server asks, the client answers.
+    Server,
 }
 
 /// A request and the messages that may answer it.
 #[derive(Clone, Debug)]
 pub struct RequestReply {
-    /// The operation name.
+    /// The operation name, and the method answering it (server trait) or calling it (client),
+    /// claimed among both.
     pub name: Name,
-    /// The request message's wire name.
-    pub request: String,
-    /// The reply messages' wire names.
-    pub replies: Vec<String>,
-    /// JSON pointer into the payloads where the correlation id is.
-    pub correlation: Option<String>,
+    /// Who asks.
+    pub initiator: Initiator,
+    /// The request: an index into the asking side's direction (`to_server` when the client
+    /// asks).
+    pub request: usize,
+    /// The replies: indices into the other direction, at least one.
+    pub replies: Vec<usize>,
 }
 
 /// How a handshake is authenticated.
@@ -388,24 +573,11 @@ pub enum Security {
     Basic,
     /// An API key in a query parameter, header or cookie.
     ApiKey {
-        /// Where it travels.
+        /// Where it travels (never [`ParamIn::Path`]).
         location: ParamIn,
         /// The parameter, header or cookie name.
         name: String,
     },
-}
-
-/// A plain request/response operation (recorded; not generated yet).
-#[derive(Clone, Debug)]
-pub struct HttpOperation {
-    /// operationId (or `METHOD path`) and Rust name.
-    pub name: Name,
-    /// GET, POST, …
-    pub method: HttpMethod,
-    /// The path template.
-    pub path: String,
-    /// Summary and description.
-    pub docs: Docs,
 }
 
 /// Index of a [`TypeDef`] in the [`TypeSpace`].
@@ -423,6 +595,14 @@ impl TypeSpace {
     /// The definition behind an id.
     pub fn get(&self, id: TypeId) -> &TypeDef {
         &self.defs[id.0]
+    }
+
+    /// The parameters behind a request or connection struct's id.
+    pub fn params(&self, id: TypeId) -> Option<&ParamsDef> {
+        match &self.defs.get(id.0)?.kind {
+            TypeKind::Params(params) => Some(params),
+            _ => None,
+        }
     }
 }
 
@@ -452,6 +632,9 @@ pub enum TypeKind {
     Union(UnionDef),
     /// A type alias (`pub type X = Vec<Y>;`).
     Alias(TypeRef),
+    /// The parameters of a request or connection: a struct of [`Param`] fields (and a body),
+    /// built by the runtime from a request head and written into a URL and headers.
+    Params(ParamsDef),
 }
 
 /// A struct.
@@ -503,6 +686,8 @@ pub enum Presence {
 pub struct EnumDef {
     /// Variants in spec order; `wire` is the exact string value.
     pub variants: Vec<EnumVariant>,
+    /// Is it a parameter's type (so it also gets the runtime's `ParamValue`)?
+    pub param: bool,
 }
 
 /// One value of a string enum.
@@ -561,6 +746,38 @@ pub struct UnionVariant {
     pub docs: Docs,
     /// Its content; `None` for a variant that is only its tag.
     pub ty: Option<TypeRef>,
+    /// Not part of the serde representation (a WebSocket message that travels as a binary
+    /// frame beside tagged JSON ones): the wire code encodes and decodes it by itself.
+    pub skip: bool,
+}
+
+/// The parameters struct of an operation's request or a channel's connection.
+#[derive(Clone, Debug)]
+pub struct ParamsDef {
+    /// The parameters, in spec order.
+    pub params: Vec<Param>,
+    /// The JSON body, for an operation's request.
+    pub body: Option<Body>,
+    /// The `Last-Event-ID` field of a resumable stream's request.
+    pub last_event_id: Option<RustIdent>,
+    /// Whose parameters they are.
+    pub of: ParamsOf,
+}
+
+impl ParamsDef {
+    /// Does the request carry a `Last-Event-ID` (a resumable stream)?
+    pub fn resumable(&self) -> bool {
+        self.last_event_id.is_some()
+    }
+}
+
+/// Whose parameters a [`ParamsDef`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamsOf {
+    /// An operation's request.
+    Request,
+    /// A WebSocket connection's upgrade request.
+    Connection,
 }
 
 /// A reference to a type, as a field, parameter or payload uses it.

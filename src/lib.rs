@@ -5,24 +5,34 @@
 //!
 //! ```text
 //! load   → spec::Document   text + parsed value + source map, every $ref'd file loaded
-//! lower  → ir::Api          protocol-neutral endpoints, channels, messages and a type space
-//! emit   → emit::OutputFile Rust text per file, rendered by askama templates from the IR only
-//! format → text             syn + prettyplease: a template bug fails here, not in the user's crate
-//! write  → disk             "@generated" header, written only if changed, or `--check` drift
+//! lower  → ir::Api          protocol-neutral operations, channels, messages and a type space,
+//!                           every identifier claimed: the IR is final
+//! check  → ir::Api          route conflicts, module names, the IR's invariants (check.rs)
+//! emit   → token streams    `quote!` from the IR only: `<module>::{types, server, client}`
+//! format → emit::OutputFile syn + prettyplease, with the `@generated` header
+//! write  → disk             written only if changed, or `--check` drift
 //! ```
 //!
-//! [`generate`] runs load → format for a set of specs; [`write`] does the last phase.
-//! [`Builder`] runs the whole pipeline from a `build.rs`.
+//! Every generated file has the same layout, whatever the protocol: `types` (every data type:
+//! payloads, event and message enums, request structs, connection parameters), a private
+//! `wire` module (how they travel: the runtime traits they implement), `server` (the traits to
+//! implement and the axum routers) and `client` (the typed clients).
+//!
+//! [`lower_all`] runs load → check for a set of specs (what `wiregen check` does), [`generate`]
+//! load → format; [`write`] does the last phase. [`Builder`] runs the whole pipeline from a
+//! `build.rs`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod builder;
+pub mod check;
 pub mod diag;
 pub mod emit;
 pub mod format;
 pub mod ir;
 pub mod lower;
 pub mod names;
+pub mod output;
 pub mod spec;
 pub mod write;
 
@@ -116,7 +126,7 @@ pub struct Failure {
     pub inputs: Vec<PathBuf>,
 }
 
-/// Load and lower specs, reporting every problem: what `wiregen check` does.
+/// Load, lower and check specs, reporting every problem: what `wiregen check` does.
 pub fn lower_all(specs: &[PathBuf], settings: &Settings) -> Result<LoweredSpecs, Failure> {
     // load → lower, one spec at a time; errors of all specs are collected before stopping.
     let mut diags = Diagnostics::new();
@@ -132,6 +142,19 @@ pub fn lower_all(specs: &[PathBuf], settings: &Settings) -> Result<LoweredSpecs,
             apis.push(api);
         }
     }
+    let lowered = match diags.finish() {
+        Ok(diagnostics) => diagnostics,
+        Err(diagnostics) => {
+            return Err(Failure {
+                diagnostics,
+                inputs,
+            });
+        }
+    };
+    // check, over every API.
+    let mut diags = Diagnostics::new();
+    check::check(&mut apis, &mut diags);
+    diags.extend(lowered);
     match diags.finish() {
         Ok(diagnostics) => Ok(LoweredSpecs {
             apis,
@@ -145,7 +168,7 @@ pub fn lower_all(specs: &[PathBuf], settings: &Settings) -> Result<LoweredSpecs,
     }
 }
 
-/// Run load → lower → emit → format for a set of specs.
+/// Run load → lower → check → emit → format for a set of specs.
 pub fn generate(specs: &[PathBuf], settings: &Settings) -> Result<Generated, Failure> {
     let LoweredSpecs {
         apis,

@@ -239,7 +239,7 @@ fn check(args: CheckArgs, console: &mut Console) -> Status {
                 console.message(&format!(
                     "{}: ok ({}, {}, {})",
                     api.source.file,
-                    count(api.sse_endpoints.len(), "SSE endpoint"),
+                    count(api.operations.len(), "SSE endpoint"),
                     count(api.channels.len(), "channel"),
                     count(api.types.defs.len(), "type")
                 ));

@@ -113,6 +113,12 @@ fn words(wire: &str) -> Vec<String> {
     words
 }
 
+/// Does `wire` have anything an identifier can be made of (letters or digits)? A name like `/`
+/// does not: its identifier would be the placeholder `Empty`.
+pub fn has_words(wire: &str) -> bool {
+    !words(wire).is_empty()
+}
+
 /// The identifier for `wire` in the given case, before collision handling. Never empty, never a
 /// bare keyword, never starting with a digit.
 pub fn ident(wire: &str, case: Case) -> RustIdent {

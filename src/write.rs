@@ -15,7 +15,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{Diagnostic, Kind};
-use crate::emit::OutputFile;
+use crate::output::OutputFile;
 
 /// The last line of a generated file whose hand-written continuation is kept (see the module
 /// docs). A comment in TOML, so it ends a `Cargo.toml`; what follows it can add tables with

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use wiregen::Settings;
 use wiregen::ir::{
-    Api, Channel, ChannelProtocol, HttpMethod, Message, ParamIn, Payload, Presence, Role, Scalar,
-    Security, SseEndpoint, SseFraming, TypeDef, TypeKind, TypeRef, UnionRepr,
+    Api, Body, Channel, HttpMethod, Initiator, Message, Param, ParamIn, Payload, Presence, Role,
+    Scalar, Security, SseEvent, SseFraming, TypeDef, TypeKind, TypeRef, UnionRepr,
 };
 
 fn lower(fixture: &str) -> Api {
@@ -18,14 +18,39 @@ fn lower(fixture: &str) -> Api {
     lowered.apis.remove(0)
 }
 
-fn endpoint<'a>(api: &'a Api, operation: &str) -> &'a SseEndpoint {
-    api.sse_endpoints
-        .iter()
-        .find(|e| e.name.wire == operation)
+/// An operation answering with an event stream, with its request's parts at hand.
+struct Endpoint<'a> {
+    method: HttpMethod,
+    path: &'a str,
+    resumable: bool,
+    framing: SseFraming,
+    events: &'a [SseEvent],
+    params: &'a [Param],
+    body: Option<&'a Body>,
+    sentinel: Option<&'a String>,
+    json_alternative: Option<&'a TypeRef>,
+}
+
+fn endpoint<'a>(api: &'a Api, operation: &str) -> Endpoint<'a> {
+    let (op, stream) = api
+        .streams()
+        .find(|(op, _)| op.name.wire == operation)
         .unwrap_or_else(|| {
-            let names: Vec<_> = api.sse_endpoints.iter().map(|e| &e.name.wire).collect();
+            let names: Vec<_> = api.operations.iter().map(|o| &o.name.wire).collect();
             panic!("no SSE endpoint `{operation}` among {names:?}")
-        })
+        });
+    let request = api.types.params(op.request).expect("a request struct");
+    Endpoint {
+        method: op.method,
+        path: &op.route.path,
+        resumable: request.resumable(),
+        framing: stream.framing,
+        events: &stream.events,
+        params: &request.params,
+        body: request.body.as_ref(),
+        sentinel: stream.sentinel.as_ref(),
+        json_alternative: stream.json_alternative.as_ref().map(|j| &j.ty),
+    }
 }
 
 fn type_def<'a>(api: &'a Api, wire: &str) -> &'a TypeDef {
@@ -43,15 +68,15 @@ fn named(api: &Api, ty: &TypeRef) -> String {
     }
 }
 
-/// (wire name, location, required, type) of every parameter.
-fn params(params: &[wiregen::ir::Param]) -> Vec<(&str, ParamIn, bool, &TypeRef)> {
+/// (wire name, location, required, value type) of every parameter.
+fn params(params: &[Param]) -> Vec<(&str, ParamIn, bool, &TypeRef)> {
     params
         .iter()
-        .map(|p| (p.name.wire.as_str(), p.location, p.required, &p.ty))
+        .map(|p| (p.name.wire.as_str(), p.location, p.required, &p.value))
         .collect()
 }
 
-fn events(endpoint: &SseEndpoint) -> Vec<&str> {
+fn events<'a>(endpoint: &Endpoint<'a>) -> Vec<&'a str> {
     endpoint
         .events
         .iter()
@@ -88,7 +113,7 @@ fn openapi_3_0() {
     let api = lower("openapi30.yaml");
     let quotes = endpoint(&api, "streamQuotes");
     assert_eq!(
-        (quotes.method, quotes.path.as_str()),
+        (quotes.method, quotes.path),
         (HttpMethod::Get, "/v1/venues/{venueId}/quotes")
     );
     assert!(
@@ -96,12 +121,12 @@ fn openapi_3_0() {
         "a Last-Event-ID header makes the stream resumable"
     );
     assert_eq!(quotes.framing, SseFraming::Named);
-    assert_eq!(events(quotes), ["quote", "trade", "heartbeat"]);
+    assert_eq!(events(&quotes), ["quote", "trade", "heartbeat"]);
     assert!(
         matches!(quotes.events[2].payload, Payload::Empty),
         "a heartbeat has no data"
     );
-    let p = params(&quotes.params);
+    let p = params(quotes.params);
     assert_eq!(p.len(), 4, "Last-Event-ID is not a parameter: {p:?}");
     assert_eq!(
         p[0],
@@ -125,15 +150,16 @@ fn openapi_3_0() {
     assert!(
         quotes.body.is_none() && quotes.sentinel.is_none() && quotes.json_alternative.is_none()
     );
+    assert_eq!(quotes.path, "/v1/venues/{venueId}/quotes");
 
     let watch = endpoint(&api, "watchOrders");
     assert_eq!(watch.method, HttpMethod::Post);
-    let body = watch.body.as_ref().expect("a JSON body");
+    let body = watch.body.expect("a JSON body");
     assert!(body.required);
     assert_eq!(named(&api, &body.ty), "WatchRequest");
     assert_eq!(watch.framing, SseFraming::Payload);
     assert!(!watch.resumable);
-    assert_eq!(events(watch), ["message"]);
+    assert_eq!(events(&watch), ["message"]);
     let Payload::Json(payload) = &watch.events[0].payload else {
         panic!("JSON data")
     };
@@ -240,14 +266,13 @@ fn openapi_3_1() {
     assert!(matches!(log.events[0].payload, Payload::Text));
 
     let completion = endpoint(&api, "createCompletion");
-    assert_eq!(completion.sentinel.as_deref(), Some("[DONE]"));
+    assert_eq!(completion.sentinel.map(String::as_str), Some("[DONE]"));
     let alternative = completion
         .json_alternative
-        .as_ref()
         .expect("the application/json response");
     assert_eq!(named(&api, alternative), "Completion");
     assert_eq!(
-        named(&api, &completion.body.as_ref().expect("a body").ty),
+        named(&api, &completion.body.expect("a body").ty),
         "CompletionRequest"
     );
     assert_eq!(
@@ -282,7 +307,7 @@ fn openapi_3_2_item_schema() {
     let build = endpoint(&api, "followBuild");
     assert!(build.resumable);
     assert_eq!(build.framing, SseFraming::Named);
-    assert_eq!(events(build), ["step-started", "step-finished", "log"]);
+    assert_eq!(events(&build), ["step-started", "step-finished", "log"]);
     let payloads: Vec<String> = build
         .events
         .iter()
@@ -298,7 +323,7 @@ fn openapi_3_2_item_schema() {
         "contentSchema is the payload"
     );
     assert_eq!(
-        params(&build.params),
+        params(build.params),
         [(
             "buildId",
             ParamIn::Path,
@@ -309,8 +334,8 @@ fn openapi_3_2_item_schema() {
 
     let prices = endpoint(&api, "followPrices");
     assert_eq!(prices.framing, SseFraming::Named);
-    assert_eq!(events(prices), ["price", "correction"]);
-    for event in &prices.events {
+    assert_eq!(events(&prices), ["price", "correction"]);
+    for event in prices.events {
         let Payload::Json(ty) = &event.payload else {
             panic!("JSON data")
         };
@@ -332,10 +357,31 @@ fn channel<'a>(api: &'a Api, wire: &str) -> &'a Channel {
         .unwrap_or_else(|| panic!("no channel `{wire}`"))
 }
 
+/// The messages of one direction of a channel (none when it has none that way).
+fn direction(channel: &Channel, to_server: bool) -> &[Message] {
+    channel
+        .direction(to_server)
+        .map_or(&[][..], |set| set.messages.as_slice())
+}
+
 fn messages(list: &[Message]) -> Vec<(&str, Option<&str>)> {
     list.iter()
         .map(|m| (m.name.wire.as_str(), m.tag.as_deref()))
         .collect()
+}
+
+/// A WebSocket channel's connection parameters.
+fn channel_params<'a>(api: &'a Api, channel: &Channel) -> &'a [Param] {
+    let ws = channel.websocket().expect("a WebSocket channel");
+    &api.types
+        .params(ws.params)
+        .expect("a parameters struct")
+        .params
+}
+
+/// Where a WebSocket channel is served and connected to.
+fn path(channel: &Channel) -> &str {
+    &channel.websocket().expect("a WebSocket channel").route.path
 }
 
 #[test]
@@ -344,8 +390,8 @@ fn asyncapi_3_0() {
     assert_eq!(api.role, Role::Server);
     let lobby = channel(&api, "lobby");
     assert_eq!(lobby.address, "/lobby/{lobbyId}");
-    assert_eq!(lobby.protocol, ChannelProtocol::WebSocket);
-    let p = params(&lobby.params);
+    assert_eq!(path(lobby), "/ws/lobby/{lobbyId}");
+    let p = params(channel_params(&api, lobby));
     assert_eq!(p[0], ("lobbyId", ParamIn::Path, true, &STRING));
     assert_eq!(p[1], ("nickname", ParamIn::Query, true, &STRING));
     assert_eq!(
@@ -359,7 +405,7 @@ fn asyncapi_3_0() {
     );
     assert_eq!(p[3], ("X-Client-Version", ParamIn::Header, false, &STRING));
     assert_eq!(
-        lobby.security,
+        lobby.websocket().expect("WebSocket").security,
         [
             Security::ApiKey {
                 location: ParamIn::Header,
@@ -369,7 +415,7 @@ fn asyncapi_3_0() {
         ]
     );
     assert_eq!(
-        messages(&lobby.to_server),
+        messages(direction(lobby, true)),
         [
             ("chatIn", Some("chat")),
             ("ready", Some("ready")),
@@ -377,16 +423,20 @@ fn asyncapi_3_0() {
         ]
     );
     assert_eq!(
-        messages(&lobby.to_client),
+        messages(direction(lobby, false)),
         [
             ("chatOut", Some("chat")),
             ("kicked", Some("kicked")),
             ("players", Some("players"))
         ]
     );
-    let to_server = api
-        .types
-        .get(lobby.to_server_enum.expect("a client → server enum"));
+    let to_server = api.types.get(
+        lobby
+            .to_server
+            .as_ref()
+            .expect("a client → server enum")
+            .enum_id,
+    );
     assert_eq!(
         union_of(to_server).0,
         &UnionRepr::Internal { tag: "type".into() }
@@ -396,20 +446,37 @@ fn asyncapi_3_0() {
         other => panic!("JSON payload, got {other:?}"),
     };
     assert_ne!(
-        payload(&lobby.to_server[0]),
-        payload(&lobby.to_client[0]),
+        payload(&direction(lobby, true)[0]),
+        payload(&direction(lobby, false)[0]),
         "`chat` both ways, with different payload types"
     );
-    assert_eq!(lobby.replies.len(), 1);
-    let reply = &lobby.replies[0];
-    assert_eq!(reply.name.wire, "answerPlayerList");
-    assert_eq!(reply.request, "listPlayers");
-    assert_eq!(reply.replies, ["players"]);
-    assert_eq!(reply.correlation.as_deref(), Some("/requestId"));
+    // The request id is a uuid, not a string the generated code can read and set: no typed
+    // request/reply method (a warning says so); the messages stay in their directions.
+    assert!(lobby.replies.is_empty());
+    assert!(direction(lobby, true)[2].correlation.is_none());
+}
+
+#[test]
+fn request_reply_is_indexed_with_its_correlation_field() {
+    let api = lower("../../specs/petstore.asyncapi.yaml");
+    let chat = channel(&api, "supportChat");
+    let [reply] = chat.replies.as_slice() else {
+        panic!("one request/reply operation: {:?}", chat.replies)
+    };
+    assert_eq!(reply.initiator, Initiator::Client);
+    let request = &direction(chat, true)[reply.request];
+    let answers: Vec<&str> = reply
+        .replies
+        .iter()
+        .map(|&i| direction(chat, false)[i].name.wire.as_str())
+        .collect();
     assert_eq!(
-        lobby.to_server[2].correlation.as_deref(),
-        Some("/requestId")
+        (request.name.wire.as_str(), answers),
+        ("historyRequest", vec!["historyReply"])
     );
+    let correlation = request.correlation.as_ref().expect("a correlation id");
+    assert_eq!(correlation.pointer, ["requestId"]);
+    assert_eq!(correlation.field.as_str(), "request_id");
 }
 
 #[test]
@@ -420,13 +487,13 @@ fn asyncapi_2_6_is_converted() {
     assert_eq!(api.channels.len(), 1);
     let rooms = &api.channels[0];
     assert_eq!(rooms.address, "/rooms/{roomId}");
-    assert_eq!(rooms.protocol, ChannelProtocol::WebSocket);
+    assert!(rooms.websocket().is_some());
     assert_eq!(
-        params(&rooms.params),
+        params(channel_params(&api, rooms)),
         [("roomId", ParamIn::Path, true, &TypeRef::Scalar(Scalar::I32))]
     );
     assert_eq!(
-        messages(&rooms.to_server)
+        messages(direction(rooms, true))
             .iter()
             .map(|m| m.1)
             .collect::<Vec<_>>(),
@@ -434,7 +501,7 @@ fn asyncapi_2_6_is_converted() {
         "publish: what the server receives"
     );
     assert_eq!(
-        messages(&rooms.to_client)
+        messages(direction(rooms, false))
             .iter()
             .map(|m| m.1)
             .collect::<Vec<_>>(),
@@ -447,21 +514,18 @@ fn asyncapi_2_6_is_converted() {
 fn asyncapi_3_1_multi_file() {
     let api = lower("asyncapi31_multi.yaml");
     let presence = channel(&api, "presence");
-    assert_eq!(
-        presence.protocol,
-        ChannelProtocol::WebSocket,
+    assert!(
+        presence.websocket().is_some(),
         "the protocol of the $ref'd server"
     );
     assert_eq!(
-        messages(&presence.to_server),
+        messages(direction(presence, true)),
         [("join", Some("join")), ("leave", Some("leave"))]
     );
-    assert_eq!(messages(&presence.to_client), [("roster", None)]);
-    let Payload::Json(TypeRef::Vec(user)) = &presence.to_client[0].payload else {
-        panic!(
-            "the roster is an array: {:?}",
-            presence.to_client[0].payload
-        )
+    assert_eq!(messages(direction(presence, false)), [("roster", None)]);
+    let roster = &direction(presence, false)[0].payload;
+    let Payload::Json(TypeRef::Vec(user)) = roster else {
+        panic!("the roster is an array: {roster:?}")
     };
     assert_eq!(named(&api, user), "User");
 }
@@ -471,8 +535,7 @@ fn asyncapi_frames_from_the_client_side() {
     let api = lower("asyncapi30_frames.yml");
     assert_eq!(api.role, Role::Client, "x-wiregen-role: client");
     let channel = channel(&api, "transcribe");
-    let kinds: Vec<&str> = channel
-        .to_server
+    let kinds: Vec<&str> = direction(channel, true)
         .iter()
         .map(|m| match m.payload {
             Payload::Binary => "binary",
@@ -487,11 +550,17 @@ fn asyncapi_frames_from_the_client_side() {
         "the client sends audio and commands"
     );
     assert_eq!(
-        messages(&channel.to_client),
+        messages(direction(channel, false)),
         [("partial", None), ("final", None)]
     );
-    let to_client = api.types.get(channel.to_client_enum.expect("an enum"));
-    assert_eq!(union_of(to_client).0, &UnionRepr::Untagged);
+    let to_client = channel.to_client.as_ref().expect("an enum");
+    assert_eq!(
+        union_of(api.types.get(to_client.enum_id)).0,
+        &UnionRepr::Untagged
+    );
+    // Binary frames carry the audio, text frames the command: told apart by the frame.
+    let to_server = channel.to_server.as_ref().expect("messages to the server");
+    assert_eq!(to_server.binary, Some(0));
 }
 
 #[test]
@@ -508,31 +577,39 @@ fn role_setting_overrides_the_document() {
     let lobby = channel(api, "lobby");
     // Read from the client's side, `send` is what reaches the server.
     assert_eq!(
-        messages(&lobby.to_server),
+        messages(direction(lobby, true)),
         [
             ("chatOut", Some("chat")),
             ("kicked", Some("kicked")),
             ("players", Some("players"))
         ]
     );
-    assert_eq!(messages(&lobby.to_client)[0], ("chatIn", Some("chat")));
+    assert_eq!(
+        messages(direction(lobby, false))[0],
+        ("chatIn", Some("chat"))
+    );
 }
 
 /// The identifiers of the `Unknown` catch-alls of a channel's (client → server, server →
 /// client) enums.
 fn catch_alls(api: &Api, channel: &Channel) -> (Option<String>, Option<String>) {
-    let unknown = |id: Option<wiregen::ir::TypeId>| match id.map(|id| &api.types.get(id).kind) {
-        Some(TypeKind::Union(union)) => union.unknown.as_ref().map(|u| u.as_str().to_owned()),
-        _ => None,
+    let unknown = |to_server: bool| {
+        let set = channel.direction(to_server)?;
+        let TypeKind::Union(union) = &api.types.get(set.enum_id).kind else {
+            return None;
+        };
+        let from_set = set.unknown.as_ref().map(|u| u.as_str().to_owned());
+        assert_eq!(
+            from_set,
+            union.unknown.as_ref().map(|u| u.as_str().to_owned())
+        );
+        from_set
     };
-    (
-        unknown(channel.to_server_enum),
-        unknown(channel.to_client_enum),
-    )
+    (unknown(true), unknown(false))
 }
 
 #[test]
-fn unknown_messages_from_the_document_the_setting_and_the_parts() {
+fn unknown_messages_from_the_document_and_the_setting() {
     let path = PathBuf::from("tests/fixtures/asyncapi30_unknown.yaml");
     let lower_with = |settings: &Settings| {
         wiregen::lower_all(std::slice::from_ref(&path), settings)
@@ -561,13 +638,13 @@ fn unknown_messages_from_the_document_the_setting_and_the_parts() {
         ..Settings::default()
     });
     assert_eq!(catch_alls(&off, channel(&off, "game")), (None, None));
-    // Only the enums a generated part receives.
+    // The IR does not depend on which parts are emitted: every tagged enum gets it.
     let mut server_only = Settings::default();
     server_only.parts.client = false;
     let api = lower_with(&server_only);
     assert_eq!(
         catch_alls(&api, channel(&api, "game")),
-        (some("Unknown"), None)
+        (some("Unknown"), some("Unknown"))
     );
     // Off by default.
     let api = lower("asyncapi30.yaml");
@@ -594,20 +671,33 @@ fn unknown_messages_from_the_document_the_setting_and_the_parts() {
 #[test]
 fn server_pathnames_prefix_websocket_channels() {
     let api = lower("asyncapi30_pathnames.yaml");
-    let pathname = |wire: &str| channel(&api, wire).pathname.clone();
+    let served = |wire: &str| {
+        let channel = channel(&api, wire);
+        (path(channel).to_owned(), channel.address.clone())
+    };
     // `a`'s `/api/{version}/` with the default `v2`, normalised; `b`'s `api/v2` agrees.
-    assert_eq!(pathname("shared"), "/api/v2");
+    let (shared, address) = served("shared");
+    assert_eq!(shared, format!("/api/v2{address}"));
     // `a` and `c` disagree; `d`'s variable has no default: no prefix (both warned about).
-    assert_eq!(pathname("split"), "");
-    assert_eq!(pathname("tenant"), "");
+    for wire in ["split", "tenant"] {
+        let (unprefixed, address) = served(wire);
+        assert_eq!(unprefixed, address, "{wire}");
+    }
     // Only WebSocket servers count.
-    assert_eq!(pathname("mixed"), "/api/v2");
+    let (mixed, address) = served("mixed");
+    assert_eq!(mixed, format!("/api/v2{address}"));
     // AsyncAPI 2.x `url`, converted to `host` + `pathname`.
     let api = lower("asyncapi26.yaml");
-    assert!(api.channels.iter().all(|c| c.pathname == "/thermostat"));
-    let api = lower("asyncapi30.yaml");
-    assert_eq!(channel(&api, "lobby").pathname, "/ws");
+    assert!(
+        api.channels
+            .iter()
+            .all(|c| path(c).starts_with("/thermostat/"))
+    );
     // No pathname at all.
     let api = lower("asyncapi30_ws_edges.yaml");
-    assert!(api.channels.iter().all(|c| c.pathname.is_empty()));
+    assert!(
+        api.channels
+            .iter()
+            .all(|c| path(c) == format!("/{}", c.address.trim_start_matches('/')))
+    );
 }

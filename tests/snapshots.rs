@@ -260,7 +260,7 @@ fn check_bad_spec(shown: &str, diagnostics: &[Diagnostic], failures: &mut Vec<St
             failures.push(format!("{shown}: error without a location:\n{error}"));
         }
     }
-    let places: Vec<(String, usize, usize)> = diagnostics
+    let places: Vec<(String, u32, u32)> = diagnostics
         .iter()
         .filter_map(|d| d.location.as_ref())
         .map(|l| (l.file.clone(), l.line, l.column))
@@ -287,7 +287,7 @@ fn several_errors_are_reported_at_once() {
         path: PathBuf::from(FIXTURES).join("bad_many_errors.yaml"),
     };
     let diagnostics = generate(&input).expect_err("bad_many_errors.yaml must fail");
-    let lines: BTreeSet<usize> = diagnostics
+    let lines: BTreeSet<u32> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .filter_map(|d| d.location.as_ref().map(|l| l.line))
@@ -552,20 +552,17 @@ fn api_round_trips(
     }
     for channel in &api.channels {
         let directions = [
-            ("to server", &channel.to_server, channel.to_server_enum),
-            ("to client", &channel.to_client, channel.to_client_enum),
+            ("to server", &channel.to_server),
+            ("to client", &channel.to_client),
         ];
-        for (direction, messages, direction_enum) in directions {
-            for message in messages.iter().filter(|m| !m.examples.is_empty()) {
-                let ty = match (&message.tag, direction_enum, &message.payload) {
-                    (Some(_), Some(id), _) => rust_type(api, modules, stem, &TypeRef::Named(id)),
-                    (Some(tag), None, _) => panic!(
-                        "{stem}: message `{}` has tag `{tag}` but its direction has no enum",
-                        message.name.wire
-                    ),
-                    (None, _, Payload::Json(ty)) => rust_type(api, modules, stem, ty),
+        for (direction, set) in directions {
+            let Some(set) = set else { continue };
+            for message in set.messages.iter().filter(|m| !m.examples.is_empty()) {
+                let ty = match (&message.tag, &message.payload) {
+                    (Some(_), _) => rust_type(api, modules, stem, &TypeRef::Named(set.enum_id)),
+                    (None, Payload::Json(ty)) => rust_type(api, modules, stem, ty),
                     // Text and binary payloads have no JSON type to go through.
-                    (None, _, Payload::Text | Payload::Binary | Payload::Empty) => continue,
+                    (None, Payload::Text | Payload::Binary | Payload::Empty) => continue,
                 };
                 let label = format!(
                     "{} {direction} {}",

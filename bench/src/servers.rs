@@ -28,7 +28,7 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use bytes::Bytes;
 use petstore_generated::petstore_openapi::server::{self, PetStoreNotifications};
-use petstore_generated::petstore_openapi::sse::StreamNotificationsRequest;
+use petstore_generated::petstore_openapi::types::StreamNotificationsRequest;
 use petstore_generated::petstore_openapi::types::{OrderPlaced, StreamNotificationsEvent};
 use tokio::sync::{Notify, broadcast, mpsc};
 use wiregen_runtime::http::HttpError;

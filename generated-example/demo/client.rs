@@ -12,14 +12,14 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use futures_util::StreamExt;
+use petstore_generated::petstore_asyncapi::client::{AuctionClient, ClientConfig};
+use petstore_generated::petstore_asyncapi::types::AuctionParams;
 use petstore_generated::petstore_asyncapi::types::{
     AuctionClientMessage, AuctionServerMessage, Bid,
 };
-use petstore_generated::petstore_asyncapi::ws::AuctionParams;
-use petstore_generated::petstore_asyncapi::ws::client::{AuctionClient, ClientConfig};
 use petstore_generated::petstore_openapi::client::Client;
-use petstore_generated::petstore_openapi::sse::StreamNotificationsRequest;
 use petstore_generated::petstore_openapi::types::StreamNotificationsEvent as Event;
+use petstore_generated::petstore_openapi::types::StreamNotificationsRequest;
 use wiregen_runtime::sse::client::Received;
 use wiregen_runtime::ws::Credential;
 use wiregen_runtime::ws::client::Event as WsEvent;
@@ -163,7 +163,9 @@ async fn run(options: Options) -> ExitCode {
                 ..
             }) => {
                 let after = last_event_id.as_deref().unwrap_or("-");
-                if !say(&format!("# gap: events after {after} were missed ({reason})")) {
+                if !say(&format!(
+                    "# gap: events after {after} were missed ({reason})"
+                )) {
                     return ExitCode::SUCCESS;
                 }
             }

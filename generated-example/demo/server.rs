@@ -24,12 +24,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
+use petstore_generated::petstore_asyncapi::server as ws_server;
+use petstore_generated::petstore_asyncapi::types::AuctionParams;
 use petstore_generated::petstore_asyncapi::types::{
     AuctionClientMessage, AuctionEnd, AuctionServerMessage, BidPlaced, Outbid,
 };
-use petstore_generated::petstore_asyncapi::ws::{self, AuctionParams};
 use petstore_generated::petstore_openapi::server::{self, PetStoreNotifications};
-use petstore_generated::petstore_openapi::sse::StreamNotificationsRequest;
+use petstore_generated::petstore_openapi::types::StreamNotificationsRequest;
 use petstore_generated::petstore_openapi::types::{
     Adoption, OrderDelivered, OrderPlaced, OrderShipped, PetStatus, StatusChange,
     StreamNotificationsEvent as Event,
@@ -160,9 +161,9 @@ async fn serve(options: Options) -> std::io::Result<()> {
         "listening on http://{addr}\n  curl -N http://{addr}/v1/pets/notifications\n  \
          auctions: ws://{addr}/auctions/a-demo?userId=u-1001&token=demo"
     ));
-    let app = server::router(store).merge(ws::server::auction_router(
+    let app = server::router(store).merge(ws_server::auction_router(
         Arc::new(auctions),
-        Arc::new(ws::server::ServerConfig::default()),
+        Arc::new(ws_server::ServerConfig::default()),
     ));
     // TCP_NODELAY (events are small and written one at a time), a timeout for request heads
     // and a connection limit.
@@ -420,7 +421,7 @@ impl Auctions {
     }
 }
 
-impl ws::server::AuctionChannel for Auctions {
+impl ws_server::AuctionChannel for Auctions {
     type Session = Bidder;
     type Auth = ();
 

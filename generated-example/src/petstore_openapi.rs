@@ -219,10 +219,7 @@ pub mod types {
         #[serde(rename = "order-delivered")]
         OrderDelivered(OrderDelivered),
     }
-}
 
-/// The Server-Sent Events endpoints: what each takes, and how its events travel.
-pub mod sse {
     /// Everything `GET /v1/pets/notifications` takes.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct StreamNotificationsRequest {
@@ -233,7 +230,11 @@ pub mod sse {
         /// Resume after this event id: the `Last-Event-ID` header. The client fills it in by itself when it reconnects.
         pub last_event_id: ::std::option::Option<::std::string::String>,
     }
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::sse::EventSet for super::types::StreamNotificationsEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -286,9 +287,40 @@ pub mod sse {
             }
         }
     }
+
+    impl ::wiregen_runtime::request::FromRequest
+    for super::types::StreamNotificationsRequest {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                user_id: request.query_optional("userId")?,
+                last_event_id: request.last_event_id(),
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest
+    for super::types::StreamNotificationsRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/pets/notifications");
+            url.query_optional("userId", &self.user_id);
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+
+        fn last_event_id(&self) -> ::std::option::Option<&str> {
+            self.last_event_id.as_deref()
+        }
+    }
 }
 
-/// The server side: implement the trait and serve [`server::router`](router).
+/// The server side: implement [`server::PetStoreNotifications`](PetStoreNotifications) and serve [`server::router`](router).
 pub mod server {
     /// Pet Store Notifications lets client applications follow what is happening
     /// in the store without polling.
@@ -321,7 +353,7 @@ pub mod server {
         /// Serves `GET /v1/pets/notifications` as a stream of events.
         fn stream_notifications(
             &self,
-            request: super::sse::StreamNotificationsRequest,
+            request: super::types::StreamNotificationsRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -332,22 +364,25 @@ pub mod server {
         > + ::std::marker::Send;
     }
 
-    /// Settings of the generated server: keep-alive interval, per-connection buffer.
+    /// Settings of the generated server: keep-alive interval, batching, request limits.
     pub type ServerConfig = ::wiregen_runtime::sse::server::ServerConfig;
 
-    /// An axum router serving every endpoint of the trait, with the default settings.
+    /// An axum router serving every operation of the trait, with the default settings.
     pub fn router<S: PetStoreNotifications>(
         service: S,
     ) -> ::wiregen_runtime::codegen::axum::Router {
         router_with_config(service, ServerConfig::default())
     }
 
-    /// An axum router serving every endpoint of the trait.
+    /// An axum router serving every operation of the trait.
     pub fn router_with_config<S: PetStoreNotifications>(
         service: S,
         config: ServerConfig,
     ) -> ::wiregen_runtime::codegen::axum::Router {
-        let state = ::std::sync::Arc::new(ServiceState { service, config });
+        let state = ::std::sync::Arc::new(::wiregen_runtime::sse::operation::Service {
+            service,
+            config,
+        });
         ::wiregen_runtime::codegen::axum::Router::new()
             .route(
                 "/v1/pets/notifications",
@@ -358,75 +393,52 @@ pub mod server {
             .with_state(state)
     }
 
-    struct ServiceState<S> {
-        service: S,
-        config: ServerConfig,
-    }
-
     async fn handle_stream_notifications<S: PetStoreNotifications>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::StreamNotificationsRequest {
-            user_id: match ::wiregen_runtime::params::query_optional(
-                &parts.uri,
-                "userId",
-            ) {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            last_event_id: ::wiregen_runtime::sse::server::last_event_id(&parts.headers),
-        };
-        match state.service.stream_notifications(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.stream_notifications(request),
+            )
+            .await
     }
 }
 
-/// The client side: [`client::Client`](Client), one method per endpoint.
+/// The client side: [`client::Client`](Client), one method per operation.
 pub mod client {
-    /// A client of the `Pet Store Notifications` API: every stream it opens reconnects with
-    /// backoff and resumes with `Last-Event-ID` by itself.
+    /// Settings of a client: timeouts, backoff, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
+
+    /// A client of the `Pet Store Notifications` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        base_url: ::std::string::String,
-        http: ::wiregen_runtime::sse::client::HttpClient,
-        config: ::wiregen_runtime::sse::client::ClientConfig,
+        inner: ::wiregen_runtime::sse::operation::ApiClient,
     }
 
     impl Client {
         /// A client of the server at `base_url` (for example `http://127.0.0.1:3000`), with the
         /// default settings.
         pub fn new(base_url: impl ::std::convert::Into<::std::string::String>) -> Self {
-            Self::with_config(
-                base_url,
-                ::wiregen_runtime::sse::client::ClientConfig::default(),
-            )
+            Self::with_config(base_url, ClientConfig::default())
         }
 
         /// A client with explicit settings (timeouts, backoff, reconnection).
         pub fn with_config(
             base_url: impl ::std::convert::Into<::std::string::String>,
-            config: ::wiregen_runtime::sse::client::ClientConfig,
+            config: ClientConfig,
         ) -> Self {
             Self {
-                base_url: base_url.into(),
-                http: ::wiregen_runtime::sse::client::http_client(&config),
-                config,
+                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
+                    base_url,
+                    config,
+                ),
             }
         }
 
@@ -441,45 +453,16 @@ pub mod client {
         /// Subscribes to `GET /v1/pets/notifications`: a stream of typed events that reconnects and resumes by itself.
         pub fn stream_notifications(
             &self,
-            request: &super::sse::StreamNotificationsRequest,
+            request: &super::types::StreamNotificationsRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::StreamNotificationsEvent,
         > {
-            match self.stream_notifications_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn stream_notifications_request(
-            &self,
-            request: &super::sse::StreamNotificationsRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/pets/notifications");
-            if let ::std::option::Option::Some(value) = &request.user_id {
-                url.query("userId", value);
-            }
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: request.last_event_id.clone(),
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
     }
 }

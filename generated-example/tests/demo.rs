@@ -245,11 +245,11 @@ fn petstore_client_prints_typed_events() {
 /// the one-second auction closes; a connection without a token is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_auction_over_websocket() {
+    use petstore_generated::petstore_asyncapi::client::{AuctionClient, ClientConfig};
+    use petstore_generated::petstore_asyncapi::types::AuctionParams;
     use petstore_generated::petstore_asyncapi::types::{
         AuctionClientMessage, AuctionServerMessage, Bid,
     };
-    use petstore_generated::petstore_asyncapi::ws::AuctionParams;
-    use petstore_generated::petstore_asyncapi::ws::client::{AuctionClient, ClientConfig};
     use wiregen_runtime::ws::Credential;
     use wiregen_runtime::ws::client::Event as WsEvent;
 

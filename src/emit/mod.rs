@@ -1,12 +1,15 @@
-//! The emit phase: Rust source text for each API, rendered by askama templates from the IR.
+//! The emit phase: Rust tokens for each API, built with `quote!` from the final IR only, then
+//! formatted once ([`crate::format`]).
 //!
-//! One file per API (`<module>.rs`), made of parts: `pub mod types` today, `server` and
-//! `client` later, each with its own template in `templates/`. Templates only print values made
-//! safe here first (in `tokens`); the rendered text goes through [`crate::format`], and the
-//! `@generated` header is put in front after formatting (prettyplease drops comments).
+//! One file per API (`<module>.rs`) with the same layout whatever the protocol: `pub mod types`
+//! (every data type), a private `mod wire` (the runtime traits the types implement: how events
+//! and messages travel, how requests are read and written), `pub mod server` and
+//! `pub mod client`. Identifiers come from the IR; spec text reaches the output only as string
+//! literals and doc attributes ([`tokens`]); nothing is decided by reading generated text.
 //! [`crate_files`] wraps emitted files into a standalone crate (`wiregen generate --crate`).
 
 mod cargo;
+mod http;
 mod lints;
 mod sse;
 mod tokens;
@@ -15,94 +18,15 @@ mod ws;
 
 use std::path::PathBuf;
 
-use askama::Template;
+use proc_macro2::TokenStream;
+use quote::quote;
 
 use crate::Settings;
 use crate::diag::{Diagnostic, Kind};
-use crate::ir::{Api, Scalar, SourceInfo, TypeRef};
+use crate::ir::{Api, SourceInfo, TypeKind};
 
+pub use crate::output::{OutputFile, Uses};
 pub use cargo::{RuntimeDep, crate_files, validate_crate_name};
-
-/// One generated file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutputFile {
-    /// Relative to the output directory (`petstore_openapi.rs`).
-    pub path: PathBuf,
-    /// The complete, formatted text, starting with the `@generated` header.
-    pub contents: String,
-    /// The crates the code in this file uses (empty for non-Rust files).
-    pub uses: Uses,
-}
-
-/// Which crates generated code needs besides `serde`, as found while emitting it: what
-/// [`crate_files`] lists as dependencies.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Uses {
-    /// `serde_json` (any-JSON values).
-    pub serde_json: bool,
-    /// `chrono` (dates and date-times).
-    pub chrono: bool,
-    /// `uuid`.
-    pub uuid: bool,
-    /// `wiregen-runtime` (optional nullable fields, servers, clients).
-    pub runtime: bool,
-    /// The runtime's SSE server (its `sse-server` feature).
-    pub server: bool,
-    /// The runtime's SSE client (its `sse-client` feature).
-    pub client: bool,
-    /// The runtime's WebSocket server (its `ws-server` feature).
-    pub ws_server: bool,
-    /// The runtime's WebSocket client (its `ws-client` feature).
-    pub ws_client: bool,
-}
-
-impl Uses {
-    /// Everything either uses.
-    pub fn union(self, other: Uses) -> Uses {
-        let Uses {
-            serde_json,
-            chrono,
-            uuid,
-            runtime,
-            server,
-            client,
-            ws_server,
-            ws_client,
-        } = other;
-        Uses {
-            serde_json: self.serde_json || serde_json,
-            chrono: self.chrono || chrono,
-            uuid: self.uuid || uuid,
-            runtime: self.runtime || runtime,
-            server: self.server || server,
-            client: self.client || client,
-            ws_server: self.ws_server || ws_server,
-            ws_client: self.ws_client || ws_client,
-        }
-    }
-
-    /// Note the crates a type expression needs (named types are emitted, and noted, themselves).
-    pub(crate) fn note_type(&mut self, ty: &TypeRef) {
-        match ty {
-            TypeRef::Named(_) => {}
-            TypeRef::Scalar(Scalar::DateTime | Scalar::Date) => self.chrono = true,
-            TypeRef::Scalar(Scalar::Uuid) => self.uuid = true,
-            TypeRef::Scalar(_) => {}
-            TypeRef::Json => self.serde_json = true,
-            TypeRef::Vec(inner)
-            | TypeRef::Map(inner)
-            | TypeRef::Option(inner)
-            | TypeRef::Box(inner) => self.note_type(inner),
-        }
-    }
-}
-
-/// `templates/api.rs.askama`: the parts of one file, in order.
-#[derive(Template)]
-#[template(path = "api.rs.askama", escape = "none")]
-struct ApiFile {
-    parts: Vec<String>,
-}
 
 /// Emit one API as one formatted file.
 ///
@@ -110,36 +34,92 @@ struct ApiFile {
 /// not a Rust path: [`Kind::Invalid`]) or wiregen bugs ([`Kind::Internal`]).
 pub fn emit(api: &Api, settings: &Settings) -> Result<OutputFile, Diagnostic> {
     let options = types_options(settings)?;
+    let rt = &options.runtime;
     let mut uses = Uses::default();
+    let crate::Parts {
+        types: _,
+        server,
+        client,
+    } = settings.parts;
     // Types are always emitted: the server and client parts need them.
-    let mut parts = vec![types::render(api, &options, &mut uses)?];
-    parts.extend(sse::render(
-        api,
-        &options.runtime_path,
-        sse::Parts {
-            server: settings.parts.server,
-            client: settings.parts.client,
-        },
-        &mut uses,
-    )?);
-    parts.extend(ws::render(
-        api,
-        &options.runtime_path,
-        ws::Parts {
-            server: settings.parts.server,
-            client: settings.parts.client,
-        },
-        &mut uses,
-    )?);
+    let mut items = vec![types::module(api, &options, &mut uses)?];
+    let streams = !api.operations.is_empty();
+    let channels = api.ws_channels().next().is_some();
+    if streams && channels {
+        return Err(internal(
+            "an API has both event streams and WebSocket channels".to_owned(),
+        ));
+    }
+    if (server || client) && (streams || channels) {
+        uses.runtime = true;
+        let mut wire = sse::wire_items(api, rt, server, client)?;
+        wire.extend(ws::wire_items(api, rt, server, client)?);
+        wire.extend(param_values(api, rt)?);
+        items.push(quote! {
+            /// How the types travel: the runtime's traits for events, messages, requests and
+            /// parameters.
+            mod wire {
+                #(#wire)*
+            }
+        });
+        if server {
+            if streams {
+                uses.server = true;
+                items.push(sse::server_module(api, rt)?);
+            } else {
+                uses.ws_server = true;
+                items.push(ws::server_module(api, rt)?);
+            }
+        }
+        if client {
+            if streams {
+                uses.client = true;
+                items.push(sse::client_module(api, rt)?);
+            } else {
+                uses.ws_client = true;
+                items.push(ws::client_module(api, rt)?);
+            }
+        }
+    }
     let file_name = format!("{}.rs", api.module.rust.unraw());
-    let rendered = render_template(&ApiFile { parts }, "api")?;
-    let formatted = crate::format::format(&rendered, &format!("{file_name} (as rendered)"))?;
+    let tokens: TokenStream = items.into_iter().collect();
+    let formatted = crate::format::format_tokens(tokens, &file_name)?;
     let contents = format!("{}\n{}", header(&api.source), formatted);
     Ok(OutputFile {
         path: PathBuf::from(file_name),
         contents,
         uses,
     })
+}
+
+/// `ParamValue` for the string enums parameters use: their wire text.
+fn param_values(api: &Api, rt: &tokens::Runtime) -> Result<Vec<TokenStream>, Diagnostic> {
+    let outer = tokens::TypeExpr {
+        space: &api.types,
+        outside: true,
+    };
+    let mut out = Vec::new();
+    for (index, def) in api.types.defs.iter().enumerate() {
+        let TypeKind::Enum(e) = &def.kind else {
+            continue;
+        };
+        if !e.param {
+            continue;
+        }
+        let ty = outer.named(crate::ir::TypeId(index))?;
+        out.push(quote! {
+            impl #rt::params::ParamValue for #ty {
+                fn write_param(&self, out: &mut ::std::string::String) {
+                    out.push_str(self.as_str());
+                }
+
+                fn parse_param(text: &str) -> ::std::result::Result<Self, #rt::params::ParamError> {
+                    #rt::params::parse_with_serde(text)
+                }
+            }
+        });
+    }
+    Ok(out)
 }
 
 /// Check the settings [`emit`] uses, before any spec is read: front ends report a problem here
@@ -166,10 +146,10 @@ fn types_options(settings: &Settings) -> Result<types::TypesOptions, Diagnostic>
                 })
             })
             .collect::<Result<_, _>>()?,
-        runtime_path: tokens::plain_path(runtime_path).ok_or_else(|| {
+        runtime: tokens::Runtime::new(tokens::plain_path(runtime_path).ok_or_else(|| {
             Diagnostic::error(Kind::Invalid, format!("runtime path `{runtime_path}` is not a Rust path"))
                 .help("give a path such as `::wiregen_runtime` or `crate::runtime`")
-        })?,
+        })?),
     })
 }
 
@@ -187,13 +167,6 @@ fn header(source: &SourceInfo) -> String {
         tokens::comment_text(file),
         tokens::comment_text(spec)
     )
-}
-
-/// Render a template; askama only fails on a formatting error, which would be a wiregen bug.
-pub(crate) fn render_template(template: &impl Template, what: &str) -> Result<String, Diagnostic> {
-    template
-        .render()
-        .map_err(|e| internal(format!("the {what} template failed to render: {e}")))
 }
 
 /// A [`Kind::Internal`] error.

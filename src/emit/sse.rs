@@ -1,425 +1,311 @@
-//! The Server-Sent Events parts: `pub mod sse` (each endpoint's request struct and the wire
-//! encoding of its event enum), `pub mod server` (a trait to implement and an axum router) and
-//! `pub mod client` (a typed, reconnecting client).
-//!
-//! As in the types part, every identifier, literal and type expression the templates print is
-//! computed here. Generated code reaches axum, http and the SSE machinery only through the
-//! runtime (`<runtime>::sse`, `<runtime>::params`, `<runtime>::http`, `<runtime>::codegen`).
+//! What OpenAPI operations answering with an event stream contribute to each module: in
+//! `wire`, the wire form of each event enum ([`EventSet`](::wiregen_runtime::sse::EventSet));
+//! in `server`, the service trait, the router and one thin handler per operation; in `client`,
+//! `Client` with one method per operation. The runtime's `sse::operation` does the work.
 
-use askama::Template;
+use proc_macro2::TokenStream;
+use quote::quote;
 
-use super::Uses;
-use super::tokens::{TypeExpr, docs_literals, param_doc_literals, string_literal};
+use super::http::{from_request_impl, to_request_impl};
+use super::tokens::{Runtime, TypeExpr, doc, docs, lit};
 use crate::diag::Diagnostic;
 use crate::ir::{
-    Api, Body, HttpMethod, Param, ParamIn, PathSegment, Payload, SseEndpoint, SseEvent, SseFraming,
-    TypeId, TypeKind, TypeRef,
+    Api, Docs, EventStream, HttpMethod, JsonAlternative, Operation, Payload, SseEvent, SseFraming,
 };
-use crate::names::{Case, ident};
 
-/// `templates/sse.rs.askama`.
-#[derive(Template)]
-#[template(path = "sse.rs.askama", escape = "none")]
-struct SseModule {
-    rt: String,
-    requests: Vec<RequestItem>,
-    event_sets: Vec<EventSetItem>,
-    param_enums: Vec<ParamEnumItem>,
-}
-
-/// `templates/server.rs.askama`.
-#[derive(Template)]
-#[template(path = "server.rs.askama", escape = "none")]
-struct ServerModule {
-    rt: String,
-    trait_docs: Vec<String>,
-    service: String,
-    methods: Vec<ServerMethod>,
-    routes: Vec<RouteItem>,
-}
-
-/// `templates/client.rs.askama`.
-#[derive(Template)]
-#[template(path = "client.rs.askama", escape = "none")]
-struct ClientModule {
-    rt: String,
-    client_docs: Vec<String>,
-    methods: Vec<ClientMethod>,
-}
-
-struct RequestItem {
-    docs: Vec<String>,
-    ident: String,
-    derive_default: bool,
-    fields: Vec<RequestField>,
-}
-
-struct RequestField {
-    docs: Vec<String>,
-    ident: String,
-    ty: String,
-}
-
-struct EventSetItem {
-    ty: String,
-    /// `true` when every event is the default `message` and the `event:` field is not read.
-    any_name: bool,
-    arms: Vec<EventArm>,
-}
-
-struct EventArm {
-    variant: String,
-    /// The event name as a string literal.
-    wire: String,
-    /// How `data` is carried.
-    data: DataKind,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum DataKind {
-    Json,
-    Text,
-    Empty,
-}
-
-struct ParamEnumItem {
-    ty: String,
-}
-
-struct ServerMethod {
-    docs: Vec<String>,
-    ident: String,
-    json_ident: Option<String>,
-    /// The JSON alternative's type (empty without one).
-    json_ty: String,
-    request: String,
-    event: String,
-    /// `None` when the server does not route it.
-    handler: Option<Handler>,
-}
-
-struct Handler {
-    ident: String,
-    extract: Vec<Extract>,
-    body: Option<BodyExtract>,
-    has_path: bool,
-    resumable: bool,
-    /// The end-of-stream sentinel the handler appends, as a string literal.
-    sentinel: Option<String>,
-    /// Does anything read the request head (query, headers, `Accept`)?
-    uses_parts: bool,
-}
-
-struct Extract {
-    field: String,
-    /// The whole expression producing the field's value, `?`-terminated where it can fail.
-    expr: String,
-}
-
-struct BodyExtract {
-    ty: String,
-    required: bool,
-}
-
-struct RouteItem {
-    path: String,
-    methods: Vec<(String, String)>,
-}
-
-struct ClientMethod {
-    docs: Vec<String>,
-    ident: String,
-    json_ident: Option<String>,
-    /// The JSON alternative's type (empty without one).
-    json_ty: String,
-    resumable: bool,
-    request: String,
-    /// The request builder's parameter: `_request` when the request struct has no fields.
-    request_arg: &'static str,
-    event: String,
-    method: String,
-    url: Vec<String>,
-    headers: Vec<String>,
-    body: Option<bool>,
-    sentinel: Option<String>,
-}
-
-/// Which of the three modules to render.
-pub(crate) struct Parts {
-    pub server: bool,
-    pub client: bool,
-}
-
-/// Render the SSE modules of an API (none if it has no SSE endpoints).
-pub(crate) fn render(
+/// `impl EventSet` for every stream's event enum, and the request structs' `FromRequest`
+/// (server) and `ToRequest` (client) impls.
+pub(crate) fn wire_items(
     api: &Api,
-    rt: &str,
-    parts: Parts,
-    uses: &mut Uses,
-) -> Result<Vec<String>, Diagnostic> {
-    if api.sse_endpoints.is_empty() || !(parts.server || parts.client) {
-        return Ok(Vec::new());
-    }
-    uses.runtime = true;
+    rt: &Runtime,
+    server: bool,
+    client: bool,
+) -> Result<Vec<TokenStream>, Diagnostic> {
     let outer = TypeExpr {
         space: &api.types,
-        prefix: "super::types::",
+        outside: true,
     };
-    let mut requests = Vec::new();
-    let mut event_sets = Vec::new();
-    let mut param_enum_ids: Vec<TypeId> = Vec::new();
-    for endpoint in &api.sse_endpoints {
-        requests.push(request_item(endpoint, &outer, uses)?);
-        event_sets.push(event_set_item(api, endpoint, &outer)?);
-        for param in &endpoint.params {
-            collect_enums(api, &param.ty, &mut param_enum_ids);
+    let mut items = Vec::new();
+    for (op, stream) in api.streams() {
+        items.push(event_set(rt, &outer.named(stream.event_enum)?, stream));
+        let request = outer.named(op.request)?;
+        let params = api.types.params(op.request).ok_or_else(|| {
+            super::internal(format!(
+                "operation `{}` has no request struct",
+                op.name.wire
+            ))
+        })?;
+        if server {
+            items.push(from_request_impl(rt, &request, params));
+        }
+        if client {
+            items.push(to_request_impl(rt, &request, params, &op.route));
         }
     }
-    let param_enums = param_enum_ids
-        .iter()
-        .map(|id| {
-            Ok(ParamEnumItem {
-                ty: outer.render(&TypeRef::Named(*id))?,
-            })
-        })
-        .collect::<Result<_, Diagnostic>>()?;
-    let mut out = vec![super::render_template(
-        &SseModule {
-            rt: rt.to_owned(),
-            requests,
-            event_sets,
-            param_enums,
-        },
-        "sse",
-    )?];
-    if parts.server {
-        uses.server = true;
-        out.push(server_module(api, rt, &outer)?);
-    }
-    if parts.client {
-        uses.client = true;
-        out.push(client_module(api, rt, &outer)?);
-    }
-    Ok(out)
+    Ok(items)
 }
 
-fn request_ident(endpoint: &SseEndpoint) -> String {
-    format!("{}Request", ident(&endpoint.name.wire, Case::Camel).unraw())
-}
-
-fn request_item(
-    endpoint: &SseEndpoint,
-    outer: &TypeExpr<'_>,
-    uses: &mut Uses,
-) -> Result<RequestItem, Diagnostic> {
-    let mut fields = Vec::new();
-    let mut all_optional = true;
-    for param in &endpoint.params {
-        let Param {
-            name,
-            location,
-            ty,
-            required,
-            docs,
-        } = param;
-        uses.note_type(ty);
-        let rendered = outer.render(ty)?;
-        let optional = !*required && !matches!(ty, TypeRef::Vec(_));
-        all_optional &= optional || matches!(ty, TypeRef::Vec(_));
-        let lines = param_doc_literals(docs, &name.wire, *location, "");
-        fields.push(RequestField {
-            docs: lines,
-            ident: name.rust.as_str().to_owned(),
-            ty: if optional {
-                format!("::std::option::Option<{rendered}>")
-            } else {
-                rendered
-            },
-        });
-    }
-    if let Some(Body { ty, required, docs }) = &endpoint.body {
-        uses.note_type(ty);
-        let rendered = outer.render(ty)?;
-        all_optional &= !*required;
-        let mut lines = docs_literals(docs);
-        if lines.is_empty() {
-            lines.push(string_literal(" The JSON request body."));
-        }
-        fields.push(RequestField {
-            docs: lines,
-            ident: "body".to_owned(),
-            ty: if *required {
-                rendered
-            } else {
-                format!("::std::option::Option<{rendered}>")
-            },
-        });
-    }
-    if endpoint.resumable {
-        fields.push(RequestField {
-            docs: vec![string_literal(
-                " Resume after this event id: the `Last-Event-ID` header. The client fills it in by itself when it reconnects.",
-            )],
-            ident: "last_event_id".to_owned(),
-            ty: "::std::option::Option<::std::string::String>".to_owned(),
-        });
-    }
-    let docs = vec![string_literal(&format!(
-        " Everything `{} {}` takes.",
-        endpoint.method.as_str(),
-        endpoint.path
-    ))];
-    Ok(RequestItem {
-        docs,
-        ident: request_ident(endpoint),
-        derive_default: all_optional,
-        fields,
-    })
-}
-
-fn event_set_item(
-    api: &Api,
-    endpoint: &SseEndpoint,
-    outer: &TypeExpr<'_>,
-) -> Result<EventSetItem, Diagnostic> {
-    let arms = endpoint
-        .events
-        .iter()
-        .map(
-            |SseEvent {
-                 name,
-                 docs: _,
-                 payload,
-             }| EventArm {
-                variant: name.rust.as_str().to_owned(),
-                wire: string_literal(&name.wire),
-                data: match payload {
-                    Payload::Json(_) => DataKind::Json,
-                    Payload::Text | Payload::Binary => DataKind::Text,
-                    Payload::Empty => DataKind::Empty,
+fn event_set(rt: &Runtime, ty: &TokenStream, stream: &EventStream) -> TokenStream {
+    let mut names = Vec::new();
+    let mut writes = Vec::new();
+    let mut decodes = Vec::new();
+    for SseEvent {
+        name,
+        docs: _,
+        payload,
+    } in &stream.events
+    {
+        let v = &name.rust;
+        let wire = lit(&name.wire);
+        let (pattern, write, decode) = match payload {
+            Payload::Json(_) => (
+                quote!(Self::#v(_)),
+                quote!(Self::#v(data) => #rt::sse::write_json(out, data),),
+                quote!(#rt::sse::read_json(data).map(Self::#v)),
+            ),
+            Payload::Text | Payload::Binary => (
+                quote!(Self::#v(_)),
+                quote! {
+                    Self::#v(data) => {
+                        out.extend_from_slice(data.as_bytes());
+                        ::std::result::Result::Ok(())
+                    }
                 },
-            },
-        )
-        .collect();
-    let _ = api;
-    Ok(EventSetItem {
-        ty: outer.render(&TypeRef::Named(endpoint.event_enum))?,
-        any_name: endpoint.framing != SseFraming::Named,
-        arms,
-    })
-}
-
-/// String enums used as parameters need `ParamValue` impls.
-fn collect_enums(api: &Api, ty: &TypeRef, out: &mut Vec<TypeId>) {
-    match ty {
-        TypeRef::Named(id) => match &api.types.get(*id).kind {
-            TypeKind::Enum(_) if !out.contains(id) => out.push(*id),
-            TypeKind::Alias(inner) => collect_enums(api, inner, out),
-            _ => {}
-        },
-        TypeRef::Vec(inner) | TypeRef::Option(inner) => collect_enums(api, inner, out),
-        _ => {}
-    }
-}
-
-fn json_alternative(
-    endpoint: &SseEndpoint,
-    outer: &TypeExpr<'_>,
-) -> Result<(Option<String>, Option<String>), Diagnostic> {
-    match &endpoint.json_alternative {
-        Some(ty) => Ok((
-            Some(format!("{}_json", endpoint.name.rust.unraw())),
-            Some(outer.render(ty)?),
-        )),
-        None => Ok((None, None)),
-    }
-}
-
-fn server_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Diagnostic> {
-    let mut methods = Vec::new();
-    let mut routes: Vec<RouteItem> = Vec::new();
-    for endpoint in &api.sse_endpoints {
-        let (json_ident, json_ty) = json_alternative(endpoint, outer)?;
-        let handler = match &endpoint.server_route {
-            Some(route) => {
-                let handler_ident = format!("handle_{}", endpoint.name.rust.unraw());
-                let method = method_fn(endpoint.method).to_owned();
-                match routes.iter_mut().find(|r| r.path == string_literal(route)) {
-                    Some(existing) => existing.methods.push((method, handler_ident.clone())),
-                    None => routes.push(RouteItem {
-                        path: string_literal(route),
-                        methods: vec![(method, handler_ident.clone())],
-                    }),
-                }
-                let reads_head = endpoint.params.iter().any(|p| p.location != ParamIn::Path);
-                Some(Handler {
-                    ident: handler_ident,
-                    extract: endpoint.params.iter().map(|p| extract(p, rt)).collect(),
-                    body: match &endpoint.body {
-                        Some(b) => Some(BodyExtract {
-                            ty: outer.render(&b.ty)?,
-                            required: b.required,
-                        }),
-                        None => None,
-                    },
-                    has_path: endpoint.params.iter().any(|p| p.location == ParamIn::Path),
-                    resumable: endpoint.resumable,
-                    sentinel: endpoint.sentinel.as_deref().map(string_literal),
-                    uses_parts: reads_head
-                        || endpoint.resumable
-                        || endpoint.json_alternative.is_some(),
-                })
-            }
-            None => None,
+                quote!(::std::result::Result::Ok(Self::#v(::std::string::String::from(data)))),
+            ),
+            Payload::Empty => (
+                quote!(Self::#v),
+                quote!(Self::#v => ::std::result::Result::Ok(()),),
+                quote!(::std::result::Result::Ok(Self::#v)),
+            ),
         };
-        let mut docs = docs_literals(&endpoint.docs);
-        if !docs.is_empty() {
-            docs.push(string_literal(""));
+        names.push(quote!(#pattern => #wire,));
+        writes.push(write);
+        decodes.push((wire, decode, matches!(payload, Payload::Empty)));
+    }
+    let decode = if stream.framing == SseFraming::Named {
+        let arms = decodes
+            .iter()
+            .map(|(wire, decode, _)| quote!(#wire => #decode,));
+        quote! {
+            match event {
+                #(#arms)*
+                _ => ::std::result::Result::Err(#rt::sse::DecodeError::UnknownEvent),
+            }
         }
-        docs.push(string_literal(&format!(
-            " Serves `{} {}` as a stream of events.",
-            endpoint.method.as_str(),
-            endpoint.path
+    } else {
+        // Every event carries the same payload, whatever its name.
+        match decodes.first() {
+            Some((_, decode, empty)) => {
+                let unused = empty.then(|| quote!(let _ = data;));
+                quote! {
+                    let _ = event;
+                    #unused
+                    #decode
+                }
+            }
+            None => quote! {
+                let _ = (event, data);
+                ::std::result::Result::Err(#rt::sse::DecodeError::UnknownEvent)
+            },
+        }
+    };
+    quote! {
+        impl #rt::sse::EventSet for #ty {
+            fn event_name(&self) -> &'static str {
+                match self { #(#names)* }
+            }
+
+            fn write_data(
+                &self,
+                out: &mut ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<(), #rt::sse::EncodeError> {
+                match self { #(#writes)* }
+            }
+
+            fn decode(
+                event: &str,
+                data: &str,
+            ) -> ::std::result::Result<Self, #rt::sse::DecodeError> {
+                #decode
+            }
+        }
+    }
+}
+
+/// The `server` module of an OpenAPI document: the service trait, `router`, and a handler
+/// per served operation.
+pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diagnostic> {
+    let outer = TypeExpr {
+        space: &api.types,
+        outside: true,
+    };
+    let items = &api.items;
+    let service = &items.service.rust;
+    let (router, router_with_config, server_config) = (
+        &items.router,
+        &items.router_with_config,
+        &items.server_config,
+    );
+    let mut methods = Vec::new();
+    let mut handlers = Vec::new();
+    // Routes by path, each with its methods in document order.
+    let mut routes: Vec<(String, Vec<TokenStream>)> = Vec::new();
+    for (op, stream) in api.streams() {
+        let request = outer.named(op.request)?;
+        let event = outer.named(stream.event_enum)?;
+        let name = &op.name.rust;
+        let mut method_docs = op.docs.clone().with_paragraph(Docs::from_text(&format!(
+            "Serves `{} {}` as a stream of events.",
+            op.method.as_str(),
+            op.route.path
         )));
-        if let Some(sentinel) = &endpoint.sentinel {
-            docs.push(string_literal(&format!(
-                " When the stream ends, the router sends the end marker `{}` as a last event's data.",
+        if let Some(sentinel) = &stream.sentinel {
+            method_docs.push_paragraph(Docs::from_text(&format!(
+                "When the stream ends, the router sends the end marker `{}` as a last event's data.",
                 sentinel.escape_debug()
             )));
         }
-        methods.push(ServerMethod {
-            docs,
-            ident: endpoint.name.rust.as_str().to_owned(),
-            json_ident,
-            json_ty: json_ty.unwrap_or_default(),
-            request: format!("super::sse::{}", request_ident(endpoint)),
-            event: outer.render(&TypeRef::Named(endpoint.event_enum))?,
-            handler,
+        let method_docs = docs(&method_docs);
+        methods.push(quote! {
+            #method_docs
+            fn #name(
+                &self,
+                request: #request,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<
+                    #rt::sse::server::EventStream<#event>,
+                    #rt::http::HttpError,
+                >,
+            > + ::std::marker::Send;
         });
+        if let Some(JsonAlternative { ty, method }) = &stream.json_alternative {
+            let ty = outer.ty(ty)?;
+            methods.push(quote! {
+                /// The same endpoint answered with one JSON document, for requests that do not accept
+                /// `text/event-stream`. Unless implemented, it answers 406 Not Acceptable.
+                fn #method(
+                    &self,
+                    request: #request,
+                ) -> impl ::std::future::Future<
+                    Output = ::std::result::Result<#ty, #rt::http::HttpError>,
+                > + ::std::marker::Send {
+                    let _ = request;
+                    ::std::future::ready(::std::result::Result::Err(#rt::http::HttpError::not_acceptable()))
+                }
+            });
+        }
+        let Some(served) = op.route.served() else {
+            continue;
+        };
+        let handler = &op.handler;
+        let sentinel = match &stream.sentinel {
+            Some(text) => {
+                let text = lit(text);
+                quote!(::std::option::Option::Some(#text))
+            }
+            None => quote!(::std::option::Option::None),
+        };
+        let respond = match &stream.json_alternative {
+            Some(JsonAlternative { method, .. }) => quote! {
+                #rt::sse::operation::respond_or_json(
+                    request,
+                    &state.config,
+                    #sentinel,
+                    |request| state.service.#name(request),
+                    |request| state.service.#method(request),
+                )
+                .await
+            },
+            None => quote! {
+                #rt::sse::operation::respond(
+                    request,
+                    &state.config,
+                    #sentinel,
+                    |request| state.service.#name(request),
+                )
+                .await
+            },
+        };
+        handlers.push(quote! {
+            async fn #handler<S: #service>(
+                #rt::codegen::axum::extract::State(state): #rt::codegen::axum::extract::State<
+                    ::std::sync::Arc<#rt::sse::operation::Service<S>>,
+                >,
+                request: #rt::codegen::axum::extract::Request,
+            ) -> #rt::codegen::axum::response::Response {
+                #respond
+            }
+        });
+        let routing = method_fn(op.method);
+        match routes.iter_mut().find(|(path, _)| path == served) {
+            Some((_, methods)) => methods.push(quote!(#routing(#handler::<S>))),
+            None => routes.push((served.to_owned(), vec![quote!(#routing(#handler::<S>))])),
+        }
     }
-    let mut trait_docs = docs_literals(&api.docs);
-    if !trait_docs.is_empty() {
-        trait_docs.push(string_literal(""));
-    }
-    trait_docs.push(string_literal(&format!(
-        " The `{}` API, served over Server-Sent Events: implement this trait and serve [`router`].",
+    let router_body = if routes.is_empty() {
+        // No operation has a path axum can route (wiregen warned about each).
+        quote! {
+            let _ = (service, config);
+            #rt::codegen::axum::Router::new()
+        }
+    } else {
+        let routes = routes.iter().map(|(path, methods)| {
+            let path = lit(path);
+            let (first, rest) = methods
+                .split_first()
+                .map_or((None, &[][..]), |(f, r)| (Some(f), r));
+            quote! {
+                .route(#path, #rt::codegen::axum::routing::#first #(.#rest)*)
+            }
+        });
+        quote! {
+            let state = ::std::sync::Arc::new(#rt::sse::operation::Service { service, config });
+            #rt::codegen::axum::Router::new()
+                #(#routes)*
+                .with_state(state)
+        }
+    };
+    let trait_docs = docs(&api.docs.clone().with_paragraph(Docs::from_text(&format!(
+        "The `{}` API, served over Server-Sent Events: implement this trait and serve [`{router}`].",
         api.source.title
-    )));
-    super::render_template(
-        &ServerModule {
-            rt: rt.to_owned(),
-            trait_docs,
-            service: api.service.rust.as_str().to_owned(),
-            methods,
-            routes,
-        },
-        "server",
-    )
+    ))));
+    let module_docs = doc(&format!(
+        "The server side: implement [`server::{service}`]({service}) and serve [`server::{router}`]({router})."
+    ));
+    Ok(quote! {
+        #module_docs
+        pub mod server {
+            #trait_docs
+            pub trait #service: ::std::marker::Send + ::std::marker::Sync + 'static {
+                #(#methods)*
+            }
+
+            /// Settings of the generated server: keep-alive interval, batching, request limits.
+            pub type #server_config = #rt::sse::server::ServerConfig;
+
+            /// An axum router serving every operation of the trait, with the default settings.
+            pub fn #router<S: #service>(service: S) -> #rt::codegen::axum::Router {
+                #router_with_config(service, #server_config::default())
+            }
+
+            /// An axum router serving every operation of the trait.
+            pub fn #router_with_config<S: #service>(
+                service: S,
+                config: #server_config,
+            ) -> #rt::codegen::axum::Router {
+                #router_body
+            }
+
+            #(#handlers)*
+        }
+    })
 }
 
-fn method_fn(method: HttpMethod) -> &'static str {
-    match method {
-        HttpMethod::Get => "get",
+/// axum's routing function for a method (QUERY is never served: lowering leaves it out).
+fn method_fn(method: HttpMethod) -> proc_macro2::Ident {
+    let name = match method {
+        HttpMethod::Get | HttpMethod::Query => "get",
         HttpMethod::Post => "post",
         HttpMethod::Put => "put",
         HttpMethod::Patch => "patch",
@@ -427,139 +313,121 @@ fn method_fn(method: HttpMethod) -> &'static str {
         HttpMethod::Head => "head",
         HttpMethod::Options => "options",
         HttpMethod::Trace => "trace",
-        HttpMethod::Query => "get",
+    };
+    proc_macro2::Ident::new(name, proc_macro2::Span::call_site())
+}
+
+/// The HTTP method as a value of the runtime's `http` crate.
+fn method_value(rt: &Runtime, method: HttpMethod) -> TokenStream {
+    match method {
+        HttpMethod::Query => quote!(#rt::params::extension_method("QUERY")),
+        other => {
+            let name = proc_macro2::Ident::new(other.as_str(), proc_macro2::Span::call_site());
+            quote!(#rt::codegen::http::Method::#name)
+        }
     }
 }
 
-/// How the server reads one parameter into the request struct.
-fn extract(param: &Param, rt: &str) -> Extract {
-    let name = string_literal(&param.name.wire);
-    let list = matches!(param.ty, TypeRef::Vec(_));
-    let need = if param.required {
-        "required"
-    } else {
-        "optional"
+/// The `client` module of an OpenAPI document: `Client`, one method per operation.
+pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diagnostic> {
+    let outer = TypeExpr {
+        space: &api.types,
+        outside: true,
     };
-    let expr = match (param.location, list) {
-        (ParamIn::Path, _) => format!("path.{need}({name})"),
-        (ParamIn::Query, true) => format!(
-            "{rt}::params::query_list(&parts.uri, {name}, {})",
-            param.required
-        ),
-        (ParamIn::Query, false) => format!("{rt}::params::query_{need}(&parts.uri, {name})"),
-        (ParamIn::Header, true) => format!(
-            "{rt}::params::header_list(&parts.headers, {name}, {})",
-            param.required
-        ),
-        (ParamIn::Header, false) => format!("{rt}::params::header_{need}(&parts.headers, {name})"),
-        (ParamIn::Cookie, _) => format!("{rt}::params::cookie_{need}(&parts.headers, {name})"),
-    };
-    Extract {
-        field: param.name.rust.as_str().to_owned(),
-        expr,
-    }
-}
-
-fn client_module(api: &Api, rt: &str, outer: &TypeExpr<'_>) -> Result<String, Diagnostic> {
+    let items = &api.items;
+    let (client, client_config) = (&items.client, &items.client_config);
     let mut methods = Vec::new();
-    for endpoint in &api.sse_endpoints {
-        let (json_ident, json_ty) = json_alternative(endpoint, outer)?;
-        let mut url = Vec::new();
-        for segment in &endpoint.segments {
-            match segment {
-                PathSegment::Literal(text) => {
-                    url.push(format!("url.literal({});", string_literal(text)))
+    for (op, stream) in api.streams() {
+        methods.push(client_methods(rt, &outer, op, stream)?);
+    }
+    let client_docs = doc(&format!(
+        "A client of the `{}` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.",
+        api.source.title
+    ));
+    let module_docs = doc(&format!(
+        "The client side: [`client::{client}`]({client}), one method per operation."
+    ));
+    Ok(quote! {
+        #module_docs
+        pub mod client {
+            /// Settings of a client: timeouts, backoff, reconnection.
+            pub type #client_config = #rt::sse::client::ClientConfig;
+
+            #client_docs
+            #[derive(Clone, Debug)]
+            pub struct #client {
+                inner: #rt::sse::operation::ApiClient,
+            }
+
+            impl #client {
+                /// A client of the server at `base_url` (for example `http://127.0.0.1:3000`), with the
+                /// default settings.
+                pub fn new(base_url: impl ::std::convert::Into<::std::string::String>) -> Self {
+                    Self::with_config(base_url, #client_config::default())
                 }
-                PathSegment::Param(wire) => {
-                    match endpoint
-                        .params
-                        .iter()
-                        .find(|p| p.location == ParamIn::Path && &p.name.wire == wire)
-                    {
-                        Some(p) => url.push(format!("url.path(&request.{});", p.name.rust)),
-                        // A `{name}` the spec does not declare stays as written.
-                        None => url.push(format!(
-                            "url.literal({});",
-                            string_literal(&format!("{{{wire}}}"))
-                        )),
+
+                /// A client with explicit settings (timeouts, backoff, reconnection).
+                pub fn with_config(
+                    base_url: impl ::std::convert::Into<::std::string::String>,
+                    config: #client_config,
+                ) -> Self {
+                    Self {
+                        inner: #rt::sse::operation::ApiClient::new(base_url, config),
                     }
                 }
+
+                #(#methods)*
             }
         }
-        let mut headers = Vec::new();
-        for p in &endpoint.params {
-            let name = string_literal(&p.name.wire);
-            let field = p.name.rust.as_str();
-            let list = matches!(p.ty, TypeRef::Vec(_));
-            match (p.location, p.required || list) {
-                (ParamIn::Query, true) if list => url.push(format!("url.query_list({name}, &request.{field});")),
-                (ParamIn::Query, true) => url.push(format!("url.query({name}, &request.{field});")),
-                (ParamIn::Query, false) => url.push(format!(
-                    "if let ::std::option::Option::Some(value) = &request.{field} {{ url.query({name}, value); }}"
-                )),
-                (ParamIn::Header, true) => headers.push(format!(
-                    "{rt}::params::set_header(&mut headers, {name}, &request.{field})?;"
-                )),
-                (ParamIn::Header, false) => headers.push(format!(
-                    "if let ::std::option::Option::Some(value) = &request.{field} {{ {rt}::params::set_header(&mut headers, {name}, value)?; }}"
-                )),
-                (ParamIn::Cookie, true) => headers.push(format!(
-                    "{rt}::params::add_cookie(&mut headers, {name}, &request.{field})?;"
-                )),
-                (ParamIn::Cookie, false) => headers.push(format!(
-                    "if let ::std::option::Option::Some(value) = &request.{field} {{ {rt}::params::add_cookie(&mut headers, {name}, value)?; }}"
-                )),
-                (ParamIn::Path, _) => {}
+    })
+}
+
+fn client_methods(
+    rt: &Runtime,
+    outer: &TypeExpr<'_>,
+    op: &Operation,
+    stream: &EventStream,
+) -> Result<TokenStream, Diagnostic> {
+    let request = outer.named(op.request)?;
+    let event = outer.named(stream.event_enum)?;
+    let method = method_value(rt, op.method);
+    let name = &op.name.rust;
+    let sentinel = match &stream.sentinel {
+        Some(text) => {
+            let text = lit(text);
+            quote!(::std::option::Option::Some(#text))
+        }
+        None => quote!(::std::option::Option::None),
+    };
+    let method_docs = docs(&op.docs.clone().with_paragraph(Docs::from_text(&format!(
+        "Subscribes to `{} {}`: a stream of typed events that reconnects and resumes by itself.",
+        op.method.as_str(),
+        op.route.path
+    ))));
+    let json = match &stream.json_alternative {
+        Some(JsonAlternative { ty, method: json }) => {
+            let ty = outer.ty(ty)?;
+            quote! {
+                /// The same endpoint, asking for one JSON document instead of a stream.
+                pub async fn #json(
+                    &self,
+                    request: &#request,
+                ) -> ::std::result::Result<#ty, #rt::sse::client::ClientError> {
+                    self.inner.fetch_json(#method, request).await
+                }
             }
         }
-        let mut docs = docs_literals(&endpoint.docs);
-        if !docs.is_empty() {
-            docs.push(string_literal(""));
+        None => TokenStream::new(),
+    };
+    Ok(quote! {
+        #method_docs
+        pub fn #name(
+            &self,
+            request: &#request,
+        ) -> #rt::sse::client::EventStream<#event> {
+            self.inner.subscribe(#method, request, #sentinel)
         }
-        docs.push(string_literal(&format!(
-            " Subscribes to `{} {}`: a stream of typed events that reconnects and resumes by itself.",
-            endpoint.method.as_str(),
-            endpoint.path
-        )));
-        methods.push(ClientMethod {
-            docs,
-            ident: endpoint.name.rust.as_str().to_owned(),
-            json_ident,
-            json_ty: json_ty.unwrap_or_default(),
-            resumable: endpoint.resumable,
-            request: format!("super::sse::{}", request_ident(endpoint)),
-            request_arg: if endpoint.params.is_empty()
-                && endpoint.body.is_none()
-                && !endpoint.resumable
-            {
-                "_request"
-            } else {
-                "request"
-            },
-            event: outer.render(&TypeRef::Named(endpoint.event_enum))?,
-            method: match endpoint.method {
-                HttpMethod::Query => format!("{rt}::params::extension_method(\"QUERY\")"),
-                other => format!("{rt}::codegen::http::Method::{}", other.as_str()),
-            },
-            url,
-            headers,
-            body: endpoint.body.as_ref().map(|b| b.required),
-            sentinel: endpoint.sentinel.as_deref().map(string_literal),
-        });
-    }
-    super::render_template(
-        &ClientModule {
-            rt: rt.to_owned(),
-            client_docs: super::tokens::doc_literals([
-                format!(
-                    "A client of the `{}` API: every stream it opens reconnects with",
-                    api.source.title
-                )
-                .as_str(),
-                "backoff and resumes with `Last-Event-ID` by itself.",
-            ]),
-            methods,
-        },
-        "client",
-    )
+
+        #json
+    })
 }

@@ -7,8 +7,8 @@ use syn::visit::Visit;
 
 use super::*;
 use crate::ir::{
-    AdditionalProperties, Docs, EnumDef, EnumVariant, Field, Presence, Role, StructDef, TypeDef,
-    TypeId, TypeKind, TypeSpace, UnionDef, UnionRepr, UnionVariant,
+    AdditionalProperties, Docs, EnumDef, EnumVariant, Field, ModuleItems, Presence, Role, Scalar,
+    StructDef, TypeDef, TypeId, TypeKind, TypeRef, TypeSpace, UnionDef, UnionRepr, UnionVariant,
 };
 use crate::names::{Case, Name, Namespace, name};
 
@@ -177,6 +177,7 @@ fn api() -> Api {
                     docs: docs(if wire == "null" { HOSTILE } else { "" }),
                 })
                 .collect(),
+            param: false,
         }),
     ));
 
@@ -194,11 +195,13 @@ fn api() -> Api {
                     name: variants.claim_name("pet-added", Case::Camel).0,
                     docs: docs("A pet was added."),
                     ty: Some(TypeRef::Named(PET)),
+                    skip: false,
                 },
                 UnionVariant {
                     name: variants.claim_name("Heartbeat", Case::Camel).0,
                     docs: docs("Only the tag."),
                     ty: None,
+                    skip: false,
                 },
             ],
             unknown: None,
@@ -217,16 +220,19 @@ fn api() -> Api {
                     name: variants.claim_name("text", Case::Camel).0,
                     docs: Docs::default(),
                     ty: Some(string()),
+                    skip: false,
                 },
                 UnionVariant {
                     name: variants.claim_name("number", Case::Camel).0,
                     docs: Docs::default(),
                     ty: Some(TypeRef::Scalar(Scalar::F64)),
+                    skip: false,
                 },
                 UnionVariant {
                     name: variants.claim_name("pet", Case::Camel).0,
                     docs: Docs::default(),
                     ty: Some(TypeRef::Named(PET)),
+                    skip: false,
                 },
             ],
             unknown: None,
@@ -248,11 +254,13 @@ fn api() -> Api {
                     name: variants.claim_name("status-change", Case::Camel).0,
                     docs: docs("Status changed."),
                     ty: Some(TypeRef::Named(PET)),
+                    skip: false,
                 },
                 UnionVariant {
                     name: variants.claim_name("ping", Case::Camel).0,
                     docs: docs("Ping."),
                     ty: None,
+                    skip: false,
                 },
             ],
             unknown: None,
@@ -283,7 +291,7 @@ fn api() -> Api {
 
     Api {
         module: name("petstore_openapi", Case::Snake),
-        service: name("Pet \"store\" */ fn pwned() {} /*", Case::Camel),
+        items: items(name("Pet \"store\" */ fn pwned() {} /*", Case::Camel)),
         source: SourceInfo {
             file: "specs/petstore.yaml\n*/ fn pwned() {}".to_owned(),
             spec: "OpenAPI 3.1.0 \u{202E}".to_owned(),
@@ -292,10 +300,23 @@ fn api() -> Api {
         },
         docs: docs(HOSTILE),
         role: Role::Server,
-        sse_endpoints: Vec::new(),
-        channels: Vec::new(),
         operations: Vec::new(),
+        plain: Vec::new(),
+        channels: Vec::new(),
+        sockets: Vec::new(),
         types: TypeSpace { defs },
+    }
+}
+
+/// The fixed items of the server and client modules, with this service trait.
+fn items(service: Name) -> ModuleItems {
+    ModuleItems {
+        service,
+        router: name("router", Case::Snake).rust,
+        router_with_config: name("router_with_config", Case::Snake).rust,
+        server_config: name("ServerConfig", Case::Camel).rust,
+        client: name("Client", Case::Camel).rust,
+        client_config: name("ClientConfig", Case::Camel).rust,
     }
 }
 
@@ -696,9 +717,8 @@ fn api_with_text(text: &str) -> Api {
         wire: text.to_owned(),
         rust: name(ident, case).rust,
     };
-    // Raw lines too, not only what `Docs::from_text` makes of them: emit must not rely on it.
-    let mut docs = Docs::from_text(text);
-    docs.lines.push(text.to_owned());
+    // Docs can only be made by `Docs::from_text`, which escapes them once.
+    let docs = Docs::from_text(text);
     let defs = vec![
         TypeDef {
             name: name("Holder", Case::Camel),
@@ -723,6 +743,7 @@ fn api_with_text(text: &str) -> Api {
                     name: wire(Case::Camel, "Only"),
                     docs: docs.clone(),
                 }],
+                param: false,
             }),
             examples: Vec::new(),
             location: None,
@@ -738,6 +759,7 @@ fn api_with_text(text: &str) -> Api {
                     name: wire(Case::Camel, "Holder"),
                     docs: docs.clone(),
                     ty: Some(TypeRef::Named(TypeId(0))),
+                    skip: false,
                 }],
                 unknown: None,
             }),
@@ -747,7 +769,7 @@ fn api_with_text(text: &str) -> Api {
     ];
     Api {
         module: name("fuzzed", Case::Snake),
-        service: name(text, Case::Camel),
+        items: items(name(text, Case::Camel)),
         source: SourceInfo {
             file: text.to_owned(),
             spec: text.to_owned(),
@@ -756,9 +778,10 @@ fn api_with_text(text: &str) -> Api {
         },
         docs,
         role: Role::Client,
-        sse_endpoints: Vec::new(),
-        channels: Vec::new(),
         operations: Vec::new(),
+        plain: Vec::new(),
+        channels: Vec::new(),
+        sockets: Vec::new(),
         types: TypeSpace { defs },
     }
 }

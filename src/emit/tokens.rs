@@ -1,153 +1,152 @@
-//! Safe Rust text from IR values: string literals, doc attributes, paths and type expressions.
+//! Tokens from IR values: doc attributes, string literals, paths and type expressions.
 //!
-//! Templates print only what these functions (or a [`crate::names::RustIdent`]) return, so spec
-//! text never reaches generated code except inside a string literal built by
-//! [`proc_macro2::Literal`].
+//! Emitters build code with `quote!` from what these functions (or a
+//! [`crate::names::RustIdent`]) return, so spec text never reaches generated code except inside
+//! a string literal built by [`proc_macro2::Literal`] — and doc text only through
+//! [`Docs`](crate::ir::Docs), which escaped it once.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{ToTokens, quote};
 
 use crate::diag::{Diagnostic, Kind};
 use crate::ir::{Docs, Scalar, TypeId, TypeRef, TypeSpace};
+use crate::names::RustIdent;
 
-/// A string literal token for `text`, escaped as Rust requires (`"a\"b"`).
-pub(crate) fn string_literal(text: &str) -> String {
-    proc_macro2::Literal::string(text).to_string()
-}
-
-/// Code points that rustc rejects in comments and doc comments (`text_direction_codepoint_in_*`,
-/// deny-by-default): prettyplease prints `#[doc = "..."]` as `///` followed by the decoded text,
-/// so these must not survive into a doc line.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// One line of comment text made safe: no line breaks, no control characters except tab, no
-/// bidirectional overrides (shown as `\u{..}` instead), no trailing spaces.
-pub(crate) fn comment_text(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for c in line.chars() {
-        if is_bidi_control(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else if c.is_control() && c != '\t' {
-            out.push(' ');
-        } else {
-            out.push(c);
-        }
+impl ToTokens for RustIdent {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.to_ident().to_tokens(tokens);
     }
-    out.truncate(out.trim_end().len());
+}
+
+/// A string literal token for `text`, escaped as Rust requires.
+pub(crate) fn lit(text: &str) -> Literal {
+    Literal::string(text)
+}
+
+/// One `#[doc = "..."]` per line of `docs` (a non-empty line gets a leading space, so it prints
+/// as `/// text`). `inner` gives `#![doc = "..."]`.
+pub(crate) fn doc_attrs(docs: &Docs, inner: bool) -> TokenStream {
+    let mut out = TokenStream::new();
+    for line in docs.lines() {
+        let text = if line.is_empty() {
+            lit("")
+        } else {
+            lit(&format!(" {line}"))
+        };
+        out.extend(if inner {
+            quote!(#![doc = #text])
+        } else {
+            quote!(#[doc = #text])
+        });
+    }
     out
 }
 
-/// Doc lines as string literal tokens, one per line, for `#[doc = <literal>]`: each non-empty
-/// line gets a leading space so it prints as `/// text`. Lines are split again at any line
-/// break (the IR promises none, but the emitter does not rely on it), and blank lines at either
-/// end are dropped.
-pub(crate) fn doc_literals<'a>(lines: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut texts: Vec<String> = Vec::new();
-    for line in lines {
-        for piece in line.replace("\r\n", "\n").split(['\n', '\r']) {
-            texts.push(comment_text(piece));
-        }
-    }
-    while texts.last().is_some_and(String::is_empty) {
-        texts.pop();
-    }
-    let first = texts
-        .iter()
-        .position(|t| !t.is_empty())
-        .unwrap_or(texts.len());
-    texts
-        .drain(first..)
-        .map(|t| {
-            if t.is_empty() {
-                string_literal("")
-            } else {
-                string_literal(&format!(" {t}"))
-            }
-        })
-        .collect()
+/// Outer doc attributes.
+pub(crate) fn docs(docs: &Docs) -> TokenStream {
+    doc_attrs(docs, false)
 }
 
-/// The doc lines of a parameter's field: its own docs, then ` The `name` <where> parameter<what>.`
-/// (`what` continues the sentence, e.g. ` of the upgrade request`).
-pub(crate) fn param_doc_literals(
-    docs: &Docs,
-    wire: &str,
-    location: crate::ir::ParamIn,
-    what: &str,
-) -> Vec<String> {
-    let where_ = match location {
-        crate::ir::ParamIn::Path => "path",
-        crate::ir::ParamIn::Query => "query",
-        crate::ir::ParamIn::Header => "header",
-        crate::ir::ParamIn::Cookie => "cookie",
-    };
-    let mut lines = docs_literals(docs);
-    if !lines.is_empty() {
-        lines.push(string_literal(""));
-    }
-    lines.push(string_literal(&format!(
-        " The `{wire}` {where_} parameter{what}."
-    )));
-    lines
+/// Outer doc attributes from generated text (made safe by [`Docs::from_text`]).
+pub(crate) fn doc(text: &str) -> TokenStream {
+    docs(&Docs::from_text(text))
 }
 
-/// [`doc_literals`] for IR docs.
-pub(crate) fn docs_literals(docs: &Docs) -> Vec<String> {
-    doc_literals(docs.lines.iter().map(String::as_str))
-}
-
-/// Parse a user-supplied path (a derive, the runtime path) and print it canonically
-/// (`::serde::Serialize`). `None` unless it is a plain path: segments without generic arguments.
-pub(crate) fn plain_path(text: &str) -> Option<String> {
+/// Parse a user-supplied path (a derive, the runtime path). `None` unless it is a plain path:
+/// segments without generic arguments.
+pub(crate) fn plain_path(text: &str) -> Option<syn::Path> {
     let path: syn::Path = syn::parse_str(text).ok()?;
-    let mut out = String::new();
-    if path.leading_colon.is_some() {
-        out.push_str("::");
+    path.segments
+        .iter()
+        .all(|segment| segment.arguments.is_none())
+        .then_some(path)
+}
+
+/// How generated code names the runtime crate (`::wiregen_runtime`): the path as tokens.
+#[derive(Clone)]
+pub(crate) struct Runtime {
+    path: syn::Path,
+}
+
+impl Runtime {
+    /// The runtime at `path` (a plain path, see [`plain_path`]).
+    pub fn new(path: syn::Path) -> Self {
+        Runtime { path }
     }
-    for (i, segment) in path.segments.iter().enumerate() {
-        if !segment.arguments.is_none() {
-            return None;
-        }
-        if i > 0 {
+
+    /// The path as text, as a string literal naming it needs it (`::wiregen_runtime`).
+    pub fn path_text(&self) -> String {
+        let mut out = String::new();
+        if self.path.leading_colon.is_some() {
             out.push_str("::");
         }
-        out.push_str(&segment.ident.to_string());
+        for (i, segment) in self.path.segments.iter().enumerate() {
+            if i > 0 {
+                out.push_str("::");
+            }
+            out.push_str(&segment.ident.to_string());
+        }
+        out
     }
-    Some(out)
 }
 
-/// Renders [`TypeRef`]s as Rust type expressions with absolute paths, so no spec type name can
-/// shadow a standard type.
-#[derive(Clone, Copy, Debug)]
+impl ToTokens for Runtime {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.path.to_tokens(tokens);
+    }
+}
+
+/// Writes [`TypeRef`]s as Rust types with absolute paths, so no spec type name can shadow a
+/// standard type.
+#[derive(Clone, Copy)]
 pub(crate) struct TypeExpr<'a> {
     /// Where the named types are.
     pub space: &'a TypeSpace,
-    /// Printed before a named type's identifier: `""` in the types module itself,
-    /// `super::types::` from a sibling module.
-    pub prefix: &'a str,
+    /// Does a named type need `super::types::` in front (outside the types module)?
+    pub outside: bool,
 }
 
 impl TypeExpr<'_> {
     /// The Rust type for `ty`. An id outside the type space is a wiregen bug, reported as such.
-    pub fn render(&self, ty: &TypeRef) -> Result<String, Diagnostic> {
+    pub fn ty(&self, ty: &TypeRef) -> Result<TokenStream, Diagnostic> {
         Ok(match ty {
-            TypeRef::Named(id) => format!("{}{}", self.prefix, named_ident(self.space, *id)?),
-            TypeRef::Scalar(scalar) => scalar_type(*scalar).to_owned(),
-            TypeRef::Json => "::serde_json::Value".to_owned(),
-            TypeRef::Vec(inner) => format!("::std::vec::Vec<{}>", self.render(inner)?),
-            TypeRef::Map(inner) => format!(
-                "::std::collections::BTreeMap<::std::string::String, {}>",
-                self.render(inner)?
-            ),
-            TypeRef::Option(inner) => format!("::std::option::Option<{}>", self.render(inner)?),
-            TypeRef::Box(inner) => format!("::std::boxed::Box<{}>", self.render(inner)?),
+            TypeRef::Named(id) => self.named(*id)?,
+            TypeRef::Scalar(scalar) => scalar_type(*scalar),
+            TypeRef::Json => quote!(::serde_json::Value),
+            TypeRef::Vec(inner) => {
+                let inner = self.ty(inner)?;
+                quote!(::std::vec::Vec<#inner>)
+            }
+            TypeRef::Map(inner) => {
+                let inner = self.ty(inner)?;
+                quote!(::std::collections::BTreeMap<::std::string::String, #inner>)
+            }
+            TypeRef::Option(inner) => {
+                let inner = self.ty(inner)?;
+                quote!(::std::option::Option<#inner>)
+            }
+            TypeRef::Box(inner) => {
+                let inner = self.ty(inner)?;
+                quote!(::std::boxed::Box<#inner>)
+            }
+        })
+    }
+
+    /// A named type.
+    pub fn named(&self, id: TypeId) -> Result<TokenStream, Diagnostic> {
+        let ident = named_ident(self.space, id)?;
+        Ok(if self.outside {
+            quote!(super::types::#ident)
+        } else {
+            quote!(#ident)
         })
     }
 }
 
 /// The identifier of a type in the type space.
-pub(crate) fn named_ident(space: &TypeSpace, id: TypeId) -> Result<&str, Diagnostic> {
+pub(crate) fn named_ident(space: &TypeSpace, id: TypeId) -> Result<&RustIdent, Diagnostic> {
     match space.defs.get(id.0) {
-        Some(def) => Ok(def.name.rust.as_str()),
+        Some(def) => Ok(&def.name.rust),
         None => Err(Diagnostic::error(
             Kind::Internal,
             format!(
@@ -160,25 +159,33 @@ pub(crate) fn named_ident(space: &TypeSpace, id: TypeId) -> Result<&str, Diagnos
 }
 
 /// The Rust type of a scalar.
-pub(crate) fn scalar_type(scalar: Scalar) -> &'static str {
+pub(crate) fn scalar_type(scalar: Scalar) -> TokenStream {
     match scalar {
-        Scalar::String => "::std::string::String",
-        Scalar::Bool => "bool",
-        Scalar::I8 => "i8",
-        Scalar::I16 => "i16",
-        Scalar::I32 => "i32",
-        Scalar::I64 => "i64",
-        Scalar::U8 => "u8",
-        Scalar::U16 => "u16",
-        Scalar::U32 => "u32",
-        Scalar::U64 => "u64",
-        Scalar::F32 => "f32",
-        Scalar::F64 => "f64",
-        Scalar::DateTime => "::chrono::DateTime<::chrono::FixedOffset>",
-        Scalar::Date => "::chrono::NaiveDate",
-        Scalar::Uuid => "::uuid::Uuid",
-        Scalar::Bytes => "::std::vec::Vec<u8>",
+        Scalar::String => quote!(::std::string::String),
+        Scalar::Bool => quote!(bool),
+        Scalar::I8 => quote!(i8),
+        Scalar::I16 => quote!(i16),
+        Scalar::I32 => quote!(i32),
+        Scalar::I64 => quote!(i64),
+        Scalar::U8 => quote!(u8),
+        Scalar::U16 => quote!(u16),
+        Scalar::U32 => quote!(u32),
+        Scalar::U64 => quote!(u64),
+        Scalar::F32 => quote!(f32),
+        Scalar::F64 => quote!(f64),
+        Scalar::DateTime => quote!(::chrono::DateTime<::chrono::FixedOffset>),
+        Scalar::Date => quote!(::chrono::NaiveDate),
+        Scalar::Uuid => quote!(::uuid::Uuid),
+        Scalar::Bytes => quote!(::std::vec::Vec<u8>),
     }
+}
+
+/// `// text` made safe for a comment line: no line breaks, no control characters, no
+/// bidirectional overrides (spelled out instead).
+pub(crate) fn comment_text(text: &str) -> String {
+    Docs::from_text(&text.replace(['\n', '\r'], " "))
+        .lines()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -187,46 +194,30 @@ mod tests {
 
     #[test]
     fn doc_lines_are_single_literals() {
-        let got = doc_literals([
-            "",
-            "a \"quoted\" \\ line",
-            "",
-            "two\nlines\r\nhere",
-            "bidi \u{202E}x",
-            "",
-        ]);
+        let docs = Docs::from_text("a \"quoted\" \\ line\n\ntwo\r\nbidi \u{202E}x");
+        let got = doc_attrs(&docs, false).to_string();
         assert_eq!(
             got,
-            [
-                r#"" a \"quoted\" \\ line""#,
-                r#""""#,
-                r#"" two""#,
-                r#"" lines""#,
-                r#"" here""#,
-                r#"" bidi \\u{202e}x""#,
-            ]
+            r##"# [doc = " a \"quoted\" \\ line"] # [doc = ""] # [doc = " two"] # [doc = " bidi \\u{202e}x"]"##
         );
-        for literal in got {
-            let parsed: syn::LitStr = syn::parse_str(&literal).expect("a string literal");
-            assert!(!parsed.value().contains(['\n', '\r', '\u{202E}']));
-        }
     }
 
     #[test]
     fn literals_escape_what_rustc_would_reject() {
         // `text_direction_codepoint_in_literal` is deny-by-default: escape, never embed.
-        assert_eq!(string_literal("a\u{202E}b"), r#""a\u{202e}b""#);
-        assert_eq!(string_literal("\"\\\n\0"), r#""\"\\\n\0""#);
+        assert_eq!(lit("a\u{202E}b").to_string(), r#""a\u{202e}b""#);
+        assert_eq!(lit("\"\\\n\0").to_string(), r#""\"\\\n\0""#);
     }
 
     #[test]
     fn paths_must_be_plain() {
-        assert_eq!(plain_path("Eq").as_deref(), Some("Eq"));
+        let printed = |text: &str| plain_path(text).map(|p| p.to_token_stream().to_string());
+        assert_eq!(printed("Eq").as_deref(), Some("Eq"));
         assert_eq!(
-            plain_path(" :: serde :: Serialize ").as_deref(),
-            Some("::serde::Serialize")
+            printed(" :: serde :: Serialize ").as_deref(),
+            Some(":: serde :: Serialize")
         );
-        assert_eq!(plain_path("r#type::X").as_deref(), Some("r#type::X"));
+        assert_eq!(printed("r#type::X").as_deref(), Some("r#type :: X"));
         for bad in [
             "",
             "Vec<u8>",
@@ -235,7 +226,12 @@ mod tests {
             "1x",
             "::",
         ] {
-            assert_eq!(plain_path(bad), None, "{bad:?}");
+            assert!(plain_path(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn comments_hold_one_safe_line() {
+        assert_eq!(comment_text("a\nb\u{202E}"), "a b\\u{202e}");
     }
 }

@@ -1,21 +1,23 @@
-//! The types part: `pub mod types { ... }` with one Rust item per [`TypeDef`], in type-space order.
+//! The types module: `pub mod types { ... }` with one Rust item per [`TypeDef`], in type-space
+//! order, then the combined message enums of shared sockets.
 //!
-//! Everything the template prints is computed here first: identifiers from
-//! [`crate::names::RustIdent`], literals and doc lines from [`super::tokens`], type expressions
-//! from [`TypeExpr`].
+//! Every identifier comes from the IR, literals and doc attributes from [`super::tokens`], type
+//! expressions from [`TypeExpr`]; [`Allows`] collects the lints the contents need.
 
-use askama::Template;
+use proc_macro2::TokenStream;
+use quote::quote;
 
 use super::Uses;
 use super::lints::Allows;
-use super::tokens::{TypeExpr, doc_literals, docs_literals, string_literal};
+use super::tokens::{TypeExpr, doc_attrs, lit};
 use crate::diag::Diagnostic;
 use crate::ir::{
-    AdditionalProperties, Api, Docs, EnumDef, EnumVariant, Field, Presence, SourceInfo, StructDef,
-    TypeDef, TypeKind, TypeRef, UnionDef, UnionRepr, UnionVariant,
+    AdditionalProperties, Api, Body, Docs, EnumDef, EnumVariant, Field, Param, ParamField,
+    ParamsDef, ParamsOf, Presence, SourceInfo, StructDef, TypeDef, TypeKind, TypeRef, UnionDef,
+    UnionRepr, UnionVariant,
 };
 
-/// Derives of every struct and union.
+/// Derives of every struct and union (the last segment names them for deduplication).
 const DATA_DERIVES: &[&str] = &[
     "Clone",
     "Debug",
@@ -38,115 +40,100 @@ const ENUM_DERIVES: &[&str] = &[
     "::serde::Deserialize",
 ];
 
-/// `skip_serializing_if` for optional fields.
-const SKIP_NONE: &str = r#"skip_serializing_if = "::std::option::Option::is_none""#;
+/// Derives of request and connection-parameter structs (no serde: they travel as parameters).
+const PARAMS_DERIVES: &[&str] = &["Clone", "Debug", "PartialEq"];
 
-/// What the types part needs from the settings, already validated.
-#[derive(Clone, Debug)]
+/// What the types module needs from the settings, already validated.
+#[derive(Clone)]
 pub(crate) struct TypesOptions {
-    /// Extra derive paths, canonical (`::schemars::JsonSchema`).
-    pub extra_derives: Vec<String>,
-    /// The runtime path, canonical (`::wiregen_runtime`).
-    pub runtime_path: String,
+    /// Extra derive paths.
+    pub extra_derives: Vec<syn::Path>,
+    /// The runtime path.
+    pub runtime: super::tokens::Runtime,
 }
 
-/// `templates/types.rs.askama`: the whole `pub mod types`.
-#[derive(Template)]
-#[template(path = "types.rs.askama", escape = "none")]
-struct TypesModule {
-    docs: Vec<String>,
-    allows: Vec<&'static str>,
-    items: Vec<Item>,
-}
-
-enum Item {
-    Struct(StructItem),
-    Enum(EnumItem),
-    Union(UnionItem),
-    Alias(AliasItem),
-}
-
-struct StructItem {
-    docs: Vec<String>,
-    derives: Vec<String>,
-    ident: String,
-    fields: Vec<FieldItem>,
-}
-
-struct FieldItem {
-    docs: Vec<String>,
-    serde: Vec<String>,
-    ident: String,
-    ty: String,
-}
-
-struct EnumItem {
-    docs: Vec<String>,
-    derives: Vec<String>,
-    ident: String,
-    variants: Vec<EnumVariantItem>,
-}
-
-struct EnumVariantItem {
-    docs: Vec<String>,
-    serde: Vec<String>,
-    ident: String,
-    /// The wire value as a string literal.
-    wire: String,
-}
-
-struct UnionItem {
-    docs: Vec<String>,
-    derives: Vec<String>,
-    serde: Vec<String>,
-    ident: String,
-    variants: Vec<UnionVariantItem>,
-}
-
-struct UnionVariantItem {
-    docs: Vec<String>,
-    serde: Vec<String>,
-    ident: String,
-    ty: Option<String>,
-}
-
-struct AliasItem {
-    docs: Vec<String>,
-    ident: String,
-    ty: String,
-}
-
-/// Render the types module of an API; records what the code uses in `uses`.
-pub(crate) fn render(
+/// The types module of an API; records what the code uses in `uses`.
+pub(crate) fn module(
     api: &Api,
     options: &TypesOptions,
     uses: &mut Uses,
-) -> Result<String, Diagnostic> {
+) -> Result<TokenStream, Diagnostic> {
     let mut builder = Builder {
-        api,
         options,
         expr: TypeExpr {
             space: &api.types,
-            prefix: "",
+            outside: false,
         },
         allows: Allows::default(),
         uses,
     };
-    let docs = builder.module_docs();
+    let module_docs = builder.module_docs(api);
     let mut items = Vec::with_capacity(api.types.defs.len());
     for def in &api.types.defs {
         items.push(builder.item(def)?);
     }
-    let module = TypesModule {
-        docs,
-        allows: builder.allows.into_vec(),
-        items,
-    };
-    super::render_template(&module, "types")
+    for socket in &api.sockets {
+        for (to_server, combined) in [(true, &socket.to_server), (false, &socket.to_client)] {
+            let Some(combined) = combined else { continue };
+            let direction = if to_server {
+                "client → server"
+            } else {
+                "server → client"
+            };
+            let channels: Vec<String> = combined
+                .variants
+                .iter()
+                .map(|(i, _)| format!("`{}`", api.channels[*i].name.wire))
+                .collect();
+            let enum_docs = Docs::from_text(&format!(
+                "Every {direction} message of the socket at `{}`, which the channels {} share: one variant per channel, told apart on the wire by the messages' tags.",
+                socket.name.wire,
+                channels.join(", ")
+            ));
+            let mut variants = Vec::new();
+            for (index, variant) in &combined.variants {
+                let channel = &api.channels[*index];
+                let id = channel
+                    .direction(to_server)
+                    .map(|set| set.enum_id)
+                    .ok_or_else(|| {
+                        super::internal(format!("socket variant `{variant}` has no messages"))
+                    })?;
+                let ty = builder.expr.named(id)?;
+                let variant_docs = builder.docs(&Docs::from_text(&format!(
+                    "A message of the `{}` channel.",
+                    channel.name.wire
+                )));
+                variants.push(quote! { #variant_docs #variant(#ty), });
+            }
+            builder.allows.variants(variants.len());
+            builder.allows.union_sizes(variants.len(), variants.len());
+            let enum_docs = builder.docs(&enum_docs);
+            let ident = &combined.ident;
+            items.push(quote! {
+                #enum_docs
+                #[derive(Clone, Debug, PartialEq)]
+                pub enum #ident { #(#variants)* }
+            });
+        }
+    }
+    let allows = builder.allows.into_vec();
+    let allows: Vec<syn::Path> = allows
+        .iter()
+        .map(|lint| syn::parse_str(lint))
+        .collect::<Result<_, _>>()
+        .map_err(|e| super::internal(format!("a lint name does not parse: {e}")))?;
+    let allow_attr = (!allows.is_empty()).then(|| quote!(#![allow(#(#allows),*)]));
+    Ok(quote! {
+        #module_docs
+        pub mod types {
+            #allow_attr
+            #(#items)*
+        }
+    })
 }
 
 struct Builder<'a> {
-    api: &'a Api,
     options: &'a TypesOptions,
     expr: TypeExpr<'a>,
     allows: Allows,
@@ -156,41 +143,29 @@ struct Builder<'a> {
 impl Builder<'_> {
     /// `<title> <version>: payload types.`, then the API's description (without a first line
     /// that only repeats the title).
-    fn module_docs(&mut self) -> Vec<String> {
+    fn module_docs(&mut self, api: &Api) -> TokenStream {
         let SourceInfo {
             file: _,
             spec: _,
             title,
             version,
-        } = &self.api.source;
-        let mut lines = vec![format!("{title} {version}: payload types.")];
-        let mut description = self.api.docs.lines.as_slice();
-        if let Some((first, rest)) = description.split_first()
-            && (first.trim() == title.trim()
-                || first.trim() == format!("{} {}", title.trim(), version.trim()))
-        {
-            description = rest;
-        }
-        let description: Vec<&String> = description
-            .iter()
-            .skip_while(|l| l.trim().is_empty())
-            .collect();
-        if !description.is_empty() {
-            lines.push(String::new());
-            lines.extend(description.into_iter().cloned());
-        }
-        self.allows.docs(lines.iter().map(String::as_str));
-        doc_literals(lines.iter().map(String::as_str))
+        } = &api.source;
+        let description = api
+            .docs
+            .without_title(&[title, &format!("{} {}", title.trim(), version.trim())]);
+        let docs = Docs::from_text(&format!("{title} {version}: payload types."))
+            .with_paragraph(description);
+        self.allows.docs(docs.lines().iter().map(String::as_str));
+        doc_attrs(&docs, false)
     }
 
-    /// Doc literals for an item, field or variant, noting what they need allowed.
-    fn docs(&mut self, docs: &Docs) -> Vec<String> {
-        self.allows.docs(docs.lines.iter().map(String::as_str));
-        let literals = docs_literals(docs);
-        if literals.is_empty() {
+    /// Doc attributes for an item, field or variant, noting what they need allowed.
+    fn docs(&mut self, docs: &Docs) -> TokenStream {
+        self.allows.docs(docs.lines().iter().map(String::as_str));
+        if docs.is_empty() {
             self.allows.undocumented();
         }
-        literals
+        super::tokens::docs(docs)
     }
 
     /// A type's docs followed by its examples as JSON blocks.
@@ -198,53 +173,63 @@ impl Builder<'_> {
         &mut self,
         docs: &Docs,
         examples: &[serde_json::Value],
-    ) -> Result<Vec<String>, Diagnostic> {
+    ) -> Result<TokenStream, Diagnostic> {
         let mut all = docs.clone();
         if !examples.is_empty() {
-            let mut section = vec![
-                if examples.len() == 1 {
-                    "# Example"
-                } else {
-                    "# Examples"
-                }
-                .to_owned(),
-            ];
+            let mut section = String::from(if examples.len() == 1 {
+                "# Example"
+            } else {
+                "# Examples"
+            });
             for (i, example) in examples.iter().enumerate() {
                 let json = serde_json::to_string_pretty(example).map_err(|e| {
                     super::internal(format!("an example could not be printed as JSON: {e}"))
                 })?;
                 if i > 0 {
-                    section.push(String::new());
+                    section.push('\n');
                 }
-                section.push("```json".to_owned());
-                section.extend(json.lines().map(str::to_owned));
-                section.push("```".to_owned());
+                section.push_str("\n```json\n");
+                section.push_str(&json);
+                section.push_str("\n```");
             }
-            all.push_paragraph(Docs { lines: section });
+            all.push_paragraph(Docs::from_text(&section));
         }
         Ok(self.docs(&all))
     }
 
-    fn ty(&mut self, ty: &TypeRef, options: u64) -> Result<String, Diagnostic> {
+    fn ty(&mut self, ty: &TypeRef, options: u64) -> Result<TokenStream, Diagnostic> {
         self.uses.note_type(ty);
         self.allows.field_type(ty, options);
-        self.expr.render(ty)
+        self.expr.ty(ty)
     }
 
-    fn derives(&self, builtin: &[&str]) -> Vec<String> {
-        let last_segment = |path: &str| path.rsplit("::").next().unwrap_or(path).to_owned();
-        let builtin_names: Vec<String> = builtin.iter().map(|p| last_segment(p)).collect();
-        let mut derives: Vec<String> = builtin.iter().map(|d| (*d).to_owned()).collect();
-        for extra in &self.options.extra_derives {
-            // A derive the type already has (`Eq` on a string enum) would be a conflicting impl.
-            if !builtin_names.contains(&last_segment(extra)) && !derives.contains(extra) {
-                derives.push(extra.clone());
+    fn derives(&self, builtin: &[&str], extra: bool) -> Result<TokenStream, Diagnostic> {
+        let last_segment = |path: &syn::Path| {
+            path.segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default()
+        };
+        let mut derives: Vec<syn::Path> = builtin
+            .iter()
+            .map(|d| syn::parse_str(d))
+            .collect::<Result<_, _>>()
+            .map_err(|e| super::internal(format!("a derive does not parse: {e}")))?;
+        if extra {
+            for path in &self.options.extra_derives {
+                // A derive the type already has (`Eq` on a string enum) would be a conflicting impl.
+                if !derives
+                    .iter()
+                    .any(|d| last_segment(d) == last_segment(path))
+                {
+                    derives.push(path.clone());
+                }
             }
         }
-        derives
+        Ok(quote!(#[derive(#(#derives),*)]))
     }
 
-    fn item(&mut self, def: &TypeDef) -> Result<Item, Diagnostic> {
+    fn item(&mut self, def: &TypeDef) -> Result<TokenStream, Diagnostic> {
         let TypeDef {
             name,
             docs,
@@ -253,25 +238,25 @@ impl Builder<'_> {
             location: _,
         } = def;
         let docs = self.type_docs(docs, examples)?;
-        let ident = name.rust.as_str().to_owned();
-        Ok(match kind {
-            TypeKind::Struct(def) => Item::Struct(self.structure(docs, ident, def)?),
-            TypeKind::Enum(def) => Item::Enum(self.string_enum(docs, ident, def)),
-            TypeKind::Union(def) => Item::Union(self.union(docs, ident, def)?),
-            TypeKind::Alias(ty) => Item::Alias(AliasItem {
-                docs,
-                ident,
-                ty: self.ty(ty, 0)?,
-            }),
-        })
+        let ident = &name.rust;
+        match kind {
+            TypeKind::Struct(def) => self.structure(docs, ident, def),
+            TypeKind::Enum(def) => self.string_enum(docs, ident, def),
+            TypeKind::Union(def) => self.union(docs, ident, def),
+            TypeKind::Alias(ty) => {
+                let ty = self.ty(ty, 0)?;
+                Ok(quote! { #docs pub type #ident = #ty; })
+            }
+            TypeKind::Params(def) => self.params(docs, ident, def),
+        }
     }
 
     fn structure(
         &mut self,
-        docs: Vec<String>,
-        ident: String,
+        docs: TokenStream,
+        ident: &crate::names::RustIdent,
         def: &StructDef,
-    ) -> Result<StructItem, Diagnostic> {
+    ) -> Result<TokenStream, Diagnostic> {
         let StructDef { fields, additional } = def;
         let mut items = Vec::with_capacity(fields.len() + 1);
         for field in fields {
@@ -280,22 +265,14 @@ impl Builder<'_> {
         if let Some(AdditionalProperties { field, value }) = additional {
             // The flattened catch-all is exactly a map type.
             let ty = self.ty(&TypeRef::Map(Box::new(value.clone())), 0)?;
-            items.push(FieldItem {
-                docs: doc_literals(["Properties not listed above."]),
-                serde: vec!["flatten".to_owned()],
-                ident: field.as_str().to_owned(),
-                ty,
-            });
+            let field_docs = self.docs(&Docs::from_text("Properties not listed above."));
+            items.push(quote! { #field_docs #[serde(flatten)] pub #field: #ty, });
         }
-        Ok(StructItem {
-            docs,
-            derives: self.derives(DATA_DERIVES),
-            ident,
-            fields: items,
-        })
+        let derives = self.derives(DATA_DERIVES, true)?;
+        Ok(quote! { #docs #derives pub struct #ident { #(#items)* } })
     }
 
-    fn field(&mut self, field: &Field) -> Result<FieldItem, Diagnostic> {
+    fn field(&mut self, field: &Field) -> Result<TokenStream, Diagnostic> {
         let Field {
             name,
             docs,
@@ -305,69 +282,92 @@ impl Builder<'_> {
         let docs = self.docs(docs);
         let mut serde = Vec::new();
         if name.needs_rename() {
-            serde.push(format!("rename = {}", string_literal(&name.wire)));
+            let wire = lit(&name.wire);
+            serde.push(quote!(rename = #wire));
         }
         let ty = match presence {
             Presence::Required => self.ty(ty, 0)?,
-            Presence::RequiredNullable => format!("::std::option::Option<{}>", self.ty(ty, 1)?),
+            Presence::RequiredNullable => {
+                let inner = self.ty(ty, 1)?;
+                quote!(::std::option::Option<#inner>)
+            }
             Presence::Optional => {
-                serde.push("default".to_owned());
-                serde.push(SKIP_NONE.to_owned());
-                format!("::std::option::Option<{}>", self.ty(ty, 1)?)
+                serde.push(quote!(default));
+                serde.push(quote!(
+                    skip_serializing_if = "::std::option::Option::is_none"
+                ));
+                let inner = self.ty(ty, 1)?;
+                quote!(::std::option::Option<#inner>)
             }
             Presence::OptionalNullable => {
                 self.uses.runtime = true;
-                serde.push("default".to_owned());
-                serde.push(SKIP_NONE.to_owned());
-                let with = format!("{}::double_option", self.options.runtime_path);
-                serde.push(format!("with = {}", string_literal(&with)));
-                format!(
-                    "::std::option::Option<::std::option::Option<{}>>",
-                    self.ty(ty, 2)?
-                )
+                serde.push(quote!(default));
+                serde.push(quote!(
+                    skip_serializing_if = "::std::option::Option::is_none"
+                ));
+                let with = lit(&format!(
+                    "{}::double_option",
+                    self.options.runtime.path_text()
+                ));
+                serde.push(quote!(with = #with));
+                let inner = self.ty(ty, 2)?;
+                quote!(::std::option::Option<::std::option::Option<#inner>>)
             }
         };
-        Ok(FieldItem {
-            docs,
-            serde,
-            ident: name.rust.as_str().to_owned(),
-            ty,
-        })
+        let serde = (!serde.is_empty()).then(|| quote!(#[serde(#(#serde),*)]));
+        let ident = &name.rust;
+        Ok(quote! { #docs #serde pub #ident: #ty, })
     }
 
-    fn string_enum(&mut self, docs: Vec<String>, ident: String, def: &EnumDef) -> EnumItem {
-        let EnumDef { variants } = def;
+    fn string_enum(
+        &mut self,
+        docs: TokenStream,
+        ident: &crate::names::RustIdent,
+        def: &EnumDef,
+    ) -> Result<TokenStream, Diagnostic> {
+        let EnumDef { variants, param: _ } = def;
         self.allows.variants(variants.len());
-        let variants = variants
-            .iter()
-            .map(|variant| {
-                let EnumVariant { name, docs } = variant;
-                let mut serde = Vec::new();
-                if name.needs_rename() {
-                    serde.push(format!("rename = {}", string_literal(&name.wire)));
-                }
-                EnumVariantItem {
-                    docs: self.docs(docs),
-                    serde,
-                    ident: name.rust.as_str().to_owned(),
-                    wire: string_literal(&name.wire),
-                }
-            })
-            .collect();
-        EnumItem {
-            docs,
-            derives: self.derives(ENUM_DERIVES),
-            ident,
-            variants,
+        let mut items = Vec::new();
+        let mut arms = Vec::new();
+        for variant in variants {
+            let EnumVariant { name, docs } = variant;
+            let docs = self.docs(docs);
+            let wire = lit(&name.wire);
+            let serde = name
+                .needs_rename()
+                .then(|| quote!(#[serde(rename = #wire)]));
+            let v = &name.rust;
+            items.push(quote! { #docs #serde #v, });
+            arms.push(quote! { Self::#v => #wire, });
         }
+        let derives = self.derives(ENUM_DERIVES, true)?;
+        Ok(quote! {
+            #docs
+            #derives
+            pub enum #ident { #(#items)* }
+
+            impl #ident {
+                /// The value as it appears on the wire.
+                #[must_use]
+                pub fn as_str(&self) -> &'static str {
+                    match *self { #(#arms)* }
+                }
+            }
+
+            impl ::std::fmt::Display for #ident {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+        })
     }
 
     fn union(
         &mut self,
-        docs: Vec<String>,
-        ident: String,
+        docs: TokenStream,
+        ident: &crate::names::RustIdent,
         def: &UnionDef,
-    ) -> Result<UnionItem, Diagnostic> {
+    ) -> Result<TokenStream, Diagnostic> {
         let UnionDef {
             repr,
             variants,
@@ -379,54 +379,134 @@ impl Builder<'_> {
             variants.iter().filter(|v| v.ty.is_some()).count() + usize::from(unknown.is_some());
         self.allows.union_sizes(count, with_data);
         let (serde, tagged) = match repr {
-            UnionRepr::Internal { tag } => (vec![format!("tag = {}", string_literal(tag))], true),
-            UnionRepr::Adjacent { tag, content } => (
-                vec![
-                    format!("tag = {}", string_literal(tag)),
-                    format!("content = {}", string_literal(content)),
-                ],
-                true,
-            ),
-            UnionRepr::External => (Vec::new(), true),
-            UnionRepr::Untagged => (vec!["untagged".to_owned()], false),
-        };
-        let mut items = Vec::with_capacity(variants.len());
-        for variant in variants {
-            let UnionVariant { name, docs, ty } = variant;
-            let mut serde = Vec::new();
-            // Untagged variants never appear on the wire by name.
-            if tagged && name.needs_rename() {
-                serde.push(format!("rename = {}", string_literal(&name.wire)));
+            UnionRepr::Internal { tag } => {
+                let tag = lit(tag);
+                (quote!(#[serde(tag = #tag)]), true)
             }
-            let ty = match ty {
-                Some(ty) => Some(self.ty(ty, 0)?),
-                None => None,
-            };
-            items.push(UnionVariantItem {
-                docs: self.docs(docs),
-                serde,
-                ident: name.rust.as_str().to_owned(),
+            UnionRepr::Adjacent { tag, content } => {
+                let (tag, content) = (lit(tag), lit(content));
+                (quote!(#[serde(tag = #tag, content = #content)]), true)
+            }
+            UnionRepr::External => (TokenStream::new(), true),
+            UnionRepr::Untagged => (quote!(#[serde(untagged)]), false),
+        };
+        let mut items = Vec::with_capacity(count);
+        for variant in variants {
+            let UnionVariant {
+                name,
+                docs,
                 ty,
+                skip,
+            } = variant;
+            let docs = self.docs(docs);
+            let wire = lit(&name.wire);
+            // Untagged variants never appear on the wire by name.
+            let attr = if *skip {
+                quote!(#[serde(skip)])
+            } else if tagged && name.needs_rename() {
+                quote!(#[serde(rename = #wire)])
+            } else {
+                TokenStream::new()
+            };
+            let v = &name.rust;
+            items.push(match ty {
+                Some(ty) => {
+                    let ty = self.ty(ty, 0)?;
+                    quote! { #docs #attr #v(#ty), }
+                }
+                None => quote! { #docs #attr #v, },
             });
         }
-        if let Some(ident) = unknown {
-            items.push(UnionVariantItem {
-                docs: doc_literals([
-                    "A message whose tag names none of the other variants, as received (the",
-                    "unknown-message fallback). serde skips this variant: the channel's wire code",
-                    "decodes into it and sends its value as is.",
-                ]),
-                serde: vec!["skip".to_owned()],
-                ident: ident.as_str().to_owned(),
-                ty: Some(self.ty(&TypeRef::Json, 0)?),
-            });
+        if let Some(v) = unknown {
+            let docs = self.docs(&Docs::from_text(
+                "A message whose tag names none of the other variants, as received (the unknown-message fallback). serde skips this variant: the channel's wire code decodes into it and sends its value as is.",
+            ));
+            let ty = self.ty(&TypeRef::Json, 0)?;
+            items.push(quote! { #docs #[serde(skip)] #v(#ty), });
         }
-        Ok(UnionItem {
+        let derives = self.derives(DATA_DERIVES, true)?;
+        Ok(quote! { #docs #derives #serde pub enum #ident { #(#items)* } })
+    }
+
+    /// A request or connection-parameters struct: one field per parameter, then the body and
+    /// `Last-Event-ID`.
+    fn params(
+        &mut self,
+        docs: TokenStream,
+        ident: &crate::names::RustIdent,
+        def: &ParamsDef,
+    ) -> Result<TokenStream, Diagnostic> {
+        let ParamsDef {
+            params,
+            body,
+            last_event_id,
+            of,
+        } = def;
+        let mut fields = Vec::new();
+        let mut all_optional = true;
+        for param in params {
+            let Param {
+                name,
+                location,
+                value,
+                list: _,
+                required: _,
+                docs,
+            } = param;
+            let what = match of {
+                ParamsOf::Request => "",
+                ParamsOf::Connection => " of the upgrade request",
+            };
+            let docs = self.docs(&docs.clone().with_paragraph(Docs::from_text(&format!(
+                "The `{}` {} parameter{what}.",
+                name.wire,
+                location.as_str()
+            ))));
+            let value = self.ty(value, 1)?;
+            let ty = match param.field() {
+                ParamField::Plain => {
+                    all_optional = false;
+                    value
+                }
+                ParamField::Optional => quote!(::std::option::Option<#value>),
+                ParamField::List => quote!(::std::vec::Vec<#value>),
+            };
+            let field = &name.rust;
+            fields.push(quote! { #docs pub #field: #ty, });
+        }
+        if let Some(Body {
+            ty,
+            required,
             docs,
-            derives: self.derives(DATA_DERIVES),
-            serde,
-            ident,
-            variants: items,
-        })
+            field,
+        }) = body
+        {
+            let docs = if docs.is_empty() {
+                Docs::from_text("The JSON request body.")
+            } else {
+                docs.clone()
+            };
+            let docs = self.docs(&docs);
+            let inner = self.ty(ty, u64::from(!required))?;
+            let ty = if *required {
+                all_optional = false;
+                inner
+            } else {
+                quote!(::std::option::Option<#inner>)
+            };
+            fields.push(quote! { #docs pub #field: #ty, });
+        }
+        if let Some(field) = last_event_id {
+            let docs = self.docs(&Docs::from_text(
+                "Resume after this event id: the `Last-Event-ID` header. The client fills it in by itself when it reconnects.",
+            ));
+            fields.push(quote! { #docs pub #field: ::std::option::Option<::std::string::String>, });
+        }
+        let mut derives = PARAMS_DERIVES.to_vec();
+        if all_optional {
+            derives.push("Default");
+        }
+        let derives = self.derives(&derives, false)?;
+        Ok(quote! { #docs #derives pub struct #ident { #(#fields)* } })
     }
 }

@@ -1,1278 +1,1142 @@
-//! The WebSocket parts: `pub mod ws` (each channel's connection parameters and the wire encoding
-//! of its message enums), with `ws::server` (a trait per channel and an axum router) and
-//! `ws::client` (a typed client per channel).
-//!
-//! As in the other parts, every identifier, literal and type expression the templates print is
-//! computed here. Generated code reaches axum, http and the WebSocket machinery only through the
-//! runtime (`<runtime>::ws`, `<runtime>::params`, `<runtime>::http`, `<runtime>::codegen`).
+//! What AsyncAPI WebSocket channels contribute to each module: in `wire`, how each message enum
+//! travels ([`MessageSet`](::wiregen_runtime::ws::MessageSet)) and how connection parameters
+//! are read and written; in `server`, a trait per channel, the endpoint adapting it to the
+//! runtime's generic channel (`ws::channel`), and the routers; in `client`, a typed client per
+//! channel and per shared socket.
 
-use askama::Template;
+use proc_macro2::TokenStream;
+use quote::quote;
 
-use super::Uses;
-use super::tokens::{TypeExpr, doc_literals, docs_literals, param_doc_literals, string_literal};
+use super::http::{client_key_place, from_request_impl, server_schemes, to_request_impl};
+use super::tokens::{Runtime, TypeExpr, doc, docs, lit};
 use crate::diag::Diagnostic;
 use crate::ir::{
-    Api, Channel, ChannelProtocol, Message, Param, ParamIn, Payload, Presence, Security, TypeId,
-    TypeKind, TypeRef, UnionRepr,
+    Api, Channel, Docs, Message, MessageSet, Payload, RequestReply, Socket, TextDecoding, TypeKind,
+    UnionVariant, WebSocketChannel,
 };
-use crate::names::{Case, Name, ident};
+use crate::names::RustIdent;
 
-/// `templates/ws.rs.askama`.
-#[derive(Template)]
-#[template(path = "ws.rs.askama", escape = "none")]
-struct WsModule {
-    rt: String,
-    params: Vec<ParamsItem>,
-    sets: Vec<SetItem>,
-    /// The combined message enums of the sockets several channels share.
-    combined: Vec<CombinedItem>,
-    param_enums: Vec<String>,
-    server: Option<String>,
-    client: Option<String>,
-}
-
-/// `templates/ws_server.rs.askama`.
-#[derive(Template)]
-#[template(path = "ws_server.rs.askama", escape = "none")]
-struct ServerModule {
-    rt: String,
-    channels: Vec<ServerChannel>,
-    /// The combined router's bound (`S: A + B`) and its per-channel routes.
-    bound: String,
-    routes: Vec<String>,
-    sockets: Vec<ServerSocket>,
-}
-
-/// `templates/ws_client.rs.askama`.
-#[derive(Template)]
-#[template(path = "ws_client.rs.askama", escape = "none")]
-struct ClientModule {
-    rt: String,
-    channels: Vec<ClientChannel>,
-    sockets: Vec<ClientSocket>,
-}
-
-/// A socket several channels share: its channels, in document order (the first leads it).
-struct Socket<'a> {
-    name: &'a Name,
-    members: Vec<&'a Channel>,
-}
-
-/// The channels sharing a socket, grouped by [`Channel::socket`].
-fn sockets<'a>(channels: &[&'a Channel]) -> Vec<Socket<'a>> {
-    let mut out: Vec<Socket<'a>> = Vec::new();
-    for channel in channels {
-        let Some(name) = &channel.socket else {
-            continue;
-        };
-        match out.iter_mut().find(|s| s.name == name) {
-            Some(socket) => socket.members.push(channel),
-            None => out.push(Socket {
-                name,
-                members: vec![channel],
-            }),
-        }
+/// How a message set's enum is named outside `types`: the enum, or the runtime's `NoMessages`
+/// when a direction has none.
+fn set_type(
+    rt: &Runtime,
+    outer: &TypeExpr<'_>,
+    set: Option<&MessageSet>,
+) -> Result<TokenStream, Diagnostic> {
+    match set {
+        Some(set) => outer.named(set.enum_id),
+        None => Ok(quote!(#rt::ws::NoMessages)),
     }
-    out
 }
 
-/// The enum of one direction of a shared socket: a variant per channel with messages that way.
-struct CombinedItem {
-    docs: Vec<String>,
-    ident: String,
-    /// (docs, variant, the channel's enum)
-    variants: Vec<(Vec<String>, String, String)>,
+/// The variants of a message set's enum, in message order.
+fn variants<'a>(api: &'a Api, set: &MessageSet) -> Result<&'a [UnionVariant], Diagnostic> {
+    match &api.types.get(set.enum_id).kind {
+        TypeKind::Union(union) if union.variants.len() == set.messages.len() => Ok(&union.variants),
+        _ => Err(super::internal(
+            "a message set's enum is not a union of its messages".to_owned(),
+        )),
+    }
 }
 
-struct ServerSocket {
-    docs: Vec<String>,
-    router_fn: String,
-    upgrade_fn: String,
-    handler_ident: String,
-    bound: String,
-    route: String,
-    in_ty: String,
-    out_ty: String,
-    /// `None` when no channel of the socket receives messages.
-    in_enum: Option<String>,
-    has_path: bool,
-    needs_uri: bool,
-    needs_headers: bool,
-    members: Vec<SocketMember>,
-}
-
-struct SocketMember {
-    /// The field of the socket's handler, and the local holding it.
-    field: String,
-    local: String,
-    handler_ident: String,
-    accept_fn: String,
-    /// The arguments after `&state`.
-    args: String,
-    /// The locals of the channels accepted before it.
-    earlier: Vec<String>,
-    /// Its variant of the inbound enum, if it receives messages.
-    variant: Option<String>,
-}
-
-struct ClientSocket {
-    docs: Vec<String>,
-    ident: String,
-    in_ty: String,
-    out_ty: String,
-}
-
-struct ParamsItem {
-    docs: Vec<String>,
-    ident: String,
-    derive_default: bool,
-    fields: Vec<FieldItem>,
-}
-
-struct FieldItem {
-    docs: Vec<String>,
-    ident: String,
-    ty: String,
-}
-
-struct SetItem {
-    ty: String,
-    /// The body of `encode`.
-    encode: Vec<String>,
-    /// The body of `decode_text`.
-    decode_text: Vec<String>,
-    /// The body of `decode_binary`, when binary frames carry a message.
-    decode_binary: Option<Vec<String>>,
-    /// `match` arms of `correlation_id` and `set_correlation_id`.
-    correlation: Vec<(String, String)>,
-}
-
-struct ServerChannel {
-    docs: Vec<String>,
-    trait_ident: String,
-    handler_ident: String,
-    upgrade_fn: String,
-    accept_fn: String,
-    router_fn: String,
-    route: Option<String>,
-    params_ty: String,
-    in_ty: String,
-    out_ty: String,
-    has_in: bool,
-    secured: bool,
-    schemes: String,
-    has_path: bool,
-    needs_uri: bool,
-    needs_headers: bool,
-    extract: Vec<(String, String)>,
-    replies: Vec<ReplyItem>,
-}
-
-struct ReplyItem {
-    docs: Vec<String>,
-    ident: String,
-    request_variant: String,
-    request_ty: String,
-    /// The reply's payload type, or the whole outbound enum when several messages may answer.
-    reply_ty: String,
-    /// The outbound variant wrapping the reply; `None` when `reply_ty` is the enum itself.
-    reply_variant: Option<String>,
-}
-
-struct ClientChannel {
-    docs: Vec<String>,
-    ident: String,
-    params_ty: String,
-    in_ty: String,
-    out_ty: String,
-    secured: bool,
-    /// Does building the request read `params`?
-    reads_params: bool,
-    url: Vec<String>,
-    headers: Vec<String>,
-    credential: Vec<String>,
-    /// Do `headers` or `credential` lines report a parameter error (through `invalid`)?
-    uses_invalid: bool,
-    /// Do they add headers?
-    mut_headers: bool,
-    replies: Vec<ReplyItem>,
-}
-
-/// Which modules to render.
-pub(crate) struct Parts {
-    pub server: bool,
-    pub client: bool,
-}
-
-/// Render the WebSocket module of an API (nothing if it has no WebSocket channels).
-pub(crate) fn render(
+/// `MessageSet` impls for every channel direction and shared socket, and the connection
+/// parameters' `FromRequest` (server) and `ToRequest` (client) impls.
+pub(crate) fn wire_items(
     api: &Api,
-    rt: &str,
-    parts: Parts,
-    uses: &mut Uses,
-) -> Result<Vec<String>, Diagnostic> {
-    let channels: Vec<&Channel> = api
-        .channels
-        .iter()
-        .filter(|c| c.protocol == ChannelProtocol::WebSocket)
-        .collect();
-    if channels.is_empty() || !(parts.server || parts.client) {
-        return Ok(Vec::new());
-    }
-    uses.runtime = true;
+    rt: &Runtime,
+    server: bool,
+    client: bool,
+) -> Result<Vec<TokenStream>, Diagnostic> {
     let outer = TypeExpr {
         space: &api.types,
-        prefix: "super::types::",
+        outside: true,
     };
-    let inner = TypeExpr {
-        space: &api.types,
-        prefix: "super::super::types::",
-    };
-    let mut params = Vec::new();
-    let mut sets = Vec::new();
-    let mut param_enums: Vec<TypeId> = Vec::new();
-    for channel in &channels {
-        params.push(params_item(api, channel, &outer, uses, &mut param_enums)?);
-        for (messages, id) in [
-            (&channel.to_server, channel.to_server_enum),
-            (&channel.to_client, channel.to_client_enum),
-        ] {
-            if let Some(id) = id {
-                sets.push(set_item(api, messages, id, &outer, rt)?);
-            }
-        }
-    }
-    let mut combined = Vec::new();
-    for socket in sockets(&channels) {
-        for to_server in [true, false] {
-            if let Some((item, set)) = combined_item(api, &socket, to_server, &outer, rt)? {
-                combined.push(item);
-                sets.push(set);
-            }
-        }
-    }
-    let param_enums = param_enums
-        .iter()
-        .map(|id| outer.render(&TypeRef::Named(*id)))
-        .collect::<Result<_, _>>()?;
-    let server = if parts.server {
-        uses.ws_server = true;
-        Some(server_module(api, rt, &channels, &inner)?)
-    } else {
-        None
-    };
-    let client = if parts.client {
-        uses.ws_client = true;
-        Some(client_module(api, rt, &channels, &inner)?)
-    } else {
-        None
-    };
-    Ok(vec![super::render_template(
-        &WsModule {
-            rt: rt.to_owned(),
-            params,
-            sets,
-            combined,
-            param_enums,
-            server,
-            client,
-        },
-        "ws",
-    )?])
-}
-
-/// The combined enum of one direction of a shared socket: `<Socket>ClientMessage` (client →
-/// server) or `<Socket>ServerMessage`, in the `ws` module.
-fn combined_ident(socket: &Name, to_server: bool) -> String {
-    let suffix = if to_server {
-        "ClientMessage"
-    } else {
-        "ServerMessage"
-    };
-    format!("{}{suffix}", socket.rust.unraw())
-}
-
-/// A channel's direction enum, if it has messages that way.
-fn direction_enum(channel: &Channel, to_server: bool) -> Option<TypeId> {
-    if to_server {
-        channel.to_server_enum
-    } else {
-        channel.to_client_enum
-    }
-}
-
-/// The combined enum of one direction of a shared socket and its wire encoding: each variant
-/// wraps one channel's enum; decoding tries each channel (their tags are distinct, lowering
-/// made sure), a known message winning over a catch-all one. `None` when no channel of the
-/// socket has messages that way.
-fn combined_item(
-    api: &Api,
-    socket: &Socket<'_>,
-    to_server: bool,
-    outer: &TypeExpr<'_>,
-    rt: &str,
-) -> Result<Option<(CombinedItem, SetItem)>, Diagnostic> {
-    let ident = combined_ident(socket.name, to_server);
-    let mut variants = Vec::new();
-    let mut encode = vec!["match self {".to_owned()];
-    let mut decode = vec![format!("let mut attempts = {rt}::ws::Attempts::new();")];
-    let mut correlation = Vec::new();
-    for channel in &socket.members {
-        let Some(id) = direction_enum(channel, to_server) else {
-            continue;
-        };
-        let v = channel.name.rust.unraw();
-        let ty = outer.render(&TypeRef::Named(id))?;
-        encode.push(format!("Self::{v}(m) => {rt}::ws::MessageSet::encode(m),"));
-        decode.push(format!(
-            "match <{ty} as {rt}::ws::MessageSet>::decode_text(text) {{"
-        ));
-        if let TypeKind::Union(union) = &api.types.get(id).kind
-            && let Some(unknown) = &union.unknown
-        {
-            decode.push(format!(
-                "::std::result::Result::Ok({ty}::{unknown}(value)) => attempts.unknown(Self::{v}({ty}::{unknown}(value))),"
-            ));
-        }
-        decode.push(format!(
-            "::std::result::Result::Ok(message) => return ::std::result::Result::Ok(Self::{v}(message)),"
-        ));
-        decode.push("::std::result::Result::Err(error) => attempts.failed(error),".to_owned());
-        decode.push("}".to_owned());
-        correlation.push((
-            format!("Self::{v}(m) => {rt}::ws::MessageSet::correlation_id(m),"),
-            format!("Self::{v}(m) => {rt}::ws::MessageSet::set_correlation_id(m, id),"),
-        ));
-        variants.push((
-            doc_literals([format!("A message of the `{}` channel.", channel.name.wire).as_str()]),
-            v.to_owned(),
-            ty,
-        ));
-    }
-    if variants.is_empty() {
-        return Ok(None);
-    }
-    encode.push("}".to_owned());
-    decode.push("attempts.finish()".to_owned());
-    let names: Vec<String> = socket
-        .members
-        .iter()
-        .filter(|c| direction_enum(c, to_server).is_some())
-        .map(|c| format!("`{}`", c.name.wire))
-        .collect();
-    let direction = if to_server {
-        "client → server"
-    } else {
-        "server → client"
-    };
-    let docs = doc_literals([
-        format!(
-            "Every {direction} message of the socket at `{}`, which the channels {} share: one",
-            socket.name.wire,
-            names.join(", ")
-        )
-        .as_str(),
-        "variant per channel, told apart on the wire by the messages' tags.",
-    ]);
-    Ok(Some((
-        CombinedItem {
-            docs,
-            ident: ident.clone(),
-            variants,
-        },
-        SetItem {
-            ty: ident,
-            encode,
-            decode_text: decode,
-            decode_binary: None,
-            correlation,
-        },
-    )))
-}
-
-fn params_ident(channel: &Channel) -> String {
-    format!("{}Params", channel.name.rust.unraw())
-}
-
-/// The Rust type of a parameter, when the runtime can read and write it as parameter text
-/// (scalars, string enums, lists of those); anything else travels as its raw text.
-fn param_type(api: &Api, ty: &TypeRef, outer: &TypeExpr<'_>) -> Result<Option<String>, Diagnostic> {
-    Ok(match ty {
-        TypeRef::Scalar(_) => Some(outer.render(ty)?),
-        TypeRef::Named(id) => match &api.types.get(*id).kind {
-            TypeKind::Enum(_) => Some(outer.render(ty)?),
-            _ => None,
-        },
-        TypeRef::Vec(inner) => {
-            param_type(api, inner, outer)?.map(|t| format!("::std::vec::Vec<{t}>"))
-        }
-        _ => None,
-    })
-}
-
-fn params_item(
-    api: &Api,
-    channel: &Channel,
-    outer: &TypeExpr<'_>,
-    uses: &mut Uses,
-    enums: &mut Vec<TypeId>,
-) -> Result<ParamsItem, Diagnostic> {
-    let mut fields = Vec::new();
-    let mut all_optional = true;
-    for param in &channel.params {
-        let Param {
-            name,
-            location,
-            ty,
-            required,
-            docs,
-        } = param;
-        let rendered = match param_type(api, ty, outer)? {
-            Some(rendered) => {
-                uses.note_type(ty);
-                collect_enums(api, ty, enums);
-                rendered
-            }
-            None => "::std::string::String".to_owned(),
-        };
-        let list = matches!(ty, TypeRef::Vec(_)) && rendered.starts_with("::std::vec::Vec");
-        let optional = !*required && !list;
-        all_optional &= optional || list;
-        let lines = param_doc_literals(docs, &name.wire, *location, " of the upgrade request");
-        fields.push(FieldItem {
-            docs: lines,
-            ident: name.rust.as_str().to_owned(),
-            ty: if optional {
-                format!("::std::option::Option<{rendered}>")
-            } else {
-                rendered
-            },
-        });
-    }
-    Ok(ParamsItem {
-        docs: doc_literals([format!(
-            "What a connection to `{}` carries in its URL and upgrade request.",
-            channel.address
-        )
-        .as_str()]),
-        ident: params_ident(channel),
-        derive_default: all_optional,
-        fields,
-    })
-}
-
-fn collect_enums(api: &Api, ty: &TypeRef, out: &mut Vec<TypeId>) {
-    match ty {
-        TypeRef::Named(id)
-            if matches!(api.types.get(*id).kind, TypeKind::Enum(_)) && !out.contains(id) =>
-        {
-            out.push(*id);
-        }
-        TypeRef::Vec(inner) => collect_enums(api, inner, out),
-        _ => {}
-    }
-}
-
-/// The variant type of a message in its direction enum (`None` for a unit variant).
-fn variant_type(api: &Api, set: TypeId, message: &Message) -> Option<TypeRef> {
-    match &api.types.get(set).kind {
-        TypeKind::Union(union) => union
-            .variants
-            .iter()
-            .find(|v| v.name.rust == message.name.rust)
-            .and_then(|v| v.ty.clone()),
-        _ => None,
-    }
-}
-
-/// How a message's correlation id is read and set: `(get expression, set statement)` for a
-/// variant binding named `m`, when the pointer names a string field of the payload struct.
-fn correlation_access(api: &Api, ty: &TypeRef, pointer: &str) -> Option<(String, String)> {
-    let property = pointer.strip_prefix('/')?;
-    if property.contains('/') {
-        return None;
-    }
-    let property = property.replace("~1", "/").replace("~0", "~");
-    let TypeRef::Named(id) = ty else {
-        return None;
-    };
-    let TypeKind::Struct(def) = &api.types.get(*id).kind else {
-        return None;
-    };
-    let field = def.fields.iter().find(|f| f.name.wire == property)?;
-    if field.ty != TypeRef::Scalar(crate::ir::Scalar::String) {
-        return None;
-    }
-    let f = field.name.rust.as_str();
-    match field.presence {
-        Presence::Required => Some((
-            format!("::std::option::Option::Some(m.{f}.as_str())"),
-            format!("m.{f} = ::std::string::String::from(id);"),
-        )),
-        Presence::Optional | Presence::RequiredNullable => Some((
-            format!("m.{f}.as_deref()"),
-            format!("m.{f} = ::std::option::Option::Some(::std::string::String::from(id));"),
-        )),
-        Presence::OptionalNullable => None,
-    }
-}
-
-fn set_item(
-    api: &Api,
-    messages: &[Message],
-    id: TypeId,
-    outer: &TypeExpr<'_>,
-    rt: &str,
-) -> Result<SetItem, Diagnostic> {
-    let item = set_item_with_placeholder(api, messages, id, outer)?;
-    // The bodies name the runtime as `RT`; spell it out.
-    let fill = |lines: Vec<String>| -> Vec<String> {
-        lines
+    let mut items = Vec::new();
+    for (_, channel, ws) in api.ws_channels() {
+        for set in [&channel.to_server, &channel.to_client]
             .into_iter()
-            .map(|l| l.replace("RT::", &format!("{rt}::")))
-            .collect()
+            .flatten()
+        {
+            items.push(message_set(api, rt, &outer, set)?);
+        }
+        let params = outer.named(ws.params)?;
+        let def = api.types.params(ws.params).ok_or_else(|| {
+            super::internal(format!(
+                "channel `{}` has no parameters struct",
+                channel.name.wire
+            ))
+        })?;
+        if server {
+            items.push(from_request_impl(rt, &params, def));
+        }
+        if client {
+            items.push(to_request_impl(rt, &params, def, &ws.route));
+        }
+    }
+    for socket in &api.sockets {
+        for (to_server, combined) in [(true, &socket.to_server), (false, &socket.to_client)] {
+            if let Some(combined) = combined {
+                items.push(socket_set(
+                    api,
+                    rt,
+                    &outer,
+                    to_server,
+                    &combined.ident,
+                    &combined.variants,
+                )?);
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// `impl MessageSet` of one direction: binary frames decode into the binary message, text frames
+/// by the direction's [`TextDecoding`].
+fn message_set(
+    api: &Api,
+    rt: &Runtime,
+    outer: &TypeExpr<'_>,
+    set: &MessageSet,
+) -> Result<TokenStream, Diagnostic> {
+    let ty = outer.named(set.enum_id)?;
+    let variants = variants(api, set)?;
+    // encode: serde for the serde variants of a tagged set; each other message by its kind.
+    let serde_encoded = matches!(
+        set.text,
+        TextDecoding::Tagged { .. } | TextDecoding::Wrapped
+    );
+    let mut arms = Vec::new();
+    let mut all_explicit = true;
+    for (message, variant) in set.messages.iter().zip(variants) {
+        let v = &variant.name.rust;
+        let arm = match (&message.payload, &variant.ty) {
+            (Payload::Binary, _) => {
+                quote!(Self::#v(m) => ::std::result::Result::Ok(#rt::ws::Frame::binary(m.as_slice())),)
+            }
+            (Payload::Text, _) => {
+                quote!(Self::#v(m) => ::std::result::Result::Ok(#rt::ws::Frame::text(m.as_str())),)
+            }
+            (_, None) if !serde_encoded => {
+                quote!(Self::#v => ::std::result::Result::Ok(#rt::ws::Frame::text("")),)
+            }
+            (Payload::Json(_) | Payload::Empty, Some(_)) if !serde_encoded => {
+                quote!(Self::#v(m) => #rt::ws::encode_json(m),)
+            }
+            _ => {
+                all_explicit = false;
+                continue;
+            }
+        };
+        arms.push(arm);
+    }
+    if let Some(unknown) = &set.unknown {
+        arms.push(quote!(Self::#unknown(value) => #rt::ws::encode_json(value),));
+    }
+    let encode = if arms.is_empty() {
+        quote!(#rt::ws::encode_json(self))
+    } else {
+        let rest = (!all_explicit).then(|| quote!(_ => #rt::ws::encode_json(self),));
+        quote!(match self { #(#arms)* #rest })
     };
-    Ok(SetItem {
-        ty: item.ty,
-        encode: fill(item.encode),
-        decode_text: fill(item.decode_text),
-        decode_binary: item.decode_binary.map(fill),
-        correlation: item.correlation,
+    let known: Vec<_> = variants
+        .iter()
+        .filter(|v| !v.skip)
+        .map(|v| lit(&v.name.wire))
+        .collect();
+    let decode_text = match (&set.text, &set.unknown) {
+        (TextDecoding::None, _) => quote! {
+            let _ = text;
+            ::std::result::Result::Err(#rt::ws::DecodeError::UnexpectedText)
+        },
+        (TextDecoding::Tagged { tag }, None) => {
+            let tag = lit(tag);
+            quote!(#rt::ws::decode_tagged_json(text, #tag, &[#(#known),*]))
+        }
+        (TextDecoding::Tagged { tag }, Some(unknown)) => {
+            let tag = lit(tag);
+            quote!(#rt::ws::decode_tagged_json_or(text, #tag, &[#(#known),*], Self::#unknown))
+        }
+        (TextDecoding::Wrapped, Some(unknown)) => {
+            quote!(#rt::ws::decode_wrapped_json_or(text, &[#(#known),*], Self::#unknown))
+        }
+        (TextDecoding::Wrapped, None) => quote!(#rt::ws::decode_json(text)),
+        (TextDecoding::TryEach, _) => try_each(rt, outer, set, variants)?,
+    };
+    let decode_binary = set.binary.map(|index| {
+        let v = &variants[index].name.rust;
+        quote! {
+            fn decode_binary(data: &[u8]) -> ::std::result::Result<Self, #rt::ws::DecodeError> {
+                ::std::result::Result::Ok(Self::#v(data.to_vec()))
+            }
+        }
+    });
+    let correlation = correlation(set, variants);
+    Ok(quote! {
+        impl #rt::ws::MessageSet for #ty {
+            fn encode(&self) -> ::std::result::Result<#rt::ws::Frame, #rt::ws::EncodeError> {
+                #encode
+            }
+
+            fn decode_text(text: &str) -> ::std::result::Result<Self, #rt::ws::DecodeError> {
+                #decode_text
+            }
+
+            #decode_binary
+            #correlation
+        }
     })
 }
 
-fn set_item_with_placeholder(
-    api: &Api,
-    messages: &[Message],
-    id: TypeId,
+/// Text frames of a set without a tag: each JSON message tried in order, then an empty frame
+/// for a message without payload, then the plain-text message.
+fn try_each(
+    rt: &Runtime,
     outer: &TypeExpr<'_>,
-) -> Result<SetItem, Diagnostic> {
-    let ty = outer.render(&TypeRef::Named(id))?;
-    let (repr, unknown) = match &api.types.get(id).kind {
-        TypeKind::Union(union) => (union.repr.clone(), union.unknown.clone()),
-        _ => (UnionRepr::Untagged, None),
-    };
-    let all_json = messages
-        .iter()
-        .all(|m| matches!(m.payload, Payload::Json(_)));
-    let mut correlation = Vec::new();
-    for message in messages {
-        let (Some(pointer), Some(vty)) = (&message.correlation, variant_type(api, id, message))
-        else {
-            continue;
-        };
-        if let Some((get, set)) = correlation_access(api, &vty, pointer) {
-            correlation.push((
-                format!("Self::{}(m) => {get},", message.name.rust),
-                format!("Self::{}(m) => {{ {set} true }}", message.name.rust),
-            ));
-        }
-    }
-    if all_json {
-        let known = api_union_wires(api, id).join(", ");
-        let decode = match (&repr, &unknown) {
-            (UnionRepr::Internal { tag }, None) => vec![format!(
-                "RT::ws::decode_tagged_json(text, {}, &[{known}])",
-                string_literal(tag),
-            )],
-            (UnionRepr::Internal { tag }, Some(v)) => vec![format!(
-                "RT::ws::decode_tagged_json_or(text, {}, &[{known}], Self::{v})",
-                string_literal(tag),
-            )],
-            (UnionRepr::External, Some(v)) => vec![format!(
-                "RT::ws::decode_wrapped_json_or(text, &[{known}], Self::{v})"
-            )],
-            _ => vec!["RT::ws::decode_json(text)".to_owned()],
-        };
-        // The catch-all is skipped by serde: its value is sent as it came.
-        let encode = match &unknown {
-            Some(v) => vec![
-                "match self {".to_owned(),
-                format!("Self::{v}(value) => RT::ws::encode_json(value),"),
-                "_ => RT::ws::encode_json(self),".to_owned(),
-                "}".to_owned(),
-            ],
-            None => vec!["RT::ws::encode_json(self)".to_owned()],
-        };
-        return Ok(SetItem {
-            ty,
-            encode,
-            decode_text: decode,
-            decode_binary: None,
-            correlation,
-        });
-    }
-    // Mixed payloads: each variant encodes and decodes by its own kind.
-    let mut encode = vec!["match self {".to_owned()];
-    let mut json_tries = Vec::new();
-    let mut text_variant = None;
-    let mut empty_variant = None;
-    let mut binary_variant = None;
-    for message in messages {
-        let v = message.name.rust.as_str();
-        let vty = variant_type(api, id, message);
-        match (&message.payload, &vty) {
-            (Payload::Json(_), Some(t)) => {
-                encode.push(format!("Self::{v}(m) => RT::ws::encode_json(m),"));
-                json_tries.push((v.to_owned(), outer.render(t)?));
-            }
-            (Payload::Text, Some(_)) => {
-                encode.push(format!(
-                    "Self::{v}(m) => ::std::result::Result::Ok(RT::ws::Frame::text(m.as_str())),"
-                ));
-                text_variant.get_or_insert_with(|| v.to_owned());
-            }
-            (Payload::Binary, Some(_)) => {
-                encode.push(format!(
-                    "Self::{v}(m) => ::std::result::Result::Ok(RT::ws::Frame::binary(m.as_slice())),"
-                ));
-                binary_variant.get_or_insert_with(|| v.to_owned());
+    set: &MessageSet,
+    variants: &[UnionVariant],
+) -> Result<TokenStream, Diagnostic> {
+    let mut json = Vec::new();
+    let (mut empty, mut text) = (None, None);
+    for (message, variant) in set.messages.iter().zip(variants) {
+        let v = &variant.name.rust;
+        match (&message.payload, &variant.ty) {
+            (Payload::Binary, _) => {}
+            (Payload::Text, _) => {
+                text.get_or_insert(v);
             }
             (_, None) => {
-                encode.push(format!(
-                    "Self::{v} => ::std::result::Result::Ok(RT::ws::Frame::text(\"\")),"
-                ));
-                empty_variant.get_or_insert_with(|| v.to_owned());
+                empty.get_or_insert(v);
             }
-            (Payload::Empty, Some(t)) => {
-                encode.push(format!("Self::{v}(m) => RT::ws::encode_json(m),"));
-                json_tries.push((v.to_owned(), outer.render(t)?));
-            }
+            (Payload::Json(_) | Payload::Empty, Some(ty)) => json.push((v, outer.ty(ty)?)),
         }
     }
-    encode.push("}".to_owned());
-    let mut decode = Vec::new();
+    let mut steps = Vec::new();
     let mut first_error = false;
-    for (i, (v, t)) in json_tries.iter().enumerate() {
-        if i == 0 && text_variant.is_none() {
-            decode.push(format!(
-                "let error = match RT::ws::decode_json::<{t}>(text) {{ ::std::result::Result::Ok(m) => return ::std::result::Result::Ok(Self::{v}(m)), ::std::result::Result::Err(error) => error }};"
-            ));
+    for (i, (v, ty)) in json.iter().enumerate() {
+        steps.push(if i == 0 && text.is_none() {
             first_error = true;
+            quote! {
+                let error = match #rt::ws::decode_json::<#ty>(text) {
+                    ::std::result::Result::Ok(m) => return ::std::result::Result::Ok(Self::#v(m)),
+                    ::std::result::Result::Err(error) => error,
+                };
+            }
         } else {
-            decode.push(format!(
-                "if let ::std::result::Result::Ok(m) = RT::ws::decode_json::<{t}>(text) {{ return ::std::result::Result::Ok(Self::{v}(m)); }}"
-            ));
+            quote! {
+                if let ::std::result::Result::Ok(m) = #rt::ws::decode_json::<#ty>(text) {
+                    return ::std::result::Result::Ok(Self::#v(m));
+                }
+            }
+        });
+    }
+    if let Some(v) = empty {
+        steps.push(quote! {
+            if text.trim().is_empty() {
+                return ::std::result::Result::Ok(Self::#v);
+            }
+        });
+    }
+    steps.push(match (text, first_error) {
+        (Some(v), _) => {
+            quote!(::std::result::Result::Ok(Self::#v(::std::string::String::from(text))))
         }
-    }
-    if let Some(v) = &empty_variant {
-        decode.push(format!(
-            "if text.trim().is_empty() {{ return ::std::result::Result::Ok(Self::{v}); }}"
-        ));
-    }
-    if let Some(v) = &text_variant {
-        decode.push(format!(
-            "::std::result::Result::Ok(Self::{v}(::std::string::String::from(text)))"
-        ));
-    } else if first_error {
-        decode.push("::std::result::Result::Err(error)".to_owned());
-    } else {
-        if empty_variant.is_none() {
-            decode.push("let _ = text;".to_owned());
-        }
-        decode.push("::std::result::Result::Err(RT::ws::DecodeError::UnexpectedText)".to_owned());
-    }
-    let decode_binary = binary_variant.map(|v| {
-        vec![format!(
-            "::std::result::Result::Ok(Self::{v}(data.to_vec()))"
-        )]
+        (None, true) => quote!(::std::result::Result::Err(error)),
+        (None, false) => quote!(::std::result::Result::Err(#rt::ws::DecodeError::UnexpectedText)),
     });
-    Ok(SetItem {
-        ty,
-        encode,
-        decode_text: decode,
-        decode_binary,
-        correlation,
+    Ok(quote!(#(#steps)*))
+}
+
+/// `correlation_id` and `set_correlation_id`, when messages of the set carry one.
+fn correlation(set: &MessageSet, variants: &[UnionVariant]) -> TokenStream {
+    let mut gets = Vec::new();
+    let mut sets = Vec::new();
+    for (message, variant) in set.messages.iter().zip(variants) {
+        let (Some(correlation), Some(_)) = (&message.correlation, &variant.ty) else {
+            continue;
+        };
+        let v = &variant.name.rust;
+        let field = &correlation.field;
+        if correlation.optional {
+            gets.push(quote!(Self::#v(m) => m.#field.as_deref(),));
+            sets.push(quote! {
+                Self::#v(m) => {
+                    m.#field = ::std::option::Option::Some(::std::string::String::from(id));
+                    true
+                }
+            });
+        } else {
+            gets.push(quote!(Self::#v(m) => ::std::option::Option::Some(m.#field.as_str()),));
+            sets.push(quote! {
+                Self::#v(m) => {
+                    m.#field = ::std::string::String::from(id);
+                    true
+                }
+            });
+        }
+    }
+    if gets.is_empty() {
+        return TokenStream::new();
+    }
+    let every = gets.len() == set.messages.len() && set.unknown.is_none();
+    let (get_rest, set_rest) = if every {
+        (TokenStream::new(), TokenStream::new())
+    } else {
+        (
+            quote!(_ => ::std::option::Option::None,),
+            quote!(_ => false,),
+        )
+    };
+    quote! {
+        fn correlation_id(&self) -> ::std::option::Option<&str> {
+            match self { #(#gets)* #get_rest }
+        }
+
+        fn set_correlation_id(&mut self, id: &str) -> bool {
+            match self { #(#sets)* #set_rest }
+        }
+    }
+}
+
+/// `impl MessageSet` of a shared socket's combined enum: each variant wraps one channel's enum;
+/// decoding tries each channel (their tags are distinct, lowering made sure), a known message
+/// winning over a catch-all one.
+fn socket_set(
+    api: &Api,
+    rt: &Runtime,
+    outer: &TypeExpr<'_>,
+    to_server: bool,
+    ident: &RustIdent,
+    members: &[(usize, RustIdent)],
+) -> Result<TokenStream, Diagnostic> {
+    let mut encode = Vec::new();
+    let mut decode = Vec::new();
+    let mut gets = Vec::new();
+    let mut sets = Vec::new();
+    for (index, v) in members {
+        let Some(set) = api.channels[*index].direction(to_server) else {
+            continue;
+        };
+        let ty = outer.named(set.enum_id)?;
+        encode.push(quote!(Self::#v(m) => #rt::ws::MessageSet::encode(m),));
+        let unknown = set.unknown.as_ref().map(|unknown| {
+            quote! {
+                ::std::result::Result::Ok(#ty::#unknown(value)) => attempts.unknown(Self::#v(#ty::#unknown(value))),
+            }
+        });
+        decode.push(quote! {
+            match <#ty as #rt::ws::MessageSet>::decode_text(text) {
+                #unknown
+                ::std::result::Result::Ok(message) => return ::std::result::Result::Ok(Self::#v(message)),
+                ::std::result::Result::Err(error) => attempts.failed(error),
+            }
+        });
+        gets.push(quote!(Self::#v(m) => #rt::ws::MessageSet::correlation_id(m),));
+        sets.push(quote!(Self::#v(m) => #rt::ws::MessageSet::set_correlation_id(m, id),));
+    }
+    Ok(quote! {
+        impl #rt::ws::MessageSet for super::types::#ident {
+            fn encode(&self) -> ::std::result::Result<#rt::ws::Frame, #rt::ws::EncodeError> {
+                match self { #(#encode)* }
+            }
+
+            fn decode_text(text: &str) -> ::std::result::Result<Self, #rt::ws::DecodeError> {
+                let mut attempts = #rt::ws::Attempts::new();
+                #(#decode)*
+                attempts.finish()
+            }
+
+            fn correlation_id(&self) -> ::std::option::Option<&str> {
+                match self { #(#gets)* }
+            }
+
+            fn set_correlation_id(&mut self, id: &str) -> bool {
+                match self { #(#sets)* }
+            }
+        }
     })
 }
 
-/// The wire names (tag values) of a tagged union's variants, as string literals.
-fn api_union_wires(api: &Api, id: TypeId) -> Vec<String> {
-    match &api.types.get(id).kind {
-        TypeKind::Union(union) => union
-            .variants
-            .iter()
-            .map(|v| string_literal(&v.name.wire))
-            .collect(),
-        _ => Vec::new(),
-    }
+/// The typed request and reply of a request/reply operation, as a method sees them.
+struct ReplyShape<'a> {
+    reply: &'a RequestReply,
+    request: &'a Message,
+    /// The request variant, and its payload type (`None` for a message that is only its tag).
+    request_variant: &'a RustIdent,
+    request_ty: Option<TokenStream>,
+    /// The one reply's variant and payload type; `None` when several messages may answer (the
+    /// method then returns the whole server → client enum).
+    reply_variant: Option<(&'a RustIdent, Option<TokenStream>)>,
 }
 
-/// A piece of a channel address.
-enum Piece<'a> {
-    Literal(&'a str),
-    Param(&'a str),
-}
-
-fn address_pieces(address: &str) -> Vec<Piece<'_>> {
-    let mut out = Vec::new();
-    let mut rest = address;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        if open > 0 {
-            out.push(Piece::Literal(&rest[..open]));
-        }
-        out.push(Piece::Param(&rest[open + 1..open + close]));
-        rest = &rest[open + close + 1..];
-    }
-    if !rest.is_empty() {
-        out.push(Piece::Literal(rest));
-    }
-    out
-}
-
-/// The axum route of an address, if axum can route it: it starts with `/`, every parameter is a
-/// whole segment with a plain name, and the literal text has no routing syntax.
-fn server_route(address: &str) -> Option<String> {
-    if !address.starts_with('/') {
-        return None;
-    }
-    for segment in address.split('/') {
-        let plain_param = segment.len() > 2
-            && segment.starts_with('{')
-            && segment.ends_with('}')
-            && segment[1..segment.len() - 1]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
-        if !plain_param && segment.contains(['{', '}', '*', ':']) {
-            return None;
-        }
-    }
-    Some(address.to_owned())
-}
-
-/// The channel's address under its servers' pathname (`/v1` + `/auctions/{id}`); an address
-/// that does not start with `/` (which axum cannot route) is left as written.
-fn full_address(channel: &Channel) -> String {
-    if channel.address.starts_with('/') {
-        format!("{}{}", channel.pathname, channel.address)
-    } else {
-        channel.address.clone()
-    }
-}
-
-/// The route with its parameter names blanked: two routes with the same shape conflict in axum.
-fn route_shape(route: &str) -> String {
-    route
-        .split('/')
-        .map(|s| if s.starts_with('{') { "{}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn scheme_expr(security: &[Security], rt: &str) -> String {
-    let items: Vec<String> = security
-        .iter()
-        .map(|s| match s {
-            Security::Bearer => format!("{rt}::ws::server::Scheme::Bearer"),
-            Security::Basic => format!("{rt}::ws::server::Scheme::Basic"),
-            Security::ApiKey { location, name } => {
-                let kind = match location {
-                    ParamIn::Query => "ApiKeyQuery",
-                    ParamIn::Cookie => "ApiKeyCookie",
-                    ParamIn::Header | ParamIn::Path => "ApiKeyHeader",
-                };
-                format!("{rt}::ws::server::Scheme::{kind}({})", string_literal(name))
-            }
-        })
-        .collect();
-    format!("&[{}]", items.join(", "))
-}
-
-/// The request/reply operations a channel's server answers and its client calls: the request
-/// travels client → server, one or more replies come back.
-fn replies(
-    api: &Api,
-    channel: &Channel,
-    inner: &TypeExpr<'_>,
-) -> Result<Vec<ReplyItem>, Diagnostic> {
-    let (Some(in_id), Some(out_id)) = (channel.to_server_enum, channel.to_client_enum) else {
+fn reply_shapes<'a>(
+    api: &'a Api,
+    channel: &'a Channel,
+    outer: &TypeExpr<'_>,
+) -> Result<Vec<ReplyShape<'a>>, Diagnostic> {
+    let (Some(asks), Some(answers)) = (&channel.to_server, &channel.to_client) else {
         return Ok(Vec::new());
     };
+    let (ask_variants, answer_variants) = (variants(api, asks)?, variants(api, answers)?);
     let mut out = Vec::new();
     for reply in &channel.replies {
-        let Some(request) = channel
-            .to_server
-            .iter()
-            .find(|m| m.name.wire == reply.request)
-        else {
-            continue;
+        let request = &ask_variants[reply.request];
+        let reply_variant = match reply.replies.as_slice() {
+            [one] => {
+                let variant = &answer_variants[*one];
+                Some((
+                    &variant.name.rust,
+                    variant.ty.as_ref().map(|t| outer.ty(t)).transpose()?,
+                ))
+            }
+            _ => None,
         };
-        let answers: Vec<&Message> = reply
-            .replies
-            .iter()
-            .filter_map(|r| channel.to_client.iter().find(|m| &m.name.wire == r))
-            .collect();
-        let Some(request_ty) = variant_type(api, in_id, request) else {
-            continue;
-        };
-        if answers.is_empty() || answers.len() != reply.replies.len() {
-            continue;
-        }
-        let (reply_ty, reply_variant) = match answers.as_slice() {
-            [one] => match variant_type(api, out_id, one) {
-                Some(t) => (inner.render(&t)?, Some(one.name.rust.as_str().to_owned())),
-                None => (inner.render(&TypeRef::Named(out_id))?, None),
-            },
-            _ => (inner.render(&TypeRef::Named(out_id))?, None),
-        };
-        let mut docs = docs_literals(&request.docs);
-        if !docs.is_empty() {
-            docs.push(string_literal(""));
-        }
-        docs.push(string_literal(&format!(
-            " Request/reply `{}`: answers a `{}` request; the reply's correlation id is set to the request's.",
-            reply.name.wire, request.name.wire
-        )));
-        // The generated traits and clients have methods of their own.
-        const TAKEN: &[&str] = &[
-            "authenticate",
-            "on_connect",
-            "on_message",
-            "on_invalid",
-            "on_disconnect",
-            "connect",
-            "request",
-            "send",
-            "close",
-            "sender",
-        ];
-        let mut method = reply.name.rust.as_str().to_owned();
-        if TAKEN.contains(&method.as_str()) {
-            method.push_str("_call");
-        }
-        out.push(ReplyItem {
-            docs,
-            ident: method,
-            request_variant: request.name.rust.as_str().to_owned(),
-            request_ty: inner.render(&request_ty)?,
-            reply_ty,
+        out.push(ReplyShape {
+            reply,
+            request: &asks.messages[reply.request],
+            request_variant: &request.name.rust,
+            request_ty: request.ty.as_ref().map(|t| outer.ty(t)).transpose()?,
             reply_variant,
         });
     }
     Ok(out)
 }
 
-fn server_module(
-    api: &Api,
-    rt: &str,
-    channels: &[&Channel],
-    inner: &TypeExpr<'_>,
-) -> Result<String, Diagnostic> {
-    let mut items = Vec::new();
-    let mut routes = Vec::new();
-    let mut shapes: Vec<String> = Vec::new();
-    for channel in channels {
-        let base = channel.name.rust.unraw();
-        let snake = ident(&channel.name.wire, Case::Snake);
-        let snake = snake.unraw();
-        let mut extract = Vec::new();
-        let mut needs_uri = false;
-        let mut needs_headers = false;
-        let mut has_path = false;
-        for param in &channel.params {
-            let name = string_literal(&param.name.wire);
-            let list = param_type(api, &param.ty, inner)?
-                .is_some_and(|t| t.starts_with("::std::vec::Vec"));
-            let need = if param.required {
-                "required"
-            } else {
-                "optional"
-            };
-            let expr = match (param.location, list) {
-                (ParamIn::Path, _) => {
-                    has_path = true;
-                    format!("path.{need}({name})")
-                }
-                (ParamIn::Query, true) => {
-                    needs_uri = true;
-                    format!("{rt}::params::query_list(uri, {name}, {})", param.required)
-                }
-                (ParamIn::Query, false) => {
-                    needs_uri = true;
-                    format!("{rt}::params::query_{need}(uri, {name})")
-                }
-                (ParamIn::Header, true) => {
-                    needs_headers = true;
-                    format!(
-                        "{rt}::params::header_list(headers, {name}, {})",
-                        param.required
-                    )
-                }
-                (ParamIn::Header, false) => {
-                    needs_headers = true;
-                    format!("{rt}::params::header_{need}(headers, {name})")
-                }
-                (ParamIn::Cookie, _) => {
-                    needs_headers = true;
-                    format!("{rt}::params::cookie_{need}(headers, {name})")
-                }
-            };
-            extract.push((param.name.rust.as_str().to_owned(), expr));
+/// The `server` module of an AsyncAPI document.
+pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diagnostic> {
+    let outer = TypeExpr {
+        space: &api.types,
+        outside: true,
+    };
+    let items = &api.items;
+    let (router, router_with_config, server_config) = (
+        &items.router,
+        &items.router_with_config,
+        &items.server_config,
+    );
+    let mut out = Vec::new();
+    let mut bounds = Vec::new();
+    let mut merged = Vec::new();
+    for (_, channel, ws) in api.ws_channels() {
+        out.push(channel_server(api, rt, &outer, channel, ws)?);
+        bounds.push(&ws.items.server_trait);
+        if ws.route.served().is_some() && ws.socket.is_none() {
+            let channel_router = &ws.items.router;
+            merged.push(quote!(.merge(#channel_router(service.clone(), config.clone()))));
         }
-        let secured = !channel.security.is_empty();
-        if secured {
-            needs_uri = true;
-            needs_headers = true;
-        }
-        let route = server_route(&full_address(channel));
-        if let Some(route) = &route {
-            let shape = route_shape(route);
-            if !shapes.contains(&shape) {
-                shapes.push(shape);
-                // A shared socket's first channel routes it for all of them.
-                let router_fn = match &channel.socket {
-                    Some(socket) => format!("{}_router", ident(socket.rust.unraw(), Case::Snake)),
-                    None => format!("{snake}_router"),
-                };
-                routes.push(format!(
-                    ".merge({router_fn}(service.clone(), config.clone()))"
-                ));
-            }
-        }
-        let mut docs = docs_literals(&channel.docs);
-        if !docs.is_empty() {
-            docs.push(string_literal(""));
-        }
-        docs.push(string_literal(&format!(
-            " The `{}` channel at `{}`: implement this trait and serve [`router`] (or [`{}_router`]).",
-            channel.name.wire, full_address(channel), snake
-        )));
-        if route.is_none() {
-            docs.push(string_literal(
-                " Its address is not one axum can route, so the router does not serve it.",
-            ));
-        }
-        items.push(ServerChannel {
-            docs,
-            trait_ident: format!("{base}Channel"),
-            handler_ident: format!("{base}Handler"),
-            upgrade_fn: format!("{snake}_upgrade"),
-            accept_fn: format!("{snake}_accept"),
-            router_fn: format!("{snake}_router"),
-            route: route.map(|r| string_literal(&r)),
-            params_ty: format!("super::{}", params_ident(channel)),
-            in_ty: set_type(channel.to_server_enum, inner, rt)?,
-            out_ty: set_type(channel.to_client_enum, inner, rt)?,
-            has_in: channel.to_server_enum.is_some(),
-            secured,
-            schemes: scheme_expr(&channel.security, rt),
-            has_path,
-            needs_uri,
-            needs_headers,
-            extract,
-            replies: replies(api, channel, inner)?,
-        });
     }
-    let mut server_sockets = Vec::new();
-    for socket in sockets(channels) {
-        let Some(route) = socket
+    for socket in &api.sockets {
+        out.push(socket_server(api, rt, socket)?);
+        let leader = socket
             .members
             .first()
-            .and_then(|c| server_route(&full_address(c)))
-        else {
-            continue;
+            .and_then(|&i| api.channels[i].websocket());
+        if leader.is_some_and(|ws| ws.route.served().is_some()) {
+            let socket_router = &socket.router;
+            merged.push(quote!(.merge(#socket_router(service.clone(), config.clone()))));
+        }
+    }
+    let bound = quote!(#(#bounds)+*);
+    let body = if merged.is_empty() {
+        quote! {
+            let _ = (service, config);
+            #rt::codegen::axum::Router::new()
+        }
+    } else {
+        quote! {
+            let service = ::std::sync::Arc::new(service);
+            let config = ::std::sync::Arc::new(config);
+            #rt::codegen::axum::Router::new() #(#merged)*
+        }
+    };
+    let module_docs = doc(&format!(
+        "The server side: implement each channel's trait and serve [`server::{router}`]({router})."
+    ));
+    Ok(quote! {
+        #module_docs
+        pub mod server {
+            /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
+            /// request limits, and what to do with invalid frames.
+            pub type #server_config = #rt::ws::server::ServerConfig;
+
+            /// An axum router serving every channel, with the default settings.
+            pub fn #router<S: #bound>(service: S) -> #rt::codegen::axum::Router {
+                #router_with_config(service, #server_config::default())
+            }
+
+            /// An axum router serving every channel: channels sharing a socket on one connection
+            /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
+            /// warned about it).
+            pub fn #router_with_config<S: #bound>(
+                service: S,
+                config: #server_config,
+            ) -> #rt::codegen::axum::Router {
+                #body
+            }
+
+            #(#out)*
+        }
+    })
+}
+
+/// A channel's trait, its endpoint and its router.
+fn channel_server(
+    api: &Api,
+    rt: &Runtime,
+    outer: &TypeExpr<'_>,
+    channel: &Channel,
+    ws: &WebSocketChannel,
+) -> Result<TokenStream, Diagnostic> {
+    let items = &ws.items;
+    let (server_trait, endpoint, channel_router) =
+        (&items.server_trait, &items.endpoint, &items.router);
+    let server_config = &api.items.server_config;
+    let params = outer.named(ws.params)?;
+    let in_ty = set_type(rt, outer, channel.to_server.as_ref())?;
+    let out_ty = set_type(rt, outer, channel.to_client.as_ref())?;
+    let secured = !ws.security.is_empty();
+    let replies = reply_shapes(api, channel, outer)?;
+    let requests: Vec<usize> = channel.replies.iter().map(|r| r.request).collect();
+    let other_messages = channel.to_server.as_ref().is_some_and(|set| {
+        (0..set.messages.len()).any(|i| !requests.contains(&i)) || set.unknown.is_some()
+    });
+
+    // The trait.
+    let auth = secured.then(|| {
+        quote! {
+            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+            type Auth: ::std::marker::Send + 'static;
+
+            /// Check the credential of the upgrade request (`None` if it carried none); an error
+            /// refuses the upgrade with that HTTP status.
+            fn authenticate(
+                &self,
+                credential: ::std::option::Option<#rt::ws::Credential>,
+                params: &#params,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<Self::Auth, #rt::http::HttpError>,
+            > + ::std::marker::Send;
+        }
+    });
+    let auth_param = secured.then(|| quote!(auth: Self::Auth,));
+    let on_message = other_messages.then(|| {
+        let more = (!replies.is_empty())
+            .then(|| quote!(#[doc = " Requests of request/reply operations go to their own methods, never here."]));
+        quote! {
+            /// One message from the client, in the order they came.
+            #more
+            fn on_message(
+                &self,
+                session: &mut Self::Session,
+                message: #in_ty,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+        }
+    });
+    let mut reply_methods = Vec::new();
+    let mut reply_arms = Vec::new();
+    for shape in &replies {
+        let method = &shape.reply.name.rust;
+        let method_docs = docs(&shape.request.docs.clone().with_paragraph(Docs::from_text(&format!(
+            "Request/reply `{}`: answers a `{}` request; the reply's correlation id is set to the request's.",
+            shape.reply.name.wire, shape.request.name.wire
+        ))));
+        let request_param = shape.request_ty.as_ref().map(|ty| quote!(request: #ty,));
+        let reply_ty = match &shape.reply_variant {
+            Some((_, Some(ty))) => ty.clone(),
+            Some((_, None)) => quote!(()),
+            None => out_ty.clone(),
         };
-        let stem = ident(socket.name.rust.unraw(), Case::Snake);
-        let stem = stem.unraw();
-        let mut members = Vec::new();
-        let (mut has_path, mut needs_uri, mut needs_headers) = (false, false, false);
-        let mut bound = Vec::new();
-        for channel in &socket.members {
-            let Some(item) = items
-                .iter()
-                .find(|i| i.trait_ident == format!("{}Channel", channel.name.rust.unraw()))
-            else {
+        reply_methods.push(quote! {
+            #method_docs
+            fn #method(
+                &self,
+                session: &mut Self::Session,
+                #request_param
+            ) -> impl ::std::future::Future<Output = #reply_ty> + ::std::marker::Send;
+        });
+        let request_variant = shape.request_variant;
+        let (pattern, call) = match &shape.request_ty {
+            Some(_) => (
+                quote!(#in_ty::#request_variant(request)),
+                quote!(service.#method(session, request).await),
+            ),
+            None => (
+                quote!(#in_ty::#request_variant),
+                quote!(service.#method(session).await),
+            ),
+        };
+        let reply = match &shape.reply_variant {
+            Some((variant, Some(_))) => quote!(#out_ty::#variant(#call)),
+            Some((variant, None)) => quote!({ #call; #out_ty::#variant }),
+            None => call,
+        };
+        reply_arms.push(quote! {
+            #pattern => #rt::ws::channel::reply(outbound, correlation.as_deref(), #reply),
+        });
+    }
+    let channel_docs = docs(&channel.docs.clone().with_paragraph(Docs::from_text(&format!(
+        "The `{}` channel at `{}`: implement this trait and serve [`{}`] (or [`{channel_router}`]).",
+        channel.name.wire, ws.route.path, api.items.router
+    ))));
+
+    // The endpoint.
+    let open = {
+        let authenticate = secured.then(|| {
+            let schemes = server_schemes(rt, &ws.security);
+            quote! {
+                let credential = #rt::ws::server::credential(request.uri(), request.headers(), #schemes);
+                let auth = service.authenticate(credential, &params).await?;
+            }
+        });
+        let auth_arg = secured.then(|| quote!(auth,));
+        quote! {
+            let params = <#params as #rt::request::FromRequest>::from_request(request)?;
+            #authenticate
+            service.on_connect(params, #auth_arg outbound.clone()).await
+        }
+    };
+    let (message_args, message_body) = if channel.to_server.is_none() {
+        (
+            quote!(_service: &S, _session: &mut S::Session, _outbound),
+            quote!(match message {}),
+        )
+    } else if replies.is_empty() {
+        (
+            quote!(service: &S, session: &mut S::Session, _outbound),
+            quote!(service.on_message(session, message).await;),
+        )
+    } else {
+        let rest =
+            other_messages.then(|| quote!(other => service.on_message(session, other).await,));
+        (
+            quote!(service: &S, session: &mut S::Session, outbound),
+            quote! {
+                let correlation = #rt::ws::MessageSet::correlation_id(&message).map(::std::string::String::from);
+                match message {
+                    #(#reply_arms)*
+                    #rest
+                }
+            },
+        )
+    };
+    let route = match &ws.route.axum {
+        Some(path) => {
+            let path = lit(path);
+            quote!(#rt::ws::channel::route::<S, #endpoint>(#path, service, config))
+        }
+        None => quote! {
+            let _ = (service, config);
+            #rt::codegen::axum::Router::new()
+        },
+    };
+    let router_docs = if ws.route.axum.is_some() {
+        doc("An axum router serving only this channel.")
+    } else {
+        doc(
+            "An axum router serving only this channel: empty, because its route cannot be served (wiregen warned why).",
+        )
+    };
+    Ok(quote! {
+        #channel_docs
+        pub trait #server_trait: ::std::marker::Send + ::std::marker::Sync + 'static {
+            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+            /// [`on_disconnect`](Self::on_disconnect).
+            type Session: ::std::marker::Send + 'static;
+
+            #auth
+
+            /// A client asks to connect: accept it with its session (keep `outbound` to send it
+            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+            fn on_connect(
+                &self,
+                params: #params,
+                #auth_param
+                outbound: #rt::ws::server::Outbound<#out_ty>,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<Self::Session, #rt::http::HttpError>,
+            > + ::std::marker::Send;
+
+            #on_message
+            #(#reply_methods)*
+
+            /// A frame that is not a message of this channel. Return how to answer it, or `None`
+            /// for the configured [`ServerConfig::on_invalid`].
+            fn on_invalid(
+                &self,
+                session: &mut Self::Session,
+                error: #rt::ws::DecodeError,
+            ) -> impl ::std::future::Future<
+                Output = ::std::option::Option<#rt::ws::server::InvalidPolicy>,
+            > + ::std::marker::Send {
+                let _ = (session, error);
+                ::std::future::ready(::std::option::Option::None)
+            }
+
+            /// The connection ended.
+            fn on_disconnect(
+                &self,
+                session: Self::Session,
+                reason: #rt::ws::server::Disconnect,
+            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+                let _ = (session, reason);
+                ::std::future::ready(())
+            }
+        }
+
+        /// Serves the channel's trait through the runtime's generic channel.
+        struct #endpoint;
+
+        impl<S: #server_trait> #rt::ws::channel::Endpoint<S> for #endpoint {
+            type In = #in_ty;
+            type Out = #out_ty;
+            type Session = S::Session;
+
+            async fn open(
+                service: &S,
+                request: &#rt::request::RequestParts,
+                outbound: &#rt::ws::server::Outbound<#out_ty>,
+            ) -> ::std::result::Result<S::Session, #rt::http::HttpError> {
+                #open
+            }
+
+            async fn message(
+                #message_args: &#rt::ws::server::Outbound<#out_ty>,
+                message: #in_ty,
+            ) {
+                #message_body
+            }
+
+            async fn invalid(
+                service: &S,
+                session: &mut S::Session,
+                error: #rt::ws::DecodeError,
+            ) -> ::std::option::Option<#rt::ws::server::InvalidPolicy> {
+                service.on_invalid(session, error).await
+            }
+
+            async fn disconnect(
+                service: &S,
+                session: S::Session,
+                reason: #rt::ws::server::Disconnect,
+            ) {
+                service.on_disconnect(session, reason).await;
+            }
+        }
+
+        #router_docs
+        pub fn #channel_router<S: #server_trait>(
+            service: ::std::sync::Arc<S>,
+            config: ::std::sync::Arc<#server_config>,
+        ) -> #rt::codegen::axum::Router {
+            #route
+        }
+    })
+}
+
+/// A shared socket's endpoint (its channels' endpoints side by side) and its router.
+fn socket_server(api: &Api, rt: &Runtime, socket: &Socket) -> Result<TokenStream, Diagnostic> {
+    let server_config = &api.items.server_config;
+    let members: Vec<(&Channel, &WebSocketChannel)> = socket
+        .members
+        .iter()
+        .filter_map(|&i| api.channels[i].websocket().map(|ws| (&api.channels[i], ws)))
+        .collect();
+    let bound: Vec<&RustIdent> = members
+        .iter()
+        .map(|(_, ws)| &ws.items.server_trait)
+        .collect();
+    let bound = quote!(#(#bound)+*);
+    let in_ty = match &socket.to_server {
+        Some(e) => {
+            let ident = &e.ident;
+            quote!(super::types::#ident)
+        }
+        None => quote!(#rt::ws::NoMessages),
+    };
+    let out_ty = match &socket.to_client {
+        Some(e) => {
+            let ident = &e.ident;
+            quote!(super::types::#ident)
+        }
+        None => quote!(#rt::ws::NoMessages),
+    };
+    let endpoint_of = |ws: &WebSocketChannel| {
+        let endpoint = &ws.items.endpoint;
+        quote!(<#endpoint as #rt::ws::channel::Endpoint<S>>)
+    };
+    let sessions: Vec<TokenStream> = members
+        .iter()
+        .map(|(_, ws)| {
+            let e = endpoint_of(ws);
+            quote!(#e::Session)
+        })
+        .collect();
+    let mut opens = Vec::new();
+    let mut locals = Vec::new();
+    for (n, (_, ws)) in members.iter().enumerate() {
+        let e = endpoint_of(ws);
+        let local =
+            proc_macro2::Ident::new(&format!("session_{n}"), proc_macro2::Span::call_site());
+        let undo = locals.iter().rev().zip((0..n).rev()).map(|(earlier, k): (&proc_macro2::Ident, usize)| {
+            let earlier_endpoint = endpoint_of(members[k].1);
+            quote!(#earlier_endpoint::disconnect(service, #earlier, #rt::ws::server::Disconnect::Dropped).await;)
+        });
+        opens.push(quote! {
+            let #local = match #e::open(service, request, &outbound.share()).await {
+                ::std::result::Result::Ok(session) => session,
+                ::std::result::Result::Err(error) => {
+                    #(#undo)*
+                    return ::std::result::Result::Err(error);
+                }
+            };
+        });
+        locals.push(local);
+    }
+    let mut dispatch = Vec::new();
+    if let Some(combined) = &socket.to_server {
+        for (index, variant) in &combined.variants {
+            let Some(n) = socket.members.iter().position(|m| m == index) else {
                 continue;
             };
-            has_path |= item.has_path;
-            needs_uri |= item.needs_uri;
-            needs_headers |= item.needs_headers;
-            let mut args = String::new();
-            for (needed, arg) in [
-                (item.has_path, ", &path"),
-                (item.needs_uri, ", &uri"),
-                (item.needs_headers, ", &headers"),
-            ] {
-                if needed {
-                    args.push_str(arg);
-                }
-            }
-            let field = ident(channel.name.rust.unraw(), Case::Snake);
-            let earlier = members
-                .iter()
-                .map(|m: &SocketMember| m.local.clone())
-                .collect();
-            members.push(SocketMember {
-                earlier,
-                local: format!("{}_handler", field.unraw()),
-                field: field.as_str().to_owned(),
-                handler_ident: item.handler_ident.clone(),
-                accept_fn: item.accept_fn.clone(),
-                args,
-                variant: channel
-                    .to_server_enum
-                    .map(|_| channel.name.rust.unraw().to_owned()),
+            let e = endpoint_of(members[n].1);
+            let field = syn::Index::from(n);
+            dispatch.push(quote! {
+                #in_ty::#variant(message) => #e::message(service, &mut session.#field, &outbound.share(), message).await,
             });
-            bound.push(item.trait_ident.clone());
         }
-        let names: Vec<String> = socket
-            .members
-            .iter()
-            .map(|c| format!("`{}`", c.name.wire))
-            .collect();
-        let first = socket
-            .members
-            .first()
-            .map(|c| c.name.wire.as_str())
-            .unwrap_or_default();
-        let in_enum = socket
-            .members
-            .iter()
-            .any(|c| c.to_server_enum.is_some())
-            .then(|| format!("super::{}", combined_ident(socket.name, true)));
-        let out_ty = if socket.members.iter().any(|c| c.to_client_enum.is_some()) {
-            format!("super::{}", combined_ident(socket.name, false))
-        } else {
-            format!("{rt}::ws::NoMessages")
-        };
-        server_sockets.push(ServerSocket {
-            docs: doc_literals([
-                format!("An axum router serving the socket at `{}`, which the channels {} share: one connection", socket.name.wire, names.join(", ")).as_str(),
-                "per client, each of its messages handed to the channel it belongs to, every channel's messages",
-                "to the client queued on one outbound queue. Every channel's `on_connect` runs on the upgrade",
-                "request, in the order above; if one refuses it, those already accepted get `on_disconnect`",
-                format!("with [`Disconnect::Dropped`]({rt}::ws::server::Disconnect::Dropped). A frame no channel decodes").as_str(),
-                format!("goes to `{first}`'s `on_invalid`.").as_str(),
-            ]),
-            router_fn: format!("{stem}_router"),
-            upgrade_fn: format!("{stem}_upgrade"),
-            handler_ident: format!("{}Handler", socket.name.rust.unraw()),
-            bound: bound.join(" + "),
-            route: string_literal(&route),
-            in_ty: in_enum.clone().unwrap_or_else(|| format!("{rt}::ws::NoMessages")),
-            out_ty,
-            in_enum,
-            has_path,
-            needs_uri,
-            needs_headers,
-            members,
-        });
     }
-    let bound = items
+    let disconnects = members.iter().enumerate().map(|(n, (_, ws))| {
+        let e = endpoint_of(ws);
+        let field = syn::Index::from(n);
+        quote!(#e::disconnect(service, session.#field, reason.clone()).await;)
+    });
+    let leader = endpoint_of(
+        members
+            .first()
+            .map(|(_, ws)| *ws)
+            .ok_or_else(|| super::internal("a socket has no channels".to_owned()))?,
+    );
+    let (endpoint, socket_router) = (&socket.endpoint, &socket.router);
+    let served = members.first().and_then(|(_, ws)| ws.route.axum.as_ref());
+    let route = match served {
+        Some(path) => {
+            let path = lit(path);
+            quote!(#rt::ws::channel::route::<S, #endpoint>(#path, service, config))
+        }
+        None => quote! {
+            let _ = (service, config);
+            #rt::codegen::axum::Router::new()
+        },
+    };
+    let names: Vec<String> = members
         .iter()
-        .map(|c| c.trait_ident.clone())
-        .collect::<Vec<_>>()
-        .join(" + ");
-    super::render_template(
-        &ServerModule {
-            rt: rt.to_owned(),
-            channels: items,
-            bound,
-            routes,
-            sockets: server_sockets,
-        },
-        "ws server",
-    )
+        .map(|(c, _)| format!("`{}`", c.name.wire))
+        .collect();
+    let first = members
+        .first()
+        .map(|(c, _)| c.name.wire.as_str())
+        .unwrap_or_default();
+    let router_docs = doc(&format!(
+        "An axum router serving the socket at `{}`, which the channels {} share: one connection per client, each of its messages handed to the channel it belongs to, every channel's messages to the client queued on one outbound queue. Every channel's `on_connect` runs on the upgrade request, in the order above; if one refuses it, those already accepted get `on_disconnect` with [`Disconnect::Dropped`]({}::ws::server::Disconnect::Dropped). A frame no channel decodes goes to `{first}`'s `on_invalid`.",
+        socket.name.wire,
+        names.join(", "),
+        rt.path_text(),
+    ));
+    let (message_params, message_body) = if dispatch.is_empty() {
+        (
+            quote!(_service: &S, _session: &mut Self::Session, _outbound),
+            quote!(match message {}),
+        )
+    } else {
+        (
+            quote!(service: &S, session: &mut Self::Session, outbound),
+            quote!(match message { #(#dispatch)* }),
+        )
+    };
+    Ok(quote! {
+        /// Serves the channels of a shared socket through the runtime's generic channel.
+        struct #endpoint;
+
+        impl<S: #bound> #rt::ws::channel::Endpoint<S> for #endpoint {
+            type In = #in_ty;
+            type Out = #out_ty;
+            type Session = (#(#sessions,)*);
+
+            async fn open(
+                service: &S,
+                request: &#rt::request::RequestParts,
+                outbound: &#rt::ws::server::Outbound<#out_ty>,
+            ) -> ::std::result::Result<Self::Session, #rt::http::HttpError> {
+                #(#opens)*
+                ::std::result::Result::Ok((#(#locals,)*))
+            }
+
+            async fn message(
+                #message_params: &#rt::ws::server::Outbound<#out_ty>,
+                message: #in_ty,
+            ) {
+                #message_body
+            }
+
+            async fn invalid(
+                service: &S,
+                session: &mut Self::Session,
+                error: #rt::ws::DecodeError,
+            ) -> ::std::option::Option<#rt::ws::server::InvalidPolicy> {
+                #leader::invalid(service, &mut session.0, error).await
+            }
+
+            async fn disconnect(
+                service: &S,
+                session: Self::Session,
+                reason: #rt::ws::server::Disconnect,
+            ) {
+                #(#disconnects)*
+            }
+        }
+
+        #router_docs
+        pub fn #socket_router<S: #bound>(
+            service: ::std::sync::Arc<S>,
+            config: ::std::sync::Arc<#server_config>,
+        ) -> #rt::codegen::axum::Router {
+            #route
+        }
+    })
 }
 
-fn set_type(id: Option<TypeId>, inner: &TypeExpr<'_>, rt: &str) -> Result<String, Diagnostic> {
-    match id {
-        Some(id) => inner.render(&TypeRef::Named(id)),
-        None => Ok(format!("{rt}::ws::NoMessages")),
+/// The `client` module of an AsyncAPI document.
+pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diagnostic> {
+    let outer = TypeExpr {
+        space: &api.types,
+        outside: true,
+    };
+    let client_config = &api.items.client_config;
+    let mut out = Vec::new();
+    for (_, channel, ws) in api.ws_channels() {
+        out.push(channel_client(api, rt, &outer, channel, ws)?);
     }
+    for socket in &api.sockets {
+        out.push(socket_client(api, rt, socket)?);
+    }
+    Ok(quote! {
+        /// The client side: one typed client per channel.
+        pub mod client {
+            /// Settings of a client: timeouts, queue sizes, reconnection.
+            pub type #client_config = #rt::ws::client::ClientConfig;
+
+            #(#out)*
+        }
+    })
 }
 
-fn client_module(
+fn channel_client(
     api: &Api,
-    rt: &str,
-    channels: &[&Channel],
-    inner: &TypeExpr<'_>,
-) -> Result<String, Diagnostic> {
-    let mut items = Vec::new();
-    for channel in channels {
-        let mut url = Vec::new();
-        let mut reads_params = false;
-        let address = if channel.address.starts_with('/') {
-            full_address(channel)
-        } else {
-            format!("{}/{}", channel.pathname, channel.address)
+    rt: &Runtime,
+    outer: &TypeExpr<'_>,
+    channel: &Channel,
+    ws: &WebSocketChannel,
+) -> Result<TokenStream, Diagnostic> {
+    let client = &ws.items.client;
+    let client_config = &api.items.client_config;
+    let params = outer.named(ws.params)?;
+    // The client sends client → server messages and receives server → client ones.
+    let out_ty = set_type(rt, outer, channel.to_server.as_ref())?;
+    let in_ty = set_type(rt, outer, channel.to_client.as_ref())?;
+    let secured = !ws.security.is_empty();
+    let (credential_param, credential_arg) = if secured {
+        (
+            quote!(credential: ::std::option::Option<&#rt::ws::Credential>,),
+            quote!(credential),
+        )
+    } else {
+        (TokenStream::new(), quote!(::std::option::Option::None))
+    };
+    let credential_pass = secured.then(|| quote!(credential,));
+    let key_place = client_key_place(rt, &ws.security);
+    let mut calls = Vec::new();
+    let answer_count = channel.to_client.as_ref().map_or(0, |set| {
+        set.messages.len() + usize::from(set.unknown.is_some())
+    });
+    for shape in reply_shapes(api, channel, outer)? {
+        let method = &shape.reply.name.rust;
+        let method_docs = docs(&shape.request.docs.clone().with_paragraph(Docs::from_text(&format!(
+            "Request/reply `{}`: sends a `{}` request and waits for the reply with the same correlation id (set here unless the request has one), until [`{client_config}::call_timeout`].",
+            shape.reply.name.wire, shape.request.name.wire
+        ))));
+        let request_variant = shape.request_variant;
+        let (request_param, request) = match &shape.request_ty {
+            Some(ty) => (
+                quote!(request: #ty),
+                quote!(#out_ty::#request_variant(request)),
+            ),
+            None => (TokenStream::new(), quote!(#out_ty::#request_variant)),
         };
-        for piece in address_pieces(&address) {
-            match piece {
-                Piece::Literal(text) => url.push(format!("url.literal({});", string_literal(text))),
-                Piece::Param(name) => {
-                    match channel
-                        .params
-                        .iter()
-                        .find(|p| p.location == ParamIn::Path && p.name.wire == name)
-                    {
-                        Some(p) if p.required => {
-                            reads_params = true;
-                            url.push(format!("url.path(&params.{});", p.name.rust));
+        let (reply_ty, unpack) = match &shape.reply_variant {
+            Some((variant, ty)) => {
+                let (ty, pattern, value) = match ty {
+                    Some(ty) => (ty.clone(), quote!(#in_ty::#variant(reply)), quote!(reply)),
+                    None => (quote!(()), quote!(#in_ty::#variant), quote!(())),
+                };
+                let rest = (answer_count > 1).then(|| {
+                    quote!(_ => ::std::result::Result::Err(#rt::ws::client::ClientError::UnexpectedReply),)
+                });
+                (
+                    ty,
+                    quote! {
+                        match reply {
+                            #pattern => ::std::result::Result::Ok(#value),
+                            #rest
                         }
-                        Some(p) => {
-                            reads_params = true;
-                            url.push(format!(
-                                "if let ::std::option::Option::Some(value) = &params.{} {{ url.path(value); }}",
-                                p.name.rust
-                            ));
-                        }
-                        None => url.push(format!(
-                            "url.literal({});",
-                            string_literal(&format!("{{{name}}}"))
-                        )),
-                    }
-                }
-            }
-        }
-        let mut headers = Vec::new();
-        for p in &channel.params {
-            let name = string_literal(&p.name.wire);
-            let field = p.name.rust.as_str();
-            let list =
-                param_type(api, &p.ty, inner)?.is_some_and(|t| t.starts_with("::std::vec::Vec"));
-            let (target, line) = match (p.location, p.required || list) {
-                (ParamIn::Query, true) if list => (
-                    &mut url,
-                    format!("url.query_list({name}, &params.{field});"),
-                ),
-                (ParamIn::Query, true) => {
-                    (&mut url, format!("url.query({name}, &params.{field});"))
-                }
-                (ParamIn::Query, false) => (
-                    &mut url,
-                    format!(
-                        "if let ::std::option::Option::Some(value) = &params.{field} {{ url.query({name}, value); }}"
-                    ),
-                ),
-                (ParamIn::Header, true) => (
-                    &mut headers,
-                    format!(
-                        "{rt}::params::set_header(&mut headers, {name}, &params.{field}).map_err(invalid)?;"
-                    ),
-                ),
-                (ParamIn::Header, false) => (
-                    &mut headers,
-                    format!(
-                        "if let ::std::option::Option::Some(value) = &params.{field} {{ {rt}::params::set_header(&mut headers, {name}, value).map_err(invalid)?; }}"
-                    ),
-                ),
-                (ParamIn::Cookie, true) => (
-                    &mut headers,
-                    format!(
-                        "{rt}::params::add_cookie(&mut headers, {name}, &params.{field}).map_err(invalid)?;"
-                    ),
-                ),
-                (ParamIn::Cookie, false) => (
-                    &mut headers,
-                    format!(
-                        "if let ::std::option::Option::Some(value) = &params.{field} {{ {rt}::params::add_cookie(&mut headers, {name}, value).map_err(invalid)?; }}"
-                    ),
-                ),
-                (ParamIn::Path, _) => continue,
-            };
-            reads_params = true;
-            target.push(line);
-        }
-        // The first API-key scheme says where a key goes; bearer and basic use `Authorization`.
-        let mut credential = Vec::new();
-        if let Some(Security::ApiKey { location, name }) = channel
-            .security
-            .iter()
-            .find(|s| matches!(s, Security::ApiKey { .. }))
-        {
-            let name = string_literal(name);
-            credential.push(match location {
-                ParamIn::Query => format!(
-                    "if let ::std::option::Option::Some({rt}::ws::Credential::ApiKey(key)) = credential {{ url.query({name}, key); }}"
-                ),
-                ParamIn::Cookie => format!(
-                    "if let ::std::option::Option::Some({rt}::ws::Credential::ApiKey(key)) = credential {{ {rt}::params::add_cookie(&mut headers, {name}, key).map_err(invalid)?; }}"
-                ),
-                ParamIn::Header | ParamIn::Path => format!(
-                    "if let ::std::option::Option::Some({rt}::ws::Credential::ApiKey(key)) = credential {{ {rt}::params::set_header(&mut headers, {name}, key).map_err(invalid)?; }}"
-                ),
-            });
-        }
-        let mut docs = docs_literals(&channel.docs);
-        if !docs.is_empty() {
-            docs.push(string_literal(""));
-        }
-        docs.push(string_literal(&format!(
-            " A typed client of the `{}` channel at `{}`.",
-            channel.name.wire,
-            full_address(channel)
-        )));
-        let lines = headers.iter().chain(&credential);
-        let uses_invalid = lines.clone().any(|l| l.contains("map_err(invalid)"));
-        let mut_headers = lines.clone().any(|l| l.contains("&mut headers"));
-        items.push(ClientChannel {
-            uses_invalid,
-            mut_headers,
-            docs,
-            ident: format!("{}Client", channel.name.rust.unraw()),
-            params_ty: format!("super::{}", params_ident(channel)),
-            in_ty: set_type(channel.to_client_enum, inner, rt)?,
-            out_ty: set_type(channel.to_server_enum, inner, rt)?,
-            secured: !channel.security.is_empty(),
-            reads_params,
-            url,
-            headers,
-            credential,
-            replies: replies(api, channel, inner)?,
-        });
-    }
-    let mut client_sockets = Vec::new();
-    for socket in sockets(channels) {
-        let names: Vec<String> = socket
-            .members
-            .iter()
-            .map(|c| format!("`{}`", c.name.wire))
-            .collect();
-        let first = socket
-            .members
-            .first()
-            .map(|c| format!("{}Client", c.name.rust.unraw()))
-            .unwrap_or_default();
-        let ty = |to_server: bool| {
-            if socket
-                .members
-                .iter()
-                .any(|c| direction_enum(c, to_server).is_some())
-            {
-                format!("super::{}", combined_ident(socket.name, to_server))
-            } else {
-                format!("{rt}::ws::NoMessages")
-            }
-        };
-        client_sockets.push(ClientSocket {
-            docs: doc_literals([
-                format!(
-                    "A typed client of the socket at `{}`, which the channels {} share: one connection",
-                    socket.name.wire,
-                    names.join(", ")
+                    },
                 )
-                .as_str(),
-                "sends the messages of every channel, and its receiver yields what the server sends on any",
-                "of them.",
-                "",
-                format!("[`connect`](Self::connect) takes the request a channel's client builds (for example with [`{first}::request`]);").as_str(),
-                "when the channels declare different query or header parameters, add the others' to it.",
-            ]),
-            ident: format!("{}Client", socket.name.rust.unraw()),
-            in_ty: ty(false),
-            out_ty: ty(true),
+            }
+            None => (in_ty.clone(), quote!(::std::result::Result::Ok(reply))),
+        };
+        calls.push(quote! {
+            #method_docs
+            pub async fn #method(
+                &self,
+                #request_param
+            ) -> ::std::result::Result<#reply_ty, #rt::ws::client::ClientError> {
+                let reply = self.sender.call(#request).await?;
+                #unpack
+            }
         });
     }
-    super::render_template(
-        &ClientModule {
-            rt: rt.to_owned(),
-            channels: items,
-            sockets: client_sockets,
-        },
-        "ws client",
-    )
+    let sender_docs = doc(&format!(
+        "The untyped sender underneath, for [`call`]({}::ws::client::Sender::call) with any message.",
+        rt.path_text()
+    ));
+    let client_docs = docs(&channel.docs.clone().with_paragraph(Docs::from_text(&format!(
+        "A typed client of the `{}` channel at `{}`.\n\n[`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.",
+        channel.name.wire, ws.route.path
+    ))));
+    Ok(quote! {
+        #client_docs
+        #[derive(Clone, Debug)]
+        pub struct #client {
+            sender: #rt::ws::client::Sender<#out_ty, #in_ty>,
+        }
+
+        impl #client {
+            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+            pub async fn connect(
+                base_url: &str,
+                params: &#params,
+                #credential_param
+                config: #client_config,
+            ) -> ::std::result::Result<
+                (Self, #rt::ws::client::Receiver<#in_ty>),
+                #rt::ws::client::ConnectError,
+            > {
+                let request = Self::request(base_url, params, #credential_pass)?;
+                let (sender, receiver) = #rt::ws::client::connect(request, config).await?;
+                ::std::result::Result::Ok((Self { sender }, receiver))
+            }
+
+            /// The URL and headers [`connect`](Self::connect) uses.
+            pub fn request(
+                base_url: &str,
+                params: &#params,
+                #credential_param
+            ) -> ::std::result::Result<
+                #rt::ws::client::ConnectRequest,
+                #rt::ws::client::ConnectError,
+            > {
+                #rt::ws::connect::request(base_url, params, #credential_arg, #key_place)
+            }
+
+            /// Send a message.
+            pub async fn send(
+                &self,
+                message: &#out_ty,
+            ) -> ::std::result::Result<(), #rt::ws::client::ClientError> {
+                self.sender.send(message).await
+            }
+
+            /// Close the connection normally (1000); reconnection stops.
+            pub async fn close(&self) -> ::std::result::Result<(), #rt::ws::client::ClientError> {
+                self.sender.close(#rt::ws::close_code::NORMAL).await
+            }
+
+            #sender_docs
+            pub fn sender(&self) -> &#rt::ws::client::Sender<#out_ty, #in_ty> {
+                &self.sender
+            }
+
+            #(#calls)*
+        }
+    })
+}
+
+fn socket_client(api: &Api, rt: &Runtime, socket: &Socket) -> Result<TokenStream, Diagnostic> {
+    let client = &socket.client;
+    let client_config = &api.items.client_config;
+    let ty = |combined: &Option<crate::ir::SocketEnum>| match combined {
+        Some(e) => {
+            let ident = &e.ident;
+            quote!(super::types::#ident)
+        }
+        None => quote!(#rt::ws::NoMessages),
+    };
+    let (out_ty, in_ty) = (ty(&socket.to_server), ty(&socket.to_client));
+    let names: Vec<String> = socket
+        .members
+        .iter()
+        .map(|&i| format!("`{}`", api.channels[i].name.wire))
+        .collect();
+    let first = socket
+        .members
+        .first()
+        .and_then(|&i| api.channels[i].websocket())
+        .map(|ws| ws.items.client.to_string())
+        .unwrap_or_default();
+    let client_docs = doc(&format!(
+        "A typed client of the socket at `{}`, which the channels {} share: one connection sends the messages of every channel, and its receiver yields what the server sends on any of them.\n\n[`connect`](Self::connect) takes the request a channel's client builds (for example with [`{first}::request`]); when the channels declare different query or header parameters, add the others' to it.",
+        socket.name.wire,
+        names.join(", ")
+    ));
+    let sender_docs = doc(&format!(
+        "The untyped sender underneath, for [`call`]({}::ws::client::Sender::call): request/reply operations of the channels, their correlation ids matched across the connection.",
+        rt.path_text()
+    ));
+    Ok(quote! {
+        #client_docs
+        #[derive(Clone, Debug)]
+        pub struct #client {
+            sender: #rt::ws::client::Sender<#out_ty, #in_ty>,
+        }
+
+        impl #client {
+            /// Connect with `request` (its URL and headers).
+            pub async fn connect(
+                request: #rt::ws::client::ConnectRequest,
+                config: #client_config,
+            ) -> ::std::result::Result<
+                (Self, #rt::ws::client::Receiver<#in_ty>),
+                #rt::ws::client::ConnectError,
+            > {
+                let (sender, receiver) = #rt::ws::client::connect(request, config).await?;
+                ::std::result::Result::Ok((Self { sender }, receiver))
+            }
+
+            /// Send a message of any of the channels.
+            pub async fn send(
+                &self,
+                message: &#out_ty,
+            ) -> ::std::result::Result<(), #rt::ws::client::ClientError> {
+                self.sender.send(message).await
+            }
+
+            /// Close the connection normally (1000); reconnection stops.
+            pub async fn close(&self) -> ::std::result::Result<(), #rt::ws::client::ClientError> {
+                self.sender.close(#rt::ws::close_code::NORMAL).await
+            }
+
+            #sender_docs
+            pub fn sender(&self) -> &#rt::ws::client::Sender<#out_ty, #in_ty> {
+                &self.sender
+            }
+        }
+    })
 }

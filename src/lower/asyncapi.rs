@@ -1,5 +1,6 @@
 //! Lowering AsyncAPI 3.x (and 2.x, converted to the 3.x shape on load): channels, their
-//! handshake parameters, their messages by direction, request/reply pairs and handshake security.
+//! handshake parameters, their messages by direction, request/reply pairs, handshake security,
+//! and the sockets WebSocket channels on one address share.
 //!
 //! Direction is always stated from the server's side in the IR (`to_server`, `to_client`). A
 //! document written from the server's side (the common case) maps `receive` to `to_server`; one
@@ -7,17 +8,31 @@
 
 use serde_json::{Map, Value};
 
+use super::ModuleNames;
+use super::params::{RawParam, param};
+use super::routes::{join_pathname, route};
 use super::schema::{SchemaLowerer, Variant, common_const_property, docs_of, joined, wrapper_keys};
 use crate::diag::{Diagnostic, Diagnostics, Kind, Location};
 use crate::ir::{
-    Channel, ChannelProtocol, Docs, Message, Param, ParamIn, Payload, RequestReply, Role, Scalar,
-    Security, TypeDef, TypeId, TypeKind, TypeRef, UnionDef, UnionRepr, UnionVariant,
+    Channel, ChannelItems, ChannelProtocol, Correlation, Docs, HttpMethod, Initiator, Message,
+    MessageSet, Param, ParamIn, ParamsDef, ParamsOf, Payload, Presence, RequestReply, Role, Scalar,
+    Security, Socket, SocketEnum, SocketId, TextDecoding, TypeDef, TypeKind, TypeRef, UnionDef,
+    UnionRepr, UnionVariant, WebSocketChannel,
 };
-use crate::names::{Case, Name, Namespace};
+use crate::names::{Case, Name, Namespace, has_words};
 use crate::spec::{Loc, Sources};
 
-/// A message read from the spec, and where its JSON payload schema is (lowered later).
-type PendingMessage = (Message, Option<Loc>);
+/// A message read from the spec, before its direction's enum is built.
+struct PendingMessage {
+    /// Everything but its payload type and correlation.
+    message: Message,
+    /// Where its JSON payload schema is (lowered with its direction).
+    json: Option<Loc>,
+    /// Its `correlationId.location` pointer into the payload, as written (`/requestId`).
+    correlation: Option<String>,
+    /// Where its correlation id is described (or the message, without one).
+    at: Option<Location>,
+}
 
 /// A channel's messages as written, before directions are known.
 struct ChannelMessages {
@@ -25,27 +40,88 @@ struct ChannelMessages {
     entries: Vec<(String, Loc, Loc)>,
 }
 
-/// Which received message enums get the opt-in `Unknown(serde_json::Value)` variant.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Fallback {
-    /// The client → server enum (received by the generated server).
-    pub to_server: bool,
-    /// The server → client enum (received by the generated client).
-    pub to_client: bool,
+/// The channels and sockets of an AsyncAPI document.
+pub struct AsyncApiLowered {
+    /// Channels used by an operation, in document order.
+    pub channels: Vec<Channel>,
+    /// The sockets WebSocket channels share.
+    pub sockets: Vec<Socket>,
+}
+
+/// The methods a channel's server trait and client have of their own, which request/reply
+/// methods must not take.
+const CHANNEL_METHODS: &[&str] = &[
+    "authenticate",
+    "on_connect",
+    "on_message",
+    "on_invalid",
+    "on_disconnect",
+    "connect",
+    "request",
+    "send",
+    "close",
+    "sender",
+];
+
+/// An operation as read: which channel, which way, which messages.
+struct OperationRef {
+    key: String,
+    loc: Loc,
+    to_server: bool,
+    channel: usize,
+}
+
+/// A request/reply operation before its messages are indexed.
+struct ReplyDraft {
+    key: String,
+    /// The channel of the request.
+    channel: usize,
+    /// The channel of the replies (the same, unless the reply names another).
+    reply_channel: usize,
+    /// Does the request travel client → server?
+    client_asks: bool,
+    request: Option<String>,
+    replies: Vec<String>,
+    at: Option<Location>,
+}
+
+/// A channel as read, before its messages are lowered.
+struct ChannelDraft<'s> {
+    object: &'s Map<String, Value>,
+    name: Name,
+    docs: Docs,
+    address: String,
+    transport: Transport,
+    entry: Loc,
+    target: Loc,
+    messages: ChannelMessages,
+    operations: usize,
+}
+
+/// The protocol of a channel's servers.
+enum Transport {
+    WebSocket,
+    Other(String),
 }
 
 /// Lower every channel that an operation uses (channels no operation mentions carry no traffic
-/// this document describes, and are skipped with a note).
+/// this document describes, and are skipped with a note). With `unknown`, every message enum
+/// gets the `Unknown(serde_json::Value)` catch-all (each is received by one side).
 pub fn lower(
     root: &Loc,
     role: Role,
-    fallback: Fallback,
+    unknown: bool,
     types: &mut SchemaLowerer<'_>,
+    names: &mut ModuleNames,
     diags: &mut Diagnostics,
-) -> Vec<Channel> {
+) -> AsyncApiLowered {
     let sources = types.sources();
+    let mut out = AsyncApiLowered {
+        channels: Vec::new(),
+        sockets: Vec::new(),
+    };
     let Some(Value::Object(doc)) = sources.get(root) else {
-        return Vec::new();
+        return out;
     };
     let default_content_type = doc
         .get("defaultContentType")
@@ -76,66 +152,193 @@ pub fn lower(
             Err(d) => diags.push(d),
         }
     }
+    let operations = read_operations(sources, root, role, &channel_locs, diags);
+
     let mut channel_names = Namespace::new();
-    let mut out: Vec<(Channel, ChannelMessages, usize)> = Vec::new();
-    for (key, entry, target) in &channel_locs {
+    let mut drafts: Vec<ChannelDraft> = Vec::new();
+    for (index, (key, entry, target)) in channel_locs.iter().enumerate() {
         let Some(Value::Object(channel)) = sources.get(target) else {
             continue; // never: `channel_locs` holds objects only
         };
-        let name = channel_names.claim_name(key, Case::Camel).0;
         let address = channel
             .get("address")
             .and_then(Value::as_str)
             .unwrap_or(key)
             .to_owned();
-        let protocol = channel_protocol(sources, target, channel, &servers, diags);
-        let pathname = match protocol {
-            ChannelProtocol::WebSocket => {
-                channel_pathname(sources, key, entry, target, channel, &pathnames, diags)
-            }
-            ChannelProtocol::Other(_) => String::new(),
+        // A key such as `/` has nothing to name items after: its title, an operation on it
+        // or its address do.
+        let first_operation = operations.iter().find(|op| op.channel == index);
+        let stem = [
+            Some(key.as_str()),
+            channel.get("title").and_then(Value::as_str),
+            first_operation.map(|op| op.key.as_str()),
+            Some(address.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|text| has_words(text))
+        .unwrap_or("root");
+        let name = Name {
+            wire: key.clone(),
+            rust: channel_names.claim_name(stem, Case::Camel).0.rust,
         };
-        let params = channel_params(types, target, channel, &address, name.rust.unraw(), diags);
-        let security = channel_security(sources, target, channel, &servers, diags);
-        let messages = channel_messages(sources, target, diags);
         let mut docs = Docs::default();
         for k in ["title", "summary", "description"] {
             if let Some(Value::String(text)) = channel.get(k) {
                 docs.push_paragraph(Docs::from_text(text));
             }
         }
-        let channel_ir = Channel {
+        drafts.push(ChannelDraft {
+            object: channel,
             name,
             docs,
             address,
-            pathname,
-            protocol,
-            params,
-            to_server: Vec::new(),
-            to_client: Vec::new(),
-            to_server_enum: None,
-            to_client_enum: None,
-            replies: Vec::new(),
-            security,
-            location: sources.locate(entry),
-            socket: None,
-        };
-        out.push((channel_ir, messages, 0));
+            transport: channel_transport(sources, target, channel, &servers, diags),
+            entry: entry.clone(),
+            target: target.clone(),
+            messages: channel_messages(sources, target, diags),
+            operations: 0,
+        });
     }
 
     // Operations decide which messages go which way.
-    let ops_loc = root.child("operations");
-    let op_keys: Vec<String> = match sources.get(&ops_loc) {
-        Some(Value::Object(o)) => o.keys().cloned().collect(),
-        _ => Vec::new(),
-    };
     let mut assigned: Vec<(usize, bool, String, Loc)> = Vec::new(); // (channel, to_server, key, msg loc)
-    let mut reply_names = Namespace::new();
-    for key in &op_keys {
-        let Ok(op_loc) = sources.deref(&ops_loc.child(key)) else {
+    let mut reply_drafts = Vec::new();
+    for op in &operations {
+        let request = op_messages(sources, &op.loc, &drafts[op.channel].messages, diags);
+        for (msg_key, msg_loc) in &request {
+            assigned.push((op.channel, op.to_server, msg_key.clone(), msg_loc.clone()));
+        }
+        drafts[op.channel].operations += 1;
+        // `reply`: the answering messages travel the other way, on the reply's channel (or this one).
+        let reply_loc = match sources.deref(&op.loc.child("reply")) {
+            Ok(l) if sources.get(&l).is_some() => l,
+            _ => continue,
+        };
+        let reply_channel = if sources.get(&reply_loc.child("channel")).is_some() {
+            find_channel(sources, &reply_loc.child("channel"), &channel_locs, diags)
+                .unwrap_or(op.channel)
+        } else {
+            op.channel
+        };
+        let replies = op_messages(sources, &reply_loc, &drafts[reply_channel].messages, diags);
+        for (msg_key, msg_loc) in &replies {
+            assigned.push((
+                reply_channel,
+                !op.to_server,
+                msg_key.clone(),
+                msg_loc.clone(),
+            ));
+        }
+        drafts[reply_channel].operations += 1;
+        reply_drafts.push(ReplyDraft {
+            key: op.key.clone(),
+            channel: op.channel,
+            reply_channel,
+            client_asks: op.to_server,
+            request: request.first().map(|(k, _)| k.clone()),
+            replies: replies.into_iter().map(|(k, _)| k).collect(),
+            at: sources.locate(&op.loc),
+        });
+    }
+
+    // Per channel and direction ([to_client, to_server]): the messages, each once.
+    let mut pending: Vec<[Vec<PendingMessage>; 2]> =
+        drafts.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    for (index, to_server, key, msg_loc) in assigned {
+        let list = &mut pending[index][usize::from(to_server)];
+        if list.iter().any(|p| p.message.name.wire == key) {
+            continue;
+        }
+        list.push(read_message(sources, &msg_loc, &key, &default_content_type));
+    }
+
+    // The channels an operation uses, with their messages lowered.
+    let mut index_of: Vec<Option<usize>> = vec![None; drafts.len()];
+    for (index, draft) in drafts.into_iter().enumerate() {
+        let location = sources.locate(&draft.entry);
+        if draft.operations == 0 {
+            diags.push(
+                Diagnostic::note(
+                    Kind::Conversion,
+                    format!(
+                        "channel `{}` is used by no operation, so nothing is generated for it",
+                        draft.name.wire
+                    ),
+                )
+                .at(location),
+            );
+            continue;
+        }
+        let base = draft.name.rust.unraw().to_owned();
+        let [to_client, to_server] = std::mem::take(&mut pending[index]);
+        let to_server = direction(
+            types,
+            to_server,
+            &base,
+            Direction {
+                suffix: "ClientMessage",
+                label: "client → server",
+                unknown,
+            },
+            &location,
+            diags,
+        );
+        let to_client = direction(
+            types,
+            to_client,
+            &base,
+            Direction {
+                suffix: "ServerMessage",
+                label: "server → client",
+                unknown,
+            },
+            &location,
+            diags,
+        );
+        let protocol = match &draft.transport {
+            Transport::WebSocket => ChannelProtocol::WebSocket(websocket_channel(
+                types, names, &draft, &pathnames, &servers, &location, diags,
+            )),
+            Transport::Other(name) => ChannelProtocol::Other(name.clone()),
+        };
+        index_of[index] = Some(out.channels.len());
+        out.channels.push(Channel {
+            name: draft.name,
+            docs: draft.docs,
+            address: draft.address,
+            protocol,
+            to_server,
+            to_client,
+            replies: Vec::new(),
+            location,
+        });
+    }
+    for draft in reply_drafts {
+        request_reply(&mut out.channels, &index_of, draft, diags);
+    }
+    out.sockets = shared_sockets(&mut out.channels, types, names, &mut channel_names, diags);
+    out
+}
+
+/// Every operation with an `action` and a channel, in document order.
+fn read_operations(
+    sources: &Sources,
+    root: &Loc,
+    role: Role,
+    channel_locs: &[(String, Loc, Loc)],
+    diags: &mut Diagnostics,
+) -> Vec<OperationRef> {
+    let ops_loc = root.child("operations");
+    let Some(Value::Object(ops)) = sources.get(&ops_loc) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for key in ops.keys() {
+        let Ok(loc) = sources.deref(&ops_loc.child(key)) else {
             continue;
         };
-        let Some(Value::Object(op)) = sources.get(&op_loc) else {
+        let Some(Value::Object(op)) = sources.get(&loc) else {
             continue;
         };
         let action = op.get("action").and_then(Value::as_str);
@@ -148,131 +351,199 @@ pub fn lower(
                         Kind::Invalid,
                         format!("operation `{key}` needs `action: send` or `action: receive`"),
                     )
-                    .at(sources.locate(&op_loc)),
+                    .at(sources.locate(&loc)),
                 );
                 continue;
             }
         };
-        let Some(channel_index) =
-            find_channel(sources, &op_loc.child("channel"), &channel_locs, diags)
+        let Some(channel) = find_channel(sources, &loc.child("channel"), channel_locs, diags)
         else {
             continue;
         };
-        let request = op_messages(sources, &op_loc, &out[channel_index].1, diags);
-        for (msg_key, msg_loc) in &request {
-            assigned.push((channel_index, to_server, msg_key.clone(), msg_loc.clone()));
-        }
-        out[channel_index].2 += 1;
-        // `reply`: the answering messages travel the other way, on the reply's channel (or this one).
-        let reply_loc = match sources.deref(&op_loc.child("reply")) {
-            Ok(l) if sources.get(&l).is_some() => l,
-            _ => continue,
-        };
-        let reply_channel = if sources.get(&reply_loc.child("channel")).is_some() {
-            find_channel(sources, &reply_loc.child("channel"), &channel_locs, diags)
-                .unwrap_or(channel_index)
-        } else {
-            channel_index
-        };
-        let replies = op_messages(sources, &reply_loc, &out[reply_channel].1, diags);
-        for (msg_key, msg_loc) in &replies {
-            assigned.push((reply_channel, !to_server, msg_key.clone(), msg_loc.clone()));
-        }
-        out[reply_channel].2 += 1;
-        let correlation = request
-            .iter()
-            .chain(&replies)
-            .find_map(|(_, m)| correlation_pointer(sources, m));
-        out[channel_index].0.replies.push(RequestReply {
-            name: reply_names.claim_name(key, Case::Snake).0,
-            request: request.first().map(|(k, _)| k.clone()).unwrap_or_default(),
-            replies: replies.iter().map(|(k, _)| k.clone()).collect(),
-            correlation,
+        out.push(OperationRef {
+            key: key.clone(),
+            loc,
+            to_server,
+            channel,
         });
     }
+    out
+}
 
-    // Per channel and direction: (message, where its JSON payload schema is).
-    let mut pending: Vec<[Vec<PendingMessage>; 2]> =
-        out.iter().map(|_| [Vec::new(), Vec::new()]).collect();
-    for (index, to_server, key, msg_loc) in assigned {
-        let list = &mut pending[index][usize::from(to_server)];
-        if list.iter().any(|(m, _)| m.name.wire == key) {
-            continue;
-        }
-        list.push(read_message(sources, &msg_loc, &key, &default_content_type));
+/// What a WebSocket channel has besides its messages: its route, connection parameters,
+/// handshake security and the identifiers of its items.
+fn websocket_channel(
+    types: &mut SchemaLowerer<'_>,
+    names: &mut ModuleNames,
+    draft: &ChannelDraft<'_>,
+    pathnames: &[(Loc, String, Option<String>)],
+    servers: &[(String, Loc, String)],
+    location: &Option<Location>,
+    diags: &mut Diagnostics,
+) -> WebSocketChannel {
+    let sources = types.sources();
+    let channel = draft.object;
+    let stem = draft.name.rust.unraw().to_owned();
+    let pathname = channel_pathname(
+        sources,
+        &draft.name.wire,
+        &draft.entry,
+        &draft.target,
+        channel,
+        pathnames,
+        diags,
+    );
+    let path = join_pathname(&pathname, &draft.address, &draft.name.wire, location, diags);
+    let params = channel_params(types, &draft.target, channel, &draft.address, &stem, diags);
+    let route = route(
+        &path,
+        &params,
+        HttpMethod::Get,
+        &format!("channel `{}`", draft.name.wire),
+        location,
+        diags,
+    );
+    let params = types.add_type_named_later(
+        TypeDef {
+            name: draft.name.clone(),
+            docs: Docs::from_text(&format!(
+                "What a connection to `{path}` carries in its URL and upgrade request."
+            )),
+            kind: TypeKind::Params(ParamsDef {
+                params,
+                body: None,
+                last_event_id: None,
+                of: ParamsOf::Connection,
+            }),
+            examples: Vec::new(),
+            location: location.clone(),
+        },
+        format!("{stem}Params"),
+    );
+    WebSocketChannel {
+        route,
+        params,
+        security: channel_security(sources, &draft.target, channel, servers, diags),
+        socket: None,
+        items: ChannelItems {
+            server_trait: names.server.claim_joined(&[&stem, "Channel"], Case::Camel),
+            endpoint: names.server.claim_joined(&[&stem, "Endpoint"], Case::Camel),
+            router: names.server.claim_joined(&[&stem, "router"], Case::Snake),
+            client: names.client.claim_joined(&[&stem, "Client"], Case::Camel),
+        },
     }
+}
 
-    let mut channels = Vec::new();
-    for (index, (mut channel, _, operations)) in out.into_iter().enumerate() {
-        if operations == 0 {
-            diags.push(
-                Diagnostic::note(
-                    Kind::Conversion,
-                    format!(
-                        "channel `{}` is used by no operation, so nothing is generated for it",
-                        channel.name.wire
-                    ),
-                )
-                .at(channel.location.clone()),
-            );
-            continue;
-        }
-        let base = channel.name.rust.unraw().to_owned();
-        let [to_client, to_server] = std::mem::take(&mut pending[index]);
-        (channel.to_server, channel.to_server_enum) = direction_enum(
-            types,
-            to_server,
-            &base,
-            Direction {
-                suffix: "ClientMessage",
-                label: "client → server",
-                unknown: fallback.to_server,
-            },
-            channel.location.clone(),
-            diags,
+/// Add a request/reply operation to its channel, with its messages as indices, when the
+/// generated code can carry it: the request and every reply on one channel, each with a
+/// correlation id it can read and set. Anything else is said in a warning (its messages are
+/// still generated, in their directions).
+fn request_reply(
+    channels: &mut [Channel],
+    index_of: &[Option<usize>],
+    draft: ReplyDraft,
+    diags: &mut Diagnostics,
+) {
+    let ReplyDraft {
+        key,
+        channel,
+        reply_channel,
+        client_asks,
+        request,
+        replies,
+        at,
+    } = draft;
+    let (Some(channel), Some(reply_channel)) = (index_of[channel], index_of[reply_channel]) else {
+        return;
+    };
+    let plain = |why: String| {
+        Diagnostic::warning(
+            Kind::Unsupported,
+            format!("request/reply operation `{key}` gets no typed method: {why}"),
+        )
+        .at(at.clone())
+        .help("its messages are generated in their directions; match replies to requests by hand")
+    };
+    if reply_channel != channel {
+        let why = format!(
+            "its replies travel on channel `{}`, not on its own channel `{}`",
+            channels[reply_channel].name.wire, channels[channel].name.wire
         );
-        (channel.to_client, channel.to_client_enum) = direction_enum(
-            types,
-            to_client,
-            &base,
-            Direction {
-                suffix: "ServerMessage",
-                label: "server → client",
-                unknown: fallback.to_client,
-            },
-            channel.location.clone(),
-            diags,
-        );
-        channels.push(channel);
+        diags.push(plain(why));
+        return;
     }
-    shared_sockets(&mut channels, types, &mut channel_names, diags);
-    channels
+    if !client_asks {
+        diags.push(plain(
+            "the server asks and the client answers, which is not generated yet".to_owned(),
+        ));
+        return;
+    }
+    let target = &channels[channel];
+    let (Some(asks), Some(answers)) = (target.direction(true), target.direction(false)) else {
+        return;
+    };
+    let position =
+        |set: &MessageSet, wire: &str| set.messages.iter().position(|m| m.name.wire == wire);
+    let Some(request) = request.as_deref().and_then(|r| position(asks, r)) else {
+        diags.push(plain("it names no request message".to_owned()));
+        return;
+    };
+    let reply_indices: Vec<usize> = replies
+        .iter()
+        .filter_map(|r| position(answers, r))
+        .collect();
+    if reply_indices.is_empty() {
+        diags.push(plain("it names no reply message".to_owned()));
+        return;
+    }
+    let uncorrelated = std::iter::once(&asks.messages[request])
+        .chain(reply_indices.iter().map(|&i| &answers.messages[i]))
+        .find(|m| m.correlation.is_none());
+    if let Some(message) = uncorrelated {
+        diags.push(plain(format!(
+            "message `{}` has no correlation id that is a top-level string property of its payload (`correlationId.location: $message.payload#/<property>`)",
+            message.name.wire
+        )));
+        return;
+    }
+    // The method answers (server trait) and calls (client) it: free in both.
+    let channel_ref = &mut channels[channel];
+    let mut methods = Namespace::with_reserved(CHANNEL_METHODS.iter().copied());
+    for existing in &channel_ref.replies {
+        methods.claim(existing.name.rust.clone(), Case::Snake);
+    }
+    let name = methods.claim_name(&key, Case::Snake).0;
+    channel_ref.replies.push(RequestReply {
+        name,
+        initiator: Initiator::Client,
+        request,
+        replies: reply_indices,
+    });
 }
 
 /// Several WebSocket channels on one address share one socket: every frame in either direction
 /// must tell which channel it belongs to. A channel joins the socket of the first channel on its
 /// address when, in each direction, its messages are JSON told apart the same way (the same tag
 /// property, or one-key wrappers) and none of its tags is already taken by a channel of that
-/// socket. Any other channel on a taken address is left out of the router, with a warning.
+/// socket. Any other channel on a taken address is not served, with a warning.
 fn shared_sockets(
     channels: &mut [Channel],
-    types: &SchemaLowerer<'_>,
-    names: &mut Namespace,
+    types: &mut SchemaLowerer<'_>,
+    names: &mut ModuleNames,
+    stems: &mut Namespace,
     diags: &mut Diagnostics,
-) {
-    let shape = |channel: &Channel| -> String {
-        format!("{}{}", channel.pathname, channel.address)
-            .split('/')
-            .map(|s| if s.starts_with('{') { "{}" } else { s })
-            .collect::<Vec<_>>()
-            .join("/")
+) -> Vec<Socket> {
+    let served = |channel: &Channel| -> Option<String> {
+        channel
+            .websocket()
+            .and_then(|ws| ws.route.served().map(str::to_owned))
     };
-    let full = |channel: &Channel| format!("{}{}", channel.pathname, channel.address);
+    let shape = |channel: &Channel| served(channel).map(|s| super::routes::shape(&s));
     let ws: Vec<usize> = (0..channels.len())
-        .filter(|&i| channels[i].protocol == ChannelProtocol::WebSocket)
+        .filter(|&i| served(&channels[i]).is_some())
         .collect();
     // Per leader: the members so far and, per direction, (how frames are told apart, tags taken).
-    let mut sockets: Vec<(usize, Vec<usize>, [SocketSide; 2])> = Vec::new();
+    let mut groups: Vec<(usize, Vec<usize>, [SocketSide; 2])> = Vec::new();
     for (n, &i) in ws.iter().enumerate() {
         let Some(&first) = ws[..n]
             .iter()
@@ -280,44 +551,25 @@ fn shared_sockets(
         else {
             continue;
         };
-        let leader = match sockets.iter().position(|(l, ..)| *l == first) {
+        let leader = match groups.iter().position(|(l, ..)| *l == first) {
             Some(at) => at,
             None => {
-                let sides = [
-                    side(
-                        types,
-                        channels[first].to_server_enum,
-                        &channels[first].to_server,
-                    ),
-                    side(
-                        types,
-                        channels[first].to_client_enum,
-                        &channels[first].to_client,
-                    ),
-                ];
-                sockets.push((first, vec![first], sides));
-                sockets.len() - 1
+                let sides = [side(&channels[first], true), side(&channels[first], false)];
+                groups.push((first, vec![first], sides));
+                groups.len() - 1
             }
         };
-        let reason = if !channels[i].address.starts_with('/') {
-            Some("its address is not a path".to_owned())
-        } else if full(&channels[i]) != full(&channels[first]) {
+        let reason = if served(&channels[i]) != served(&channels[first]) {
             Some("its path parameters are named differently".to_owned())
         } else {
             let joined = [
-                join(
-                    &sockets[leader].2[0],
-                    &side(types, channels[i].to_server_enum, &channels[i].to_server),
-                ),
-                join(
-                    &sockets[leader].2[1],
-                    &side(types, channels[i].to_client_enum, &channels[i].to_client),
-                ),
+                join(&groups[leader].2[0], &side(&channels[i], true)),
+                join(&groups[leader].2[1], &side(&channels[i], false)),
             ];
             match joined {
                 [Ok(to_server), Ok(to_client)] => {
-                    sockets[leader].1.push(i);
-                    sockets[leader].2 = [to_server, to_client];
+                    groups[leader].1.push(i);
+                    groups[leader].2 = [to_server, to_client];
                     None
                 }
                 [Err(e), _] => Some(format!("its client → server messages {e}")),
@@ -325,36 +577,81 @@ fn shared_sockets(
             }
         };
         if let Some(reason) = reason {
-            let (channel, first) = (&channels[i], &channels[first]);
+            let (first_name, first_path) = (
+                channels[first].name.wire.clone(),
+                served(&channels[first]).unwrap_or_default(),
+            );
+            let channel = &mut channels[i];
             diags.push(
                 Diagnostic::warning(
                     Kind::Unsupported,
                     format!(
-                        "channel `{}` has the same address as `{}` (`{}`) but cannot share its socket ({reason}): the generated router serves that address without `{}`",
-                        channel.name.wire, first.name.wire, channel.address, channel.name.wire
+                        "channel `{}` has the same route as `{first_name}` (`{first_path}`) but cannot share its socket ({reason}): the generated router serves that route without `{}`",
+                        channel.name.wire, channel.name.wire
                     ),
                 )
                 .at(channel.location.clone())
                 .help("channels on one address share one socket when their messages are JSON with the same tag property (or one-key wrappers) and distinct tags; its client is still generated"),
             );
+            if let ChannelProtocol::WebSocket(ws) = &mut channel.protocol {
+                ws.route.in_router = false;
+            }
         }
     }
-    for (_, members, _) in sockets {
+    let mut sockets = Vec::new();
+    for (_, members, _) in groups {
         if members.len() < 2 {
             continue;
         }
-        let wire = full(&channels[members[0]]);
-        let name = Name {
-            wire: wire.clone(),
-            rust: names
-                .claim_name(&format!("{wire} socket"), Case::Camel)
-                .0
-                .rust,
-        };
-        for i in members {
-            channels[i].socket = Some(name.clone());
+        let wire = served(&channels[members[0]]).unwrap_or_default();
+        // A stem among the channels' own, so the socket's items cannot take a channel's names.
+        let stem = stems
+            .claim_name(&format!("{wire} socket"), Case::Camel)
+            .0
+            .rust;
+        let stem = stem.unraw().to_owned();
+        let id = SocketId(sockets.len());
+        for &i in &members {
+            if let ChannelProtocol::WebSocket(ws) = &mut channels[i].protocol {
+                ws.socket = Some(id);
+            }
         }
+        let socket_enum = |to_server: bool, types: &mut SchemaLowerer<'_>| {
+            let variants: Vec<(usize, crate::names::RustIdent)> = members
+                .iter()
+                .filter(|&&i| channels[i].direction(to_server).is_some())
+                .map(|&i| (i, channels[i].name.rust.clone()))
+                .collect();
+            (!variants.is_empty()).then(|| SocketEnum {
+                ident: types
+                    .claim_type_name(&format!(
+                        "{stem}{}",
+                        if to_server {
+                            "ClientMessage"
+                        } else {
+                            "ServerMessage"
+                        }
+                    ))
+                    .rust,
+                variants,
+            })
+        };
+        let to_server = socket_enum(true, types);
+        let to_client = socket_enum(false, types);
+        sockets.push(Socket {
+            name: Name {
+                wire,
+                rust: crate::names::ident(&stem, Case::Camel),
+            },
+            members,
+            to_server,
+            to_client,
+            endpoint: names.server.claim_joined(&[&stem, "Endpoint"], Case::Camel),
+            router: names.server.claim_joined(&[&stem, "router"], Case::Snake),
+            client: names.client.claim_joined(&[&stem, "Client"], Case::Camel),
+        });
     }
+    sockets
 }
 
 /// How the frames of one direction of a shared socket are told apart.
@@ -362,31 +659,20 @@ fn shared_sockets(
 enum SocketSide {
     /// No channel has messages this way yet.
     Empty,
-    /// JSON told apart by `repr` (internally tagged, or one-key wrappers), with the tags taken.
-    Tagged(UnionRepr, Vec<String>),
+    /// JSON told apart by a tag property (or one-key wrappers: `None`), with the tags taken.
+    Tagged(Option<String>, Vec<String>),
     /// Something that cannot be told apart from another channel's messages.
     Opaque,
 }
 
-fn side(types: &SchemaLowerer<'_>, id: Option<TypeId>, messages: &[Message]) -> SocketSide {
-    let Some(id) = id else {
+fn side(channel: &Channel, to_server: bool) -> SocketSide {
+    let Some(set) = channel.direction(to_server) else {
         return SocketSide::Empty;
     };
-    if !messages
-        .iter()
-        .all(|m| matches!(m.payload, Payload::Json(_)))
-    {
-        return SocketSide::Opaque;
-    }
-    match &types.def(id).kind {
-        TypeKind::Union(union)
-            if matches!(union.repr, UnionRepr::Internal { .. } | UnionRepr::External) =>
-        {
-            SocketSide::Tagged(
-                union.repr.clone(),
-                union.variants.iter().map(|v| v.name.wire.clone()).collect(),
-            )
-        }
+    let tags = || set.messages.iter().filter_map(|m| m.tag.clone()).collect();
+    match (&set.text, set.binary) {
+        (TextDecoding::Tagged { tag }, None) => SocketSide::Tagged(Some(tag.clone()), tags()),
+        (TextDecoding::Wrapped, None) => SocketSide::Tagged(None, tags()),
         _ => SocketSide::Opaque,
     }
 }
@@ -410,6 +696,148 @@ fn join(socket: &SocketSide, channel: &SocketSide) -> Result<SocketSide, String>
         }
         _ => Err("have no tag to tell them apart".to_owned()),
     }
+}
+
+/// The protocol of a channel's servers (its own list, else every server of the document).
+fn channel_transport(
+    sources: &Sources,
+    channel_loc: &Loc,
+    channel: &Map<String, Value>,
+    servers: &[(String, Loc, String)],
+    diags: &mut Diagnostics,
+) -> Transport {
+    let mut protocols: Vec<String> = Vec::new();
+    if let Some(Value::Array(list)) = channel.get("servers") {
+        for i in 0..list.len() {
+            if let Ok(server) = sources.deref(&channel_loc.child("servers").index(i))
+                && let Some((_, _, protocol)) = servers.iter().find(|(_, l, _)| *l == server)
+            {
+                protocols.push(protocol.clone());
+            }
+        }
+    } else {
+        protocols.extend(servers.iter().map(|(_, _, p)| p.clone()));
+    }
+    let has_ws_binding = channel.get("bindings").and_then(|b| b.get("ws")).is_some();
+    if protocols.iter().any(|p| p == "ws" || p == "wss") || has_ws_binding {
+        return Transport::WebSocket;
+    }
+    if protocols.is_empty() {
+        diags.push(
+            Diagnostic::note(
+                Kind::Conversion,
+                "no server names a protocol for this channel; WebSocket is assumed",
+            )
+            .at(sources.locate(channel_loc)),
+        );
+        return Transport::WebSocket;
+    }
+    Transport::Other(protocols.swap_remove(0))
+}
+
+/// Address parameters (path), then the `ws` binding's `query` and `headers` schemas.
+fn channel_params(
+    types: &mut SchemaLowerer<'_>,
+    channel_loc: &Loc,
+    channel: &Map<String, Value>,
+    address: &str,
+    base: &str,
+    diags: &mut Diagnostics,
+) -> Vec<Param> {
+    let sources = types.sources();
+    let mut fields = Namespace::new();
+    let mut params = Vec::new();
+    for wire in address_params(address) {
+        let param_loc = sources
+            .deref(&channel_loc.child("parameters").child(&wire))
+            .ok();
+        let described = param_loc
+            .as_ref()
+            .and_then(|l| sources.get(l))
+            .and_then(Value::as_object);
+        if described.is_none() && channel.contains_key("parameters") {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Invalid,
+                    format!("address parameter `{wire}` is not described in `parameters`"),
+                )
+                .at(sources.locate(&channel_loc.child("address"))),
+            );
+        }
+        // 2.x parameters have a `schema`; 3.x parameters are strings (with an optional `enum`).
+        let ty = match (described, &param_loc) {
+            (Some(p), Some(l)) if p.contains_key("schema") => types
+                .lower(&l.child("schema"), &joined(base, &wire), diags)
+                .folded(),
+            _ => TypeRef::Scalar(Scalar::String),
+        };
+        let at = param_loc.as_ref().and_then(|l| sources.locate(l));
+        let raw = RawParam {
+            wire: &wire,
+            location: ParamIn::Path,
+            ty,
+            required: true,
+            docs: described.map(docs_of).unwrap_or_default(),
+        };
+        params.push(param(types, &mut fields, raw, &at, diags));
+    }
+    let binding_loc = channel_loc.child("bindings").child("ws");
+    if let Some(method) = sources
+        .get(&binding_loc.child("method"))
+        .and_then(Value::as_str)
+        && !method.eq_ignore_ascii_case("GET")
+    {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Unsupported,
+                format!(
+                    "the ws binding's method is `{method}`, but a WebSocket upgrade is always a GET"
+                ),
+            )
+            .at(sources.locate(&binding_loc.child("method")))
+            .help("the generated server and client use GET"),
+        );
+    }
+    for (key, location) in [("query", ParamIn::Query), ("headers", ParamIn::Header)] {
+        let Ok(schema_loc) = sources.deref(&binding_loc.child(key)) else {
+            continue;
+        };
+        let Some(Value::Object(schema)) = sources.get(&schema_loc) else {
+            continue;
+        };
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let Some(Value::Object(props)) = schema.get("properties") else {
+            continue;
+        };
+        for wire in props.keys() {
+            let prop_loc = schema_loc.child("properties").child(wire);
+            let lowered = types.lower(&prop_loc, &joined(base, wire), diags);
+            let docs = sources
+                .get(&prop_loc)
+                .and_then(Value::as_object)
+                .map(docs_of)
+                .unwrap_or_default();
+            let raw = RawParam {
+                wire,
+                location,
+                ty: lowered.ty,
+                required: required.contains(&wire.as_str()),
+                docs,
+            };
+            params.push(param(
+                types,
+                &mut fields,
+                raw,
+                &sources.locate(&prop_loc),
+                diags,
+            ));
+        }
+    }
+    params
 }
 
 /// The pathname of each `ws`/`wss` server: (server, its pathname with variables substituted
@@ -578,139 +1006,6 @@ fn server_protocols(sources: &Sources, root: &Loc) -> Vec<(String, Loc, String)>
             Some((name.clone(), loc, protocol))
         })
         .collect()
-}
-
-fn channel_protocol(
-    sources: &Sources,
-    channel_loc: &Loc,
-    channel: &Map<String, Value>,
-    servers: &[(String, Loc, String)],
-    diags: &mut Diagnostics,
-) -> ChannelProtocol {
-    // The channel's own server list, else every server of the document.
-    let mut protocols: Vec<String> = Vec::new();
-    if let Some(Value::Array(list)) = channel.get("servers") {
-        for i in 0..list.len() {
-            if let Ok(server) = sources.deref(&channel_loc.child("servers").index(i))
-                && let Some((_, _, protocol)) = servers.iter().find(|(_, l, _)| *l == server)
-            {
-                protocols.push(protocol.clone());
-            }
-        }
-    } else {
-        protocols.extend(servers.iter().map(|(_, _, p)| p.clone()));
-    }
-    let has_ws_binding = channel.get("bindings").and_then(|b| b.get("ws")).is_some();
-    if protocols.iter().any(|p| p == "ws" || p == "wss") || has_ws_binding {
-        return ChannelProtocol::WebSocket;
-    }
-    if protocols.is_empty() {
-        diags.push(
-            Diagnostic::note(
-                Kind::Conversion,
-                "no server names a protocol for this channel; WebSocket is assumed",
-            )
-            .at(sources.locate(channel_loc)),
-        );
-        return ChannelProtocol::WebSocket;
-    }
-    ChannelProtocol::Other(protocols.swap_remove(0))
-}
-
-/// Address parameters (path), then the `ws` binding's `query` and `headers` schemas.
-fn channel_params(
-    types: &mut SchemaLowerer<'_>,
-    channel_loc: &Loc,
-    channel: &Map<String, Value>,
-    address: &str,
-    base: &str,
-    diags: &mut Diagnostics,
-) -> Vec<Param> {
-    let sources = types.sources();
-    let mut names = Namespace::new();
-    let mut params = Vec::new();
-    for wire in address_params(address) {
-        let param_loc = sources
-            .deref(&channel_loc.child("parameters").child(&wire))
-            .ok();
-        let param = param_loc
-            .as_ref()
-            .and_then(|l| sources.get(l))
-            .and_then(Value::as_object);
-        if param.is_none() && channel.contains_key("parameters") {
-            diags.push(
-                Diagnostic::warning(
-                    Kind::Invalid,
-                    format!("address parameter `{wire}` is not described in `parameters`"),
-                )
-                .at(sources.locate(&channel_loc.child("address"))),
-            );
-        }
-        // 2.x parameters have a `schema`; 3.x parameters are strings (with an optional `enum`).
-        let ty = match (param, &param_loc) {
-            (Some(p), Some(l)) if p.contains_key("schema") => types
-                .lower(&l.child("schema"), &joined(base, &wire), diags)
-                .folded(),
-            _ => TypeRef::Scalar(Scalar::String),
-        };
-        params.push(Param {
-            name: names.claim_name(&wire, Case::Snake).0,
-            location: ParamIn::Path,
-            ty,
-            required: true,
-            docs: param.map(docs_of).unwrap_or_default(),
-        });
-    }
-    let binding_loc = channel_loc.child("bindings").child("ws");
-    if let Some(method) = sources
-        .get(&binding_loc.child("method"))
-        .and_then(Value::as_str)
-        && !method.eq_ignore_ascii_case("GET")
-    {
-        diags.push(
-            Diagnostic::warning(
-                Kind::Unsupported,
-                format!(
-                    "the ws binding's method is `{method}`, but a WebSocket upgrade is always a GET"
-                ),
-            )
-            .at(sources.locate(&binding_loc.child("method")))
-            .help("the generated server and client use GET"),
-        );
-    }
-    for (key, location) in [("query", ParamIn::Query), ("headers", ParamIn::Header)] {
-        let Ok(schema_loc) = sources.deref(&binding_loc.child(key)) else {
-            continue;
-        };
-        let Some(Value::Object(schema)) = sources.get(&schema_loc) else {
-            continue;
-        };
-        let required: Vec<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let Some(Value::Object(props)) = schema.get("properties") else {
-            continue;
-        };
-        for wire in props.keys() {
-            let prop_loc = schema_loc.child("properties").child(wire);
-            let lowered = types.lower(&prop_loc, &joined(base, wire), diags);
-            let docs = sources
-                .get(&prop_loc)
-                .and_then(Value::as_object)
-                .map(docs_of)
-                .unwrap_or_default();
-            params.push(Param {
-                name: names.claim_name(wire, Case::Snake).0,
-                location,
-                ty: lowered.ty,
-                required: required.contains(&wire.as_str()),
-                docs,
-            });
-        }
-    }
-    params
 }
 
 /// `{name}` segments of an address, in order.
@@ -910,14 +1205,14 @@ fn correlation_pointer(sources: &Sources, message_loc: &Loc) -> Option<String> {
     Some(pointer.to_owned())
 }
 
-/// Read a message: everything but its payload type, which [`direction_enum`] lowers once the
+/// Read a message: everything but its payload type, which [`direction`] lowers once the
 /// direction's tag is known. Returns the location of a JSON payload schema.
 fn read_message(
     sources: &Sources,
     loc: &Loc,
     key: &str,
     default_content_type: &str,
-) -> (Message, Option<Loc>) {
+) -> PendingMessage {
     let obj = sources
         .get(loc)
         .and_then(Value::as_object)
@@ -981,13 +1276,18 @@ fn read_message(
         payload,
         tag: None,
         content_type,
-        correlation: correlation_pointer(sources, loc),
+        correlation: None,
         examples,
     };
-    (message, json_loc)
+    PendingMessage {
+        message,
+        json: json_loc,
+        correlation: correlation_pointer(sources, loc),
+        at: sources.locate(&loc.child("correlationId")),
+    }
 }
 
-/// One direction of a channel, as [`direction_enum`] names and builds its enum.
+/// One direction of a channel, as [`direction`] names and builds its enum.
 struct Direction {
     /// Appended to the channel's name: `ClientMessage`, `ServerMessage`.
     suffix: &'static str,
@@ -997,119 +1297,157 @@ struct Direction {
     unknown: bool,
 }
 
-/// The enum of one direction's messages, and the messages with their payload types. It is
-/// internally tagged by a property every JSON payload pins to a distinct `const` (the variant
-/// structs then leave that property out), else untagged with a warning.
-fn direction_enum(
+/// The messages of one direction and their enum. Binary frames and text frames are told apart
+/// by the frame first: messages carrying binary data are decoded from binary frames (and left
+/// out of the serde representation), the others from text frames. The text messages are told
+/// apart by a property every JSON payload pins to a distinct `const` (the variant structs then
+/// leave it out), else by one-key wrappers, else by trying each in turn (with a warning).
+fn direction(
     types: &mut SchemaLowerer<'_>,
-    pending: Vec<(Message, Option<Loc>)>,
+    pending: Vec<PendingMessage>,
     base: &str,
     direction: Direction,
-    location: Option<Location>,
+    location: &Option<Location>,
     diags: &mut Diagnostics,
-) -> (Vec<Message>, Option<TypeId>) {
+) -> Option<MessageSet> {
     let Direction {
         suffix,
-        label: direction,
+        label,
         unknown,
     } = direction;
     if pending.is_empty() {
-        return (Vec::new(), None);
+        return None;
     }
     let sources = types.sources();
-    let all_json = pending.iter().all(|(_, loc)| loc.is_some());
-    let candidates: Vec<Variant> = pending
+    // Text-frame messages: JSON ones (with a schema to look at), plain text, and empty ones.
+    let text_messages = pending
         .iter()
-        .filter_map(|(_, loc)| loc.as_ref())
+        .filter(|p| !matches!(p.message.payload, Payload::Binary))
+        .count();
+    let json: Vec<&Loc> = pending.iter().filter_map(|p| p.json.as_ref()).collect();
+    let all_text_json = !json.is_empty() && json.len() == text_messages;
+    let candidates: Vec<Variant> = json
+        .iter()
         .map(|loc| Variant::inspect(sources, loc, diags))
         .collect();
-    let tag = if all_json {
+    let tag = if all_text_json {
         common_const_property(&candidates)
     } else {
         None
     };
     // No tag property: maybe each payload is a one-key wrapper (`{"add_rule": {...}}`).
-    let external = match (&tag, all_json) {
+    let wrapped = match (&tag, all_text_json) {
         (None, true) => wrapper_keys(&candidates),
         _ => None,
+    };
+    let text = match (&tag, &wrapped) {
+        (_, _) if text_messages == 0 => TextDecoding::None,
+        (Some(tag), _) => TextDecoding::Tagged { tag: tag.clone() },
+        (None, Some(_)) => TextDecoding::Wrapped,
+        (None, None) => TextDecoding::TryEach,
     };
     let mut variant_names = Namespace::new();
     let mut messages = Vec::new();
     let mut variants = Vec::new();
+    let mut correlations = Vec::new();
+    let mut binary = None;
     let mut candidates = candidates.into_iter();
-    for (mut message, json_loc) in pending {
+    for PendingMessage {
+        mut message,
+        json,
+        correlation,
+        at,
+    } in pending
+    {
         message.name.rust = variant_names
             .claim_name(&message.name.wire, Case::Camel)
             .0
             .rust;
         let hint = joined(base, &message.name.wire);
-        let candidate = json_loc.as_ref().and_then(|_| candidates.next());
         let mut wire = message.name.wire.clone();
-        if let (Some(loc), Some(candidate)) = (&json_loc, &candidate) {
-            let strip = tag.as_deref();
-            if let Some(tag) = strip
-                && let Some(value) = candidate.const_values.get(tag).and_then(|v| v.first())
-            {
-                message.tag = Some(value.clone());
-                wire = value.clone();
+        let mut skip = false;
+        let ty = match (&json, json.as_ref().and_then(|_| candidates.next())) {
+            (Some(loc), Some(candidate)) => {
+                let name_hint = candidate.name.clone().unwrap_or(hint);
+                if let (Some(keys), Some(inner)) = (&wrapped, &candidate.wrapped) {
+                    let key = keys[json_index(&messages)].clone();
+                    let lowered = types.lower(inner, &name_hint, diags).folded();
+                    message.tag = Some(key.clone());
+                    wire = key;
+                    // The payload carried is the wrapped value; the wrapper is the enum itself.
+                    message.payload = Payload::Json(lowered.clone());
+                    Some(lowered)
+                } else {
+                    if let Some(tag) = tag.as_deref()
+                        && let Some(value) = candidate.const_values.get(tag).and_then(|v| v.first())
+                    {
+                        message.tag = Some(value.clone());
+                        wire = value.clone();
+                    }
+                    let only_tag = tag.is_some()
+                        && candidate
+                            .property_names
+                            .iter()
+                            .all(|p| Some(p.as_str()) == tag.as_deref());
+                    let lowered = types
+                        .lower_stripped(loc, &name_hint, tag.as_deref(), diags)
+                        .folded();
+                    message.payload = Payload::Json(lowered.clone());
+                    (!only_tag).then_some(lowered)
+                }
             }
-            let name_hint = candidate.name.clone().unwrap_or(hint);
-            if let (Some(keys), Some(inner)) = (&external, &candidate.wrapped) {
-                let key = keys[variants.len()].clone();
-                let lowered = types.lower(inner, &name_hint, diags).folded();
-                message.tag = Some(key.clone());
-                // The payload carried is the wrapped value; the wrapper is the enum itself.
-                message.payload = Payload::Json(lowered.clone());
-                variants.push(UnionVariant {
-                    name: Name {
-                        wire: key,
-                        rust: message.name.rust.clone(),
-                    },
-                    docs: message.docs.clone(),
-                    ty: Some(lowered),
-                });
-                messages.push(message);
-                continue;
-            }
-            let only_tag = strip.is_some()
-                && candidate
-                    .property_names
-                    .iter()
-                    .all(|p| Some(p.as_str()) == strip);
-            let lowered = types.lower_stripped(loc, &name_hint, strip, diags).folded();
-            message.payload = Payload::Json(lowered.clone());
-            variants.push(UnionVariant {
-                name: Name {
-                    wire,
-                    rust: message.name.rust.clone(),
-                },
-                docs: message.docs.clone(),
-                ty: if only_tag { None } else { Some(lowered) },
-            });
-        } else {
-            let ty = match &message.payload {
+            _ => match &message.payload {
                 Payload::Text => Some(TypeRef::Scalar(Scalar::String)),
-                Payload::Binary => Some(TypeRef::Scalar(Scalar::Bytes)),
+                Payload::Binary => {
+                    skip = true;
+                    if binary.is_some() {
+                        diags.push(
+                            Diagnostic::warning(
+                                Kind::Unsupported,
+                                format!(
+                                    "the {label} messages of channel `{base}` have more than one binary message: every binary frame is decoded as the first, `{}`",
+                                    messages
+                                        .iter()
+                                        .find(|m: &&Message| matches!(m.payload, Payload::Binary))
+                                        .map_or("", |m| m.name.wire.as_str())
+                                ),
+                            )
+                            .at(at.clone())
+                            .help("binary frames carry no tag to tell binary messages apart"),
+                        );
+                    } else {
+                        binary = Some(messages.len());
+                    }
+                    Some(TypeRef::Scalar(Scalar::Bytes))
+                }
                 _ => None,
-            };
-            variants.push(UnionVariant {
-                name: Name {
-                    wire,
-                    rust: message.name.rust.clone(),
-                },
-                docs: message.docs.clone(),
-                ty,
-            });
+            },
+        };
+        // A text message beside tagged JSON is not part of the serde representation either.
+        if matches!(message.payload, Payload::Text | Payload::Empty)
+            && matches!(text, TextDecoding::Tagged { .. } | TextDecoding::Wrapped)
+        {
+            skip = true;
         }
+        correlations.push((correlation, at));
+        variants.push(UnionVariant {
+            name: Name {
+                wire,
+                rust: message.name.rust.clone(),
+            },
+            docs: message.docs.clone(),
+            ty,
+            skip,
+        });
         messages.push(message);
     }
     let enum_name = types.claim_type_name(&format!("{base}{suffix}"));
-    if tag.is_none() && external.is_none() && messages.len() > 1 {
+    if text == TextDecoding::TryEach && text_messages > 1 {
         diags.push(
             Diagnostic::warning(
                 Kind::Untagged,
                 format!(
-                    "the {direction} messages of channel `{base}` share no property with a distinct `const` \
+                    "the {label} text messages of channel `{base}` share no property with a distinct `const` \
                      in every payload, so they are decoded by trying each in turn"
                 ),
             )
@@ -1117,14 +1455,14 @@ fn direction_enum(
             .help("give every payload a property (e.g. `type`) with a distinct `const`"),
         );
     }
-    let repr = match (tag, external) {
-        (Some(tag), _) => UnionRepr::Internal { tag },
-        (None, Some(_)) => UnionRepr::External,
-        (None, None) => UnionRepr::Untagged,
+    let repr = match &text {
+        TextDecoding::Tagged { tag } => UnionRepr::Internal { tag: tag.clone() },
+        TextDecoding::Wrapped => UnionRepr::External,
+        TextDecoding::TryEach | TextDecoding::None => UnionRepr::Untagged,
     };
     // The catch-all needs a tag to tell an unknown message from a known one that is malformed.
-    let unknown = match (&repr, unknown) {
-        (UnionRepr::Internal { .. } | UnionRepr::External, true) => {
+    let unknown = match (&text, unknown) {
+        (TextDecoding::Tagged { .. } | TextDecoding::Wrapped, true) => {
             Some(variant_names.claim_name("Unknown", Case::Camel).0.rust)
         }
         (_, true) => {
@@ -1132,7 +1470,7 @@ fn direction_enum(
                 Diagnostic::warning(
                     Kind::Unsupported,
                     format!(
-                        "the {direction} messages of channel `{base}` have no tag, so they get no `Unknown` variant"
+                        "the {label} messages of channel `{base}` have no tag, so they get no `Unknown` variant"
                     ),
                 )
                 .at(location.clone())
@@ -1142,16 +1480,82 @@ fn direction_enum(
         }
         (_, false) => None,
     };
-    let id = types.add_type(TypeDef {
+    let enum_id = types.add_type(TypeDef {
         name: enum_name,
-        docs: Docs::from_text(&format!("Every {direction} message of this channel.")),
+        docs: Docs::from_text(&format!("Every {label} message of this channel.")),
         kind: TypeKind::Union(UnionDef {
             repr,
             variants,
-            unknown,
+            unknown: unknown.clone(),
         }),
         examples: Vec::new(),
-        location,
+        location: location.clone(),
     });
-    (messages, Some(id))
+    // Correlation ids, now that the payload types are known.
+    for (message, (pointer, at)) in messages.iter_mut().zip(correlations) {
+        let Some(pointer) = pointer else {
+            continue;
+        };
+        message.correlation = correlation(types, &message.payload, &pointer);
+        if message.correlation.is_none() {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Unsupported,
+                    format!(
+                        "the correlation id of message `{}` (`{pointer}`) is not a top-level string property of its payload, so it is not read or set",
+                        message.name.wire
+                    ),
+                )
+                .at(at),
+            );
+        }
+    }
+    Some(MessageSet {
+        messages,
+        enum_id,
+        text,
+        binary,
+        unknown,
+    })
+}
+
+/// How many JSON messages come before the next one.
+fn json_index(messages: &[Message]) -> usize {
+    messages
+        .iter()
+        .filter(|m| matches!(m.payload, Payload::Json(_)))
+        .count()
+}
+
+/// A correlation id at `pointer` (`/requestId`) in a JSON payload: a string field of the
+/// payload struct, required or optional (not nullable-and-optional).
+fn correlation(types: &SchemaLowerer<'_>, payload: &Payload, pointer: &str) -> Option<Correlation> {
+    let segments: Vec<String> = pointer
+        .strip_prefix('/')?
+        .split('/')
+        .map(crate::spec::unescape)
+        .collect();
+    let [property] = segments.as_slice() else {
+        return None;
+    };
+    let Payload::Json(TypeRef::Named(id)) = payload else {
+        return None;
+    };
+    let TypeKind::Struct(def) = &types.def(*id).kind else {
+        return None;
+    };
+    let field = def.fields.iter().find(|f| &f.name.wire == property)?;
+    if field.ty != TypeRef::Scalar(Scalar::String) {
+        return None;
+    }
+    let optional = match field.presence {
+        Presence::Required => false,
+        Presence::Optional | Presence::RequiredNullable => true,
+        Presence::OptionalNullable => return None,
+    };
+    Some(Correlation {
+        pointer: segments.clone(),
+        field: field.name.rust.clone(),
+        optional,
+    })
 }

@@ -1,8 +1,13 @@
 //! The lower phase: from a loaded spec to the protocol-neutral [`crate::ir::Api`].
 //!
-//! OpenAPI documents contribute Server-Sent Events endpoints (and plain operations, recorded);
-//! AsyncAPI documents contribute channels with messages by direction. Both share one
-//! [`schema::SchemaLowerer`], which builds the type space.
+//! OpenAPI documents contribute operations (event streams; plain operations are recorded);
+//! AsyncAPI documents contribute channels with messages by direction, and the sockets channels
+//! share. Both share one [`schema::SchemaLowerer`], which builds the type space and keeps the
+//! `types` namespace; [`ModuleNames`] keeps the others. Every identifier the emitters print is
+//! claimed here: the IR is final.
+
+mod params;
+pub(crate) mod routes;
 
 mod asyncapi;
 mod openapi;
@@ -12,8 +17,8 @@ use serde_json::Value;
 
 use crate::Settings;
 use crate::diag::{Diagnostic, Diagnostics, Kind};
-use crate::ir::{Api, Docs, Role, SourceInfo};
-use crate::names::{Case, Namespace, name};
+use crate::ir::{Api, Docs, ModuleItems, Role, SourceInfo};
+use crate::names::{Case, Name, Namespace, ident, name};
 use crate::spec::{Document, Loc, SpecKind};
 
 /// Lower one loaded document. Problems go to `diags`; `None` if nothing could be lowered.
@@ -47,15 +52,13 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
         }
     };
     let module = name(&module_wire_name(&file.display), Case::Snake);
-    // The server trait is named after the title; the generated modules also hold `Client`,
-    // `ServerConfig` and `ServiceState`, which it must not collide with.
-    let mut module_names = Namespace::with_reserved(["Client", "ServiceState", "ServerConfig"]);
+    let mut names = ModuleNames::new();
     let service_wire = if title.trim().is_empty() {
         module.wire.clone()
     } else {
         title.clone()
     };
-    let service = module_names.claim_name(&service_wire, Case::Camel).0;
+    let service = names.server.claim_name(&service_wire, Case::Camel).0;
     let role = settings
         .role
         .unwrap_or_else(|| document_role(document, &root, diags));
@@ -65,23 +68,18 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
             .unwrap_or_else(|| document_unknown_messages(document, &root, diags)),
         SpecKind::OpenApi { .. } => false,
     };
-    let fallback = asyncapi::Fallback {
-        to_server: unknown && settings.parts.server,
-        to_client: unknown && settings.parts.client,
-    };
     let mut types = schema::SchemaLowerer::new(sources);
-    let (sse_endpoints, operations, channels) = match &document.kind {
+    let (operations, plain, channels, sockets) = match &document.kind {
         SpecKind::OpenApi { .. } => {
-            let lowered = openapi::lower(&root, &mut types, diags);
-            (lowered.sse, lowered.operations, Vec::new())
+            let lowered = openapi::lower(&root, &mut types, &mut names, diags);
+            (lowered.streams, lowered.plain, Vec::new(), Vec::new())
         }
-        SpecKind::AsyncApi { .. } => (
-            Vec::new(),
-            Vec::new(),
-            asyncapi::lower(&root, role, fallback, &mut types, diags),
-        ),
+        SpecKind::AsyncApi { .. } => {
+            let lowered = asyncapi::lower(&root, role, unknown, &mut types, &mut names, diags);
+            (Vec::new(), Vec::new(), lowered.channels, lowered.sockets)
+        }
     };
-    if sse_endpoints.is_empty() && channels.is_empty() {
+    if operations.is_empty() && channels.is_empty() {
         let what = match &document.kind {
             SpecKind::OpenApi { .. } => "no operation has a `text/event-stream` response",
             SpecKind::AsyncApi { .. } => "no operation sends or receives a message",
@@ -94,9 +92,9 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
             .at(sources.locate(&root)),
         );
     }
+    let items = names.items(service);
     Some(Api {
         module,
-        service,
         source: SourceInfo {
             file: file.display.replace('\\', "/"),
             spec,
@@ -105,11 +103,54 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
         },
         docs,
         role,
-        sse_endpoints,
-        channels,
+        items,
         operations,
+        plain,
+        channels,
+        sockets,
         types: types.finish(),
     })
+}
+
+/// The namespaces of one API's generated modules besides `types` (whose namespace the
+/// [`schema::SchemaLowerer`] keeps): every identifier of `server` and `client` is claimed here,
+/// the fixed ones first.
+pub(crate) struct ModuleNames {
+    /// Items of the `server` module: traits, endpoint types, routers, handler functions.
+    pub server: Namespace,
+    /// Items of the `client` module: client structs.
+    pub client: Namespace,
+    /// Methods of the service trait and of `Client`: one per operation (and its JSON form).
+    pub methods: Namespace,
+}
+
+/// Fixed items of `server` and `client`.
+const ROUTER: &str = "router";
+const ROUTER_WITH_CONFIG: &str = "router_with_config";
+const SERVER_CONFIG: &str = "ServerConfig";
+const CLIENT: &str = "Client";
+const CLIENT_CONFIG: &str = "ClientConfig";
+
+impl ModuleNames {
+    fn new() -> Self {
+        ModuleNames {
+            server: Namespace::with_reserved([ROUTER, ROUTER_WITH_CONFIG, SERVER_CONFIG]),
+            client: Namespace::with_reserved([CLIENT, CLIENT_CONFIG]),
+            // `Client::new` and `Client::with_config` are the client's own.
+            methods: Namespace::with_reserved(["new", "with_config"]),
+        }
+    }
+
+    fn items(&self, service: Name) -> ModuleItems {
+        ModuleItems {
+            service,
+            router: ident(ROUTER, Case::Snake),
+            router_with_config: ident(ROUTER_WITH_CONFIG, Case::Snake),
+            server_config: ident(SERVER_CONFIG, Case::Camel),
+            client: ident(CLIENT, Case::Camel),
+            client_config: ident(CLIENT_CONFIG, Case::Camel),
+        }
+    }
 }
 
 /// `specs/petstore.openapi.yaml` → `petstore_openapi`; `social-media/backend/asyncapi.yaml` →

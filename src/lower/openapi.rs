@@ -1,5 +1,5 @@
-//! Lowering OpenAPI 3.0–3.2: Server-Sent Events endpoints from `text/event-stream` responses, in
-//! every way real specs describe them, and plain operations recorded for later.
+//! Lowering OpenAPI 3.0–3.2: operations whose response is a `text/event-stream`, in every way
+//! real specs describe event streams, and plain operations recorded for later.
 //!
 //! Event streams are recognised from (in order): OpenAPI 3.2 `itemSchema`, else `schema`:
 //! - an envelope (an object whose properties are within `event`, `data`, `id`, `retry`), or a
@@ -11,14 +11,17 @@
 
 use serde_json::{Map, Value};
 
+use super::ModuleNames;
+use super::params::{RawParam, param};
+use super::routes::route;
 use super::schema::{SchemaLowerer, component_name, docs_of, joined};
 use crate::diag::{Diagnostic, Diagnostics, Kind};
 use crate::ir::{
-    Body, Docs, HttpMethod, HttpOperation, Param, ParamIn, PathSegment, Payload, Scalar,
-    SseEndpoint, SseEvent, SseFraming, TypeDef, TypeKind, TypeRef, UnionDef, UnionRepr,
-    UnionVariant,
+    Body, Docs, EventStream, HttpMethod, JsonAlternative, Operation, OperationKind, Param, ParamIn,
+    ParamsDef, ParamsOf, Payload, PlainOperation, Scalar, SseEvent, SseFraming, TypeDef, TypeKind,
+    TypeRef, UnionDef, UnionRepr, UnionVariant,
 };
-use crate::names::{Case, Namespace};
+use crate::names::{Case, Name, Namespace, ident};
 use crate::spec::Loc;
 
 const METHODS: &[(&str, HttpMethod)] = &[
@@ -33,22 +36,27 @@ const METHODS: &[(&str, HttpMethod)] = &[
     ("query", HttpMethod::Query),
 ];
 
-/// SSE endpoints and plain operations of an OpenAPI document.
+/// The operations of an OpenAPI document.
 pub struct OpenApiLowered {
-    /// Event-stream endpoints.
-    pub sse: Vec<SseEndpoint>,
-    /// Everything else.
-    pub operations: Vec<HttpOperation>,
+    /// Operations answering with an event stream.
+    pub streams: Vec<Operation>,
+    /// Everything else, recorded.
+    pub plain: Vec<PlainOperation>,
 }
 
-/// Walk `paths` in document order.
-pub fn lower(root: &Loc, types: &mut SchemaLowerer<'_>, diags: &mut Diagnostics) -> OpenApiLowered {
+/// Walk `paths` in document order. Every operation claims its method name (so names stay the
+/// same when more kinds of operation get code).
+pub fn lower(
+    root: &Loc,
+    types: &mut SchemaLowerer<'_>,
+    names: &mut ModuleNames,
+    diags: &mut Diagnostics,
+) -> OpenApiLowered {
     let sources = types.sources();
     let mut out = OpenApiLowered {
-        sse: Vec::new(),
-        operations: Vec::new(),
+        streams: Vec::new(),
+        plain: Vec::new(),
     };
-    let mut method_names = Namespace::new();
     let paths_loc = root.child("paths");
     let Some(Value::Object(paths)) = sources.get(&paths_loc) else {
         return out;
@@ -77,7 +85,7 @@ pub fn lower(root: &Loc, types: &mut SchemaLowerer<'_>, diags: &mut Diagnostics)
                 .and_then(Value::as_str)
                 .map(str::to_owned)
                 .unwrap_or_else(|| format!("{} {path}", method.as_str().to_ascii_lowercase()));
-            let name = method_names.claim_name(&wire, Case::Snake).0;
+            let name = names.methods.claim_name(&wire, Case::Snake).0;
             let mut docs = Docs::default();
             for k in ["summary", "description"] {
                 if let Some(Value::String(text)) = op.get(k) {
@@ -90,16 +98,17 @@ pub fn lower(root: &Loc, types: &mut SchemaLowerer<'_>, diags: &mut Diagnostics)
                 item_loc: &item_loc,
                 op_loc: &op_loc,
                 op,
-                name: name.clone(),
-                docs: docs.clone(),
+                name,
+                docs,
             };
-            match find_event_stream(types, &ctx, diags) {
-                Some(endpoint) => out.sse.push(endpoint),
-                None => out.operations.push(HttpOperation {
-                    name,
-                    method: *method,
-                    path: path.clone(),
-                    docs,
+            match event_stream(types, names, &ctx, diags) {
+                Some(operation) => out.streams.push(operation),
+                None => out.plain.push(PlainOperation {
+                    name: ctx.name,
+                    method: ctx.method,
+                    path: ctx.path.to_owned(),
+                    docs: ctx.docs,
+                    location: sources.locate(ctx.op_loc),
                 }),
             }
         }
@@ -113,7 +122,7 @@ struct OperationContext<'c> {
     item_loc: &'c Loc,
     op_loc: &'c Loc,
     op: &'c Map<String, Value>,
-    name: crate::names::Name,
+    name: Name,
     docs: Docs,
 }
 
@@ -134,24 +143,15 @@ fn is_json(media: &str) -> bool {
     m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
 }
 
-/// The success response's `text/event-stream` media type, if the operation has one.
-fn find_event_stream(
+/// The operation, if its success response is a `text/event-stream`.
+fn event_stream(
     types: &mut SchemaLowerer<'_>,
+    names: &mut ModuleNames,
     ctx: &OperationContext<'_>,
     diags: &mut Diagnostics,
-) -> Option<SseEndpoint> {
+) -> Option<Operation> {
     let sources = types.sources();
-    let responses_loc = ctx.op_loc.child("responses");
-    let responses = sources.get(&responses_loc)?.as_object()?;
-    // The first 2xx response (in document order), else `default`.
-    let status = responses
-        .keys()
-        .find(|k| k.starts_with('2'))
-        .or_else(|| responses.keys().find(|k| *k == "default"))?;
-    let response_loc = sources.deref(&responses_loc.child(status)).ok()?;
-    let content_loc = response_loc.child("content");
-    let content = sources.get(&content_loc)?.as_object()?;
-    let media = content.keys().find(|m| is_event_stream(m))?.clone();
+    let (content_loc, content, media) = stream_media(types, ctx)?;
     let media_loc = match sources.deref(&content_loc.child(&media)) {
         Ok(l) => l,
         Err(d) => {
@@ -164,12 +164,156 @@ fn find_event_stream(
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
+    let at = sources.locate(ctx.op_loc);
+    let base = ctx.name.rust.unraw().to_owned();
 
-    let type_base = ctx.name.rust.unraw().to_owned();
-    let mut params = Vec::new();
-    let mut resumable = false;
-    // The request struct also has `last_event_id` and `body` fields.
-    let mut param_names = Namespace::with_reserved(["last_event_id", "body"]);
+    // The request struct's fields: the parameters, then `body` and `last_event_id`.
+    let mut fields = Namespace::with_reserved([BODY, LAST_EVENT_ID]);
+    let (params, resumable) = parameters(types, &mut fields, ctx, &base, diags);
+    let body = request_body(types, ctx, &base, diags);
+    let json_alternative = content
+        .keys()
+        .find(|m| is_json(m))
+        .map(|m| content_loc.child(m).child("schema"))
+        .filter(|l| sources.get(l).is_some())
+        .map(|schema| JsonAlternative {
+            ty: types
+                .lower(&schema, &format!("{base}Response"), diags)
+                .folded(),
+            method: names.methods.claim_joined(&[&base, "json"], Case::Snake),
+        });
+    let sentinel = media_obj
+        .get("x-speakeasy-sse-sentinel")
+        .or_else(|| ctx.op.get("x-speakeasy-sse-sentinel"))
+        .or_else(|| ctx.op.get("x-wiregen-sse-sentinel"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+
+    let (framing, mut events) = events_of(types, &media_loc, &media_obj, &base, diags);
+    let enum_name = types.claim_type_name(&format!("{base}Event"));
+    let mut variant_names = Namespace::new();
+    for event in &mut events {
+        event.name.rust = variant_names
+            .claim_name(&event.name.wire, Case::Camel)
+            .0
+            .rust;
+    }
+    let variants = events
+        .iter()
+        .map(|e| UnionVariant {
+            name: e.name.clone(),
+            docs: e.docs.clone(),
+            ty: match &e.payload {
+                Payload::Json(ty) => Some(ty.clone()),
+                Payload::Text | Payload::Binary => Some(TypeRef::Scalar(Scalar::String)),
+                Payload::Empty => None,
+            },
+            skip: false,
+        })
+        .collect();
+    let enum_docs = Docs::from_text(&format!(
+        "The events of `{} {}`, told apart by the SSE `event:` field.",
+        ctx.method.as_str(),
+        ctx.path
+    ))
+    .with_paragraph(ctx.docs.clone());
+    let event_enum = types.add_type(TypeDef {
+        name: enum_name,
+        docs: enum_docs,
+        kind: TypeKind::Union(UnionDef {
+            repr: UnionRepr::Adjacent {
+                tag: "event".to_owned(),
+                content: "data".to_owned(),
+            },
+            variants,
+            unknown: None,
+        }),
+        examples: Vec::new(),
+        location: sources.locate(&media_loc),
+    });
+    let route = route(
+        ctx.path,
+        &params,
+        ctx.method,
+        &format!("`{} {}`", ctx.method.as_str(), ctx.path),
+        &at,
+        diags,
+    );
+    let request = types.add_type_named_later(
+        TypeDef {
+            name: ctx.name.clone(),
+            docs: Docs::from_text(&format!(
+                "Everything `{} {}` takes.",
+                ctx.method.as_str(),
+                ctx.path
+            )),
+            kind: TypeKind::Params(ParamsDef {
+                params,
+                body,
+                last_event_id: resumable.then(|| ident(LAST_EVENT_ID, Case::Snake)),
+                of: ParamsOf::Request,
+            }),
+            examples: Vec::new(),
+            location: at.clone(),
+        },
+        format!("{base}Request"),
+    );
+    Some(Operation {
+        name: ctx.name.clone(),
+        docs: ctx.docs.clone(),
+        method: ctx.method,
+        route,
+        request,
+        handler: names.server.claim_joined(&["handle", &base], Case::Snake),
+        kind: OperationKind::Stream(EventStream {
+            events,
+            event_enum,
+            framing,
+            sentinel,
+            json_alternative,
+        }),
+        location: at,
+    })
+}
+
+/// The request struct's field for a JSON body.
+const BODY: &str = "body";
+/// The request struct's field for `Last-Event-ID`.
+const LAST_EVENT_ID: &str = "last_event_id";
+
+/// The success response's content and its `text/event-stream` media type, if it has one: the
+/// first 2xx response (in document order), else `default`.
+fn stream_media<'s>(
+    types: &SchemaLowerer<'s>,
+    ctx: &OperationContext<'_>,
+) -> Option<(Loc, &'s Map<String, Value>, String)> {
+    let sources = types.sources();
+    let responses_loc = ctx.op_loc.child("responses");
+    let responses = sources.get(&responses_loc)?.as_object()?;
+    let status = responses
+        .keys()
+        .find(|k| k.starts_with('2'))
+        .or_else(|| responses.keys().find(|k| *k == "default"))?;
+    let response_loc = sources.deref(&responses_loc.child(status)).ok()?;
+    let content_loc = response_loc.child("content");
+    let content = sources.get(&content_loc)?.as_object()?;
+    let media = content.keys().find(|m| is_event_stream(m))?.clone();
+    Some((content_loc, content, media))
+}
+
+/// The parameters of the path item and the operation (the operation's override the path
+/// item's with the same name and location), and whether a `Last-Event-ID` header makes the
+/// stream resumable.
+fn parameters(
+    types: &mut SchemaLowerer<'_>,
+    fields: &mut Namespace,
+    ctx: &OperationContext<'_>,
+    base: &str,
+    diags: &mut Diagnostics,
+) -> (Vec<Param>, bool) {
+    let sources = types.sources();
+    // (wire, location, where) of every parameter, the operation's replacing the path item's.
+    let mut found: Vec<(String, ParamIn, Loc)> = Vec::new();
     for list_loc in [
         ctx.item_loc.child("parameters"),
         ctx.op_loc.child("parameters"),
@@ -178,8 +322,12 @@ fn find_event_stream(
             continue;
         };
         for i in 0..list.len() {
-            let Ok(param_loc) = sources.deref(&list_loc.index(i)) else {
-                continue;
+            let param_loc = match sources.deref(&list_loc.index(i)) {
+                Ok(l) => l,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
             };
             let Some(Value::Object(param)) = sources.get(&param_loc) else {
                 continue;
@@ -200,225 +348,65 @@ fn find_event_stream(
                     diags.push(
                         Diagnostic::error(
                             Kind::Invalid,
-                            format!("parameter `{wire}` has `in: {}`; expected path, query, header or cookie", other.unwrap_or("(missing)")),
+                            format!(
+                                "parameter `{wire}` has `in: {}`; expected path, query, header or cookie",
+                                other.unwrap_or("(missing)")
+                            ),
                         )
                         .at(sources.locate(&param_loc.child("in"))),
                     );
                     continue;
                 }
             };
-            if location == ParamIn::Header && wire.eq_ignore_ascii_case("last-event-id") {
-                resumable = true;
-                continue;
-            }
-            // Operation parameters override path-item ones with the same name and location.
-            params.retain(|p: &Param| !(p.name.wire == wire && p.location == location));
-            let schema_loc = if param.contains_key("schema") {
-                Some(param_loc.child("schema"))
-            } else {
-                param
-                    .get("content")
-                    .and_then(Value::as_object)
-                    .and_then(|c| c.keys().next())
-                    .map(|m| param_loc.child("content").child(m).child("schema"))
-            };
-            let ty = match schema_loc {
-                Some(schema) => types.lower(&schema, &joined(&type_base, wire), diags).ty,
-                None => TypeRef::Scalar(Scalar::String),
-            };
-            let ty = if param_type_ok(types, &ty, location) {
-                ty
-            } else {
-                diags.push(
-                    Diagnostic::warning(
-                        Kind::Unsupported,
-                        format!(
-                            "parameter `{wire}` has a structured type; it is passed as its raw text"
-                        ),
-                    )
-                    .at(sources.locate(&param_loc))
-                    .help("parameters may be strings, numbers, booleans, dates, uuids, string enums, or arrays of those"),
-                );
-                TypeRef::Scalar(Scalar::String)
-            };
-            let required =
-                location == ParamIn::Path || param.get("required") == Some(&Value::Bool(true));
-            params.push(Param {
-                name: param_names.claim_name(wire, Case::Snake).0,
-                location,
-                ty,
-                required,
-                docs: docs_of(param),
-            });
+            found.retain(|(w, l, _)| !(w == wire && *l == location));
+            found.push((wire.to_owned(), location, param_loc));
         }
     }
-
-    let body = request_body(types, ctx, &type_base, diags);
-    let json_alternative = content
-        .keys()
-        .find(|m| is_json(m))
-        .map(|m| content_loc.child(m).child("schema"))
-        .filter(|l| sources.get(l).is_some())
-        .map(|schema| {
-            types
-                .lower(&schema, &format!("{type_base}Response"), diags)
-                .folded()
-        });
-
-    let sentinel = media_obj
-        .get("x-speakeasy-sse-sentinel")
-        .or_else(|| ctx.op.get("x-speakeasy-sse-sentinel"))
-        .or_else(|| ctx.op.get("x-wiregen-sse-sentinel"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-
-    let (framing, mut events) = events_of(types, &media_loc, &media_obj, &type_base, diags);
-    let enum_name = types.claim_type_name(&format!("{type_base}Event"));
-    let mut variant_names = Namespace::new();
-    for event in &mut events {
-        event.name.rust = variant_names
-            .claim_name(&event.name.wire, Case::Camel)
-            .0
-            .rust;
-    }
-    let variants = events
-        .iter()
-        .map(|e| UnionVariant {
-            name: e.name.clone(),
-            docs: e.docs.clone(),
-            ty: match &e.payload {
-                Payload::Json(ty) => Some(ty.clone()),
-                Payload::Text | Payload::Binary => Some(TypeRef::Scalar(Scalar::String)),
-                Payload::Empty => None,
-            },
-        })
-        .collect();
-    let mut enum_docs = Docs::from_text(&format!(
-        "The events of `{} {}`, told apart by the SSE `event:` field.",
-        ctx.method.as_str(),
-        ctx.path
-    ));
-    if !ctx.docs.is_empty() {
-        enum_docs.push_paragraph(ctx.docs.clone());
-    }
-    let event_enum = types.add_type(TypeDef {
-        name: enum_name,
-        docs: enum_docs,
-        kind: TypeKind::Union(UnionDef {
-            repr: UnionRepr::Adjacent {
-                tag: "event".to_owned(),
-                content: "data".to_owned(),
-            },
-            variants,
-            unknown: None,
-        }),
-        examples: Vec::new(),
-        location: sources.locate(&media_loc),
-    });
-    Some(SseEndpoint {
-        name: ctx.name.clone(),
-        docs: ctx.docs.clone(),
-        method: ctx.method,
-        path: ctx.path.to_owned(),
-        segments: path_segments(ctx.path),
-        server_route: server_route(ctx.path, ctx.method, &sources.locate(ctx.op_loc), diags),
-        params,
-        body,
-        events,
-        event_enum,
-        framing,
-        sentinel,
-        json_alternative,
-        resumable,
-        location: sources.locate(ctx.op_loc),
-    })
-}
-
-/// Can a value of this type travel as a path, query or header parameter?
-fn param_type_ok(types: &SchemaLowerer<'_>, ty: &TypeRef, location: ParamIn) -> bool {
-    match ty {
-        TypeRef::Scalar(_) => true,
-        TypeRef::Vec(inner) => {
-            location != ParamIn::Cookie
-                && !matches!(**inner, TypeRef::Vec(_))
-                && param_type_ok(types, inner, location)
+    let mut params = Vec::new();
+    let mut resumable = false;
+    for (wire, location, param_loc) in found {
+        if location == ParamIn::Header && wire.eq_ignore_ascii_case("last-event-id") {
+            resumable = true;
+            continue;
         }
-        TypeRef::Named(id) => match &types.def(*id).kind {
-            TypeKind::Enum(_) => true,
-            TypeKind::Alias(inner) => param_type_ok(types, inner, location),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-/// `/v1/pets/{petId}` → literal `/v1/pets/`, parameter `petId`.
-pub(crate) fn path_segments(path: &str) -> Vec<PathSegment> {
-    let mut out = Vec::new();
-    let mut rest = path;
-    while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else {
-            break;
+        let Some(Value::Object(object)) = sources.get(&param_loc) else {
+            continue;
         };
-        if start > 0 {
-            out.push(PathSegment::Literal(rest[..start].to_owned()));
-        }
-        out.push(PathSegment::Param(rest[start + 1..start + len].to_owned()));
-        rest = &rest[start + len + 1..];
+        let schema_loc = if object.contains_key("schema") {
+            Some(param_loc.child("schema"))
+        } else {
+            object
+                .get("content")
+                .and_then(Value::as_object)
+                .and_then(|c| c.keys().next())
+                .map(|m| param_loc.child("content").child(m).child("schema"))
+        };
+        let ty = match schema_loc {
+            Some(schema) => types.lower(&schema, &joined(base, &wire), diags).ty,
+            None => TypeRef::Scalar(Scalar::String),
+        };
+        let raw = RawParam {
+            wire: &wire,
+            location,
+            ty,
+            required: object.get("required") == Some(&Value::Bool(true)),
+            docs: docs_of(object),
+        };
+        params.push(param(
+            types,
+            fields,
+            raw,
+            &sources.locate(&param_loc),
+            diags,
+        ));
     }
-    if !rest.is_empty() {
-        out.push(PathSegment::Literal(rest.to_owned()));
-    }
-    out
-}
-
-/// The axum route for a path, if axum can serve it: it starts with `/`, has no query string,
-/// and every `{param}` is a whole segment with a plain name.
-fn server_route(
-    path: &str,
-    method: HttpMethod,
-    at: &Option<crate::diag::Location>,
-    diags: &mut Diagnostics,
-) -> Option<String> {
-    let problem = if method == HttpMethod::Query {
-        Some("axum has no QUERY method".to_owned())
-    } else if !path.starts_with('/') || path.contains('?') || path.contains('#') {
-        Some(format!("the path `{path}` is not a plain absolute path"))
-    } else if path.split('/').any(|segment| {
-        let has_param = segment.contains('{') || segment.contains('}');
-        let whole = segment.starts_with('{')
-            && segment.ends_with('}')
-            && segment.len() > 2
-            && segment[1..segment.len() - 1]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
-        (has_param && !whole) || segment.starts_with('*') || segment.starts_with(':')
-    }) {
-        Some(format!(
-            "a parameter in `{path}` is not a whole path segment"
-        ))
-    } else {
-        None
-    };
-    match problem {
-        None => Some(path.to_owned()),
-        Some(problem) => {
-            diags.push(
-                Diagnostic::warning(
-                    Kind::Unsupported,
-                    format!("{problem}, so the generated server does not route it (the client still calls it)"),
-                )
-                .at(at.clone()),
-            );
-            None
-        }
-    }
+    (params, resumable)
 }
 
 fn request_body(
     types: &mut SchemaLowerer<'_>,
     ctx: &OperationContext<'_>,
-    type_base: &str,
+    base: &str,
     diags: &mut Diagnostics,
 ) -> Option<Body> {
     let sources = types.sources();
@@ -437,9 +425,7 @@ fn request_body(
     };
     let schema = body_loc.child("content").child(media).child("schema");
     let ty = if sources.get(&schema).is_some() {
-        types
-            .lower(&schema, &format!("{type_base}Request"), diags)
-            .folded()
+        types.lower(&schema, &format!("{base}Body"), diags).folded()
     } else {
         TypeRef::Json
     };
@@ -447,6 +433,7 @@ fn request_body(
         ty,
         required: body.get("required") == Some(&Value::Bool(true)),
         docs: docs_of(body),
+        field: ident(BODY, Case::Snake),
     })
 }
 

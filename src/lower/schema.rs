@@ -143,6 +143,7 @@ pub struct SchemaLowerer<'a> {
     memo: BTreeMap<(Loc, Option<String>), TypeId>,
     warned_keywords: std::collections::BTreeSet<Loc>,
     depth: usize,
+    named_later: Vec<(TypeId, String)>,
 }
 
 /// How deep inline schemas may nest before wiregen gives up (a guard against hostile input).
@@ -158,6 +159,7 @@ impl<'a> SchemaLowerer<'a> {
             memo: BTreeMap::new(),
             warned_keywords: Default::default(),
             depth: 0,
+            named_later: Vec::new(),
         }
     }
 
@@ -166,8 +168,13 @@ impl<'a> SchemaLowerer<'a> {
         self.sources
     }
 
-    /// Finish: box recursive references and hand over the type space.
+    /// Finish: name the types added with [`SchemaLowerer::add_type_named_later`] (in the
+    /// order they were added), box recursive references and hand over the type space.
     pub fn finish(mut self) -> TypeSpace {
+        for (id, wire) in std::mem::take(&mut self.named_later) {
+            let name = self.names.claim_name(&wire, Case::Camel).0;
+            self.types.defs[id.0].name = name;
+        }
         box_recursion(&mut self.types);
         self.types
     }
@@ -186,6 +193,27 @@ impl<'a> SchemaLowerer<'a> {
     pub fn add_type(&mut self, def: TypeDef) -> TypeId {
         self.types.defs.push(def);
         TypeId(self.types.defs.len() - 1)
+    }
+
+    /// Add a type whose name is claimed only when lowering is finished, after every schema's:
+    /// a struct wiregen makes (a request, a channel's parameters) never takes a name from a
+    /// schema of the spec (`CreateChatCompletionRequest` stays the component's). `def.name` is
+    /// replaced.
+    pub fn add_type_named_later(&mut self, def: TypeDef, wire: String) -> TypeId {
+        let id = self.add_type(def);
+        self.named_later.push((id, wire));
+        id
+    }
+
+    /// Note that a string enum is a parameter's type (it also gets `ParamValue`).
+    pub fn mark_param_enum(&mut self, id: TypeId) {
+        if let Some(TypeDef {
+            kind: TypeKind::Enum(def),
+            ..
+        }) = self.types.defs.get_mut(id.0)
+        {
+            def.param = true;
+        }
     }
 
     /// Replace the kind of a type added earlier.
@@ -614,6 +642,7 @@ impl<'a> SchemaLowerer<'a> {
                         },
                         docs: candidate.docs.clone(),
                         ty: Some(self.lower(&inner, &hint, diags).folded()),
+                        skip: false,
                     }
                 })
                 .collect();
@@ -651,6 +680,7 @@ impl<'a> SchemaLowerer<'a> {
                 name: variant_names.claim_name(&variant_wire, Case::Camel).0,
                 docs: candidate.docs.clone(),
                 ty: Some(ty),
+                skip: false,
             });
         }
         TypeKind::Union(UnionDef {
@@ -739,6 +769,7 @@ impl<'a> SchemaLowerer<'a> {
                     },
                     docs: candidate.docs.clone(),
                     ty: ty.clone(),
+                    skip: false,
                 });
             }
         }
@@ -800,6 +831,7 @@ fn scalar_union(obj: &Map<String, Value>) -> UnionDef {
             name: variant_names.claim_name(kind, Case::Camel).0,
             docs: Docs::default(),
             ty: Some(ty),
+            skip: false,
         });
     }
     UnionDef {
@@ -975,7 +1007,10 @@ fn string_enum(obj: &Map<String, Value>) -> EnumDef {
             docs: Docs::default(),
         })
         .collect();
-    EnumDef { variants }
+    EnumDef {
+        variants,
+        param: false,
+    }
 }
 
 fn is_null_value_schema(schema: &Value) -> bool {
@@ -1311,7 +1346,9 @@ fn for_each_type_ref(kind: &TypeKind, mut f: impl FnMut(&TypeRef)) {
         TypeKind::Struct(s) => s.fields.iter().for_each(|field| f(&field.ty)),
         TypeKind::Union(u) => u.variants.iter().filter_map(|v| v.ty.as_ref()).for_each(f),
         TypeKind::Alias(ty) => f(ty),
-        TypeKind::Enum(_) => {}
+        // Parameters are scalars, and a body is behind its own struct field (a request is
+        // never part of a cycle).
+        TypeKind::Enum(_) | TypeKind::Params(_) => {}
     }
 }
 
@@ -1324,7 +1361,7 @@ fn for_each_type_ref_mut(kind: &mut TypeKind, mut f: impl FnMut(&mut TypeRef)) {
             .filter_map(|v| v.ty.as_mut())
             .for_each(f),
         TypeKind::Alias(ty) => f(ty),
-        TypeKind::Enum(_) => {}
+        TypeKind::Enum(_) | TypeKind::Params(_) => {}
     }
 }
 

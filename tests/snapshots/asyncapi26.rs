@@ -85,11 +85,8 @@ pub mod types {
         #[serde(rename = "alarm")]
         Alarm(RoomsRoomIdAlarm),
     }
-}
 
-/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
-pub mod ws {
-    /// What a connection to `/rooms/{roomId}` carries in its URL and upgrade request.
+    /// What a connection to `/thermostat/rooms/{roomId}` carries in its URL and upgrade request.
     #[derive(Clone, Debug, PartialEq)]
     pub struct RoomsRoomIdParams {
         /// Room number.
@@ -97,7 +94,11 @@ pub mod ws {
         /// The `roomId` path parameter of the upgrade request.
         pub room_id: i32,
     }
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::ws::MessageSet for super::types::RoomsRoomIdClientMessage {
         fn encode(
             &self,
@@ -136,296 +137,256 @@ pub mod ws {
         }
     }
 
-    /// The server side: implement each channel's trait and serve [`router`](server::router).
-    pub mod server {
-        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
-        /// what to do with invalid frames.
-        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
-
-        /// Readings and commands of one room.
-        ///
-        /// The `/rooms/{roomId}` channel at `/thermostat/rooms/{roomId}`: implement this trait and serve [`router`] (or [`rooms_room_id_router`]).
-        pub trait RoomsRoomIdChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::RoomsRoomIdParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::RoomsRoomIdServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::RoomsRoomIdClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// An axum router serving every channel, with the default settings.
-        pub fn router<S: RoomsRoomIdChannel>(
-            service: S,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            router_with_config(service, ServerConfig::default())
-        }
-
-        /// An axum router serving every channel: channels sharing a socket on one connection each;
-        /// any other channel whose address has the same shape as an earlier one's is left out (axum
-        /// cannot route both).
-        pub fn router_with_config<S: RoomsRoomIdChannel>(
-            service: S,
-            config: ServerConfig,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            let service = ::std::sync::Arc::new(service);
-            let config = ::std::sync::Arc::new(config);
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .merge(rooms_room_id_router(service.clone(), config.clone()))
-        }
-
-        struct ServiceState<S> {
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        }
-
-        /// An axum router serving only this channel.
-        pub fn rooms_room_id_router<S: RoomsRoomIdChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/thermostat/rooms/{roomId}",
-                    ::wiregen_runtime::codegen::axum::routing::get(
-                        rooms_room_id_upgrade::<S>,
-                    ),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn rooms_room_id_upgrade<S: RoomsRoomIdChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            path: ::wiregen_runtime::params::PathParams,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match rooms_room_id_accept(&state, &path, outbound.clone())
-                .await
-            {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::RoomsRoomIdClientMessage,
-                super::super::types::RoomsRoomIdServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn rooms_room_id_accept<S: RoomsRoomIdChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            path: &::wiregen_runtime::params::PathParams,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::RoomsRoomIdServerMessage,
-            >,
-        ) -> ::std::result::Result<
-            RoomsRoomIdHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::RoomsRoomIdParams {
-                room_id: match path.required("roomId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-            };
-            let session = match state.service.on_connect(params, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(RoomsRoomIdHandler {
-                state: state.clone(),
-                session,
+    impl ::wiregen_runtime::request::FromRequest for super::types::RoomsRoomIdParams {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                room_id: request.path_required("roomId")?,
             })
-        }
-
-        struct RoomsRoomIdHandler<S: RoomsRoomIdChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-        }
-
-        impl<
-            S: RoomsRoomIdChannel,
-        > ::wiregen_runtime::ws::server::Handler<
-            super::super::types::RoomsRoomIdClientMessage,
-        > for RoomsRoomIdHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::RoomsRoomIdClientMessage,
-            ) {
-                self.state.service.on_message(&mut self.session, message).await;
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
         }
     }
 
-    /// The client side: one typed client per channel.
-    pub mod client {
-        /// Settings of a client: timeouts, queue sizes, reconnection.
-        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
-
-        /// Readings and commands of one room.
-        ///
-        /// A typed client of the `/rooms/{roomId}` channel at `/thermostat/rooms/{roomId}`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct RoomsRoomIdClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::RoomsRoomIdClientMessage,
-                super::super::types::RoomsRoomIdServerMessage,
-            >,
+    impl ::wiregen_runtime::params::ToRequest for super::types::RoomsRoomIdParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/thermostat/rooms/");
+            url.path(&self.room_id);
         }
 
-        impl RoomsRoomIdClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::RoomsRoomIdParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::RoomsRoomIdServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+}
 
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                params: &super::RoomsRoomIdParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/thermostat/rooms/");
-                url.path(&params.room_id);
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
+/// The server side: implement each channel's trait and serve [`server::router`](router).
+pub mod server {
+    /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
+    /// request limits, and what to do with invalid frames.
+    pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
 
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::RoomsRoomIdClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
+    /// An axum router serving every channel, with the default settings.
+    pub fn router<S: RoomsRoomIdChannel>(
+        service: S,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        router_with_config(service, ServerConfig::default())
+    }
 
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
+    /// An axum router serving every channel: channels sharing a socket on one connection
+    /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
+    /// warned about it).
+    pub fn router_with_config<S: RoomsRoomIdChannel>(
+        service: S,
+        config: ServerConfig,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        let service = ::std::sync::Arc::new(service);
+        let config = ::std::sync::Arc::new(config);
+        ::wiregen_runtime::codegen::axum::Router::new()
+            .merge(rooms_room_id_router(service.clone(), config.clone()))
+    }
 
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::RoomsRoomIdClientMessage,
-                super::super::types::RoomsRoomIdServerMessage,
-            > {
-                &self.sender
-            }
+    /// Readings and commands of one room.
+    ///
+    /// The `/rooms/{roomId}` channel at `/thermostat/rooms/{roomId}`: implement this trait and serve [`router`] (or [`rooms_room_id_router`]).
+    pub trait RoomsRoomIdChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::RoomsRoomIdParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::types::RoomsRoomIdServerMessage,
+            >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::RoomsRoomIdClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct RoomsRoomIdEndpoint;
+
+    impl<S: RoomsRoomIdChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for RoomsRoomIdEndpoint {
+        type In = super::types::RoomsRoomIdClientMessage;
+
+        type Out = super::types::RoomsRoomIdServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::RoomsRoomIdServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::RoomsRoomIdParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::RoomsRoomIdServerMessage,
+            >,
+            message: super::types::RoomsRoomIdClientMessage,
+        ) {
+            service.on_message(session, message).await;
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn rooms_room_id_router<S: RoomsRoomIdChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            RoomsRoomIdEndpoint,
+        >("/thermostat/rooms/{roomId}", service, config)
+    }
+}
+
+/// The client side: one typed client per channel.
+pub mod client {
+    /// Settings of a client: timeouts, queue sizes, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+    /// Readings and commands of one room.
+    ///
+    /// A typed client of the `/rooms/{roomId}` channel at `/thermostat/rooms/{roomId}`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct RoomsRoomIdClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::RoomsRoomIdClientMessage,
+            super::types::RoomsRoomIdServerMessage,
+        >,
+    }
+
+    impl RoomsRoomIdClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::RoomsRoomIdParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    super::types::RoomsRoomIdServerMessage,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::RoomsRoomIdParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::RoomsRoomIdClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::RoomsRoomIdClientMessage,
+            super::types::RoomsRoomIdServerMessage,
+        > {
+            &self.sender
         }
     }
 }

@@ -123,11 +123,8 @@ pub mod types {
         #[serde(rename = "players")]
         Players(Players),
     }
-}
 
-/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
-pub mod ws {
-    /// What a connection to `/lobby/{lobbyId}` carries in its URL and upgrade request.
+    /// What a connection to `/ws/lobby/{lobbyId}` carries in its URL and upgrade request.
     #[derive(Clone, Debug, PartialEq)]
     pub struct LobbyParams {
         /// The lobby to join.
@@ -143,7 +140,11 @@ pub mod ws {
         /// The `X-Client-Version` header parameter of the upgrade request.
         pub x_client_version: ::std::option::Option<::std::string::String>,
     }
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::ws::MessageSet for super::types::LobbyClientMessage {
         fn encode(
             &self,
@@ -186,491 +187,297 @@ pub mod ws {
         }
     }
 
-    /// The server side: implement each channel's trait and serve [`router`](server::router).
-    pub mod server {
-        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
-        /// what to do with invalid frames.
-        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+    impl ::wiregen_runtime::request::FromRequest for super::types::LobbyParams {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                lobby_id: request.path_required("lobbyId")?,
+                nickname: request.query_required("nickname")?,
+                spectate: request.query_optional("spectate")?,
+                x_client_version: request.header_optional("X-Client-Version")?,
+            })
+        }
+    }
 
-        /// Lobby
-        ///
-        /// One lobby's traffic.
-        ///
-        /// The `lobby` channel at `/ws/lobby/{lobbyId}`: implement this trait and serve [`router`] (or [`lobby_router`]).
-        pub trait LobbyChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
-            type Auth: ::std::marker::Send + 'static;
-
-            /// Check the credential of the upgrade request (`None` if it carried none); an error
-            /// refuses the upgrade with that HTTP status.
-            fn authenticate(
-                &self,
-                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
-                params: &super::LobbyParams,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Auth,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::LobbyParams,
-                auth: Self::Auth,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::LobbyServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            /// Requests of request/reply operations go to their own methods, never here.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::LobbyClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// Ask who is in the lobby.
-            ///
-            /// Request/reply `answerPlayerList`: answers a `listPlayers` request; the reply's correlation id is set to the request's.
-            fn answer_player_list(
-                &self,
-                session: &mut Self::Session,
-                request: super::super::types::LobbyListPlayers,
-            ) -> impl ::std::future::Future<
-                Output = super::super::types::Players,
-            > + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
+    impl ::wiregen_runtime::params::ToRequest for super::types::LobbyParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/ws/lobby/");
+            url.path(&self.lobby_id);
+            url.query("nickname", &self.nickname);
+            url.query_optional("spectate", &self.spectate);
         }
 
-        /// An axum router serving every channel, with the default settings.
-        pub fn router<S: LobbyChannel>(
-            service: S,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            router_with_config(service, ServerConfig::default())
-        }
-
-        /// An axum router serving every channel: channels sharing a socket on one connection each;
-        /// any other channel whose address has the same shape as an earlier one's is left out (axum
-        /// cannot route both).
-        pub fn router_with_config<S: LobbyChannel>(
-            service: S,
-            config: ServerConfig,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            let service = ::std::sync::Arc::new(service);
-            let config = ::std::sync::Arc::new(config);
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .merge(lobby_router(service.clone(), config.clone()))
-        }
-
-        struct ServiceState<S> {
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        }
-
-        /// An axum router serving only this channel.
-        pub fn lobby_router<S: LobbyChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/ws/lobby/{lobbyId}",
-                    ::wiregen_runtime::codegen::axum::routing::get(lobby_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn lobby_upgrade<S: LobbyChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            path: ::wiregen_runtime::params::PathParams,
-            uri: ::wiregen_runtime::codegen::http::Uri,
-            headers: ::wiregen_runtime::codegen::http::HeaderMap,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match lobby_accept(
-                    &state,
-                    &path,
-                    &uri,
-                    &headers,
-                    outbound.clone(),
-                )
-                .await
-            {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::LobbyClientMessage,
-                super::super::types::LobbyServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn lobby_accept<S: LobbyChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            path: &::wiregen_runtime::params::PathParams,
-            uri: &::wiregen_runtime::codegen::http::Uri,
-            headers: &::wiregen_runtime::codegen::http::HeaderMap,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::LobbyServerMessage,
-            >,
-        ) -> ::std::result::Result<
-            LobbyHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::LobbyParams {
-                lobby_id: match path.required("lobbyId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-                nickname: match ::wiregen_runtime::params::query_required(
-                    uri,
-                    "nickname",
-                ) {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-                spectate: match ::wiregen_runtime::params::query_optional(
-                    uri,
-                    "spectate",
-                ) {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-                x_client_version: match ::wiregen_runtime::params::header_optional(
-                    headers,
-                    "X-Client-Version",
-                ) {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-            };
-            let credential = ::wiregen_runtime::ws::server::credential(
-                uri,
+        fn write_headers(
+            &self,
+            headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::wiregen_runtime::params::set_header_optional(
                 headers,
+                "X-Client-Version",
+                &self.x_client_version,
+            )?;
+            ::std::result::Result::Ok(())
+        }
+    }
+}
+
+/// The server side: implement each channel's trait and serve [`server::router`](router).
+pub mod server {
+    /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
+    /// request limits, and what to do with invalid frames.
+    pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+
+    /// An axum router serving every channel, with the default settings.
+    pub fn router<S: LobbyChannel>(
+        service: S,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        router_with_config(service, ServerConfig::default())
+    }
+
+    /// An axum router serving every channel: channels sharing a socket on one connection
+    /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
+    /// warned about it).
+    pub fn router_with_config<S: LobbyChannel>(
+        service: S,
+        config: ServerConfig,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        let service = ::std::sync::Arc::new(service);
+        let config = ::std::sync::Arc::new(config);
+        ::wiregen_runtime::codegen::axum::Router::new()
+            .merge(lobby_router(service.clone(), config.clone()))
+    }
+
+    /// Lobby
+    ///
+    /// One lobby's traffic.
+    ///
+    /// The `lobby` channel at `/ws/lobby/{lobbyId}`: implement this trait and serve [`router`] (or [`lobby_router`]).
+    pub trait LobbyChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+        type Auth: ::std::marker::Send + 'static;
+
+        /// Check the credential of the upgrade request (`None` if it carried none); an error
+        /// refuses the upgrade with that HTTP status.
+        fn authenticate(
+            &self,
+            credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+            params: &super::types::LobbyParams,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Auth,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::LobbyParams,
+            auth: Self::Auth,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::types::LobbyServerMessage,
+            >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::LobbyClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct LobbyEndpoint;
+
+    impl<S: LobbyChannel> ::wiregen_runtime::ws::channel::Endpoint<S> for LobbyEndpoint {
+        type In = super::types::LobbyClientMessage;
+
+        type Out = super::types::LobbyServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::LobbyServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::LobbyParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            let credential = ::wiregen_runtime::ws::server::credential(
+                request.uri(),
+                request.headers(),
                 &[
                     ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
                     ::wiregen_runtime::ws::server::Scheme::Bearer,
                 ],
             );
-            let auth = match state.service.authenticate(credential, &params).await {
-                ::std::result::Result::Ok(auth) => auth,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            let session = match state
-                .service
-                .on_connect(params, auth, outbound.clone())
-                .await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(LobbyHandler {
-                state: state.clone(),
-                session,
-                outbound,
-            })
+            let auth = service.authenticate(credential, &params).await?;
+            service.on_connect(params, auth, outbound.clone()).await
         }
 
-        struct LobbyHandler<S: LobbyChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::LobbyServerMessage,
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::LobbyServerMessage,
             >,
+            message: super::types::LobbyClientMessage,
+        ) {
+            service.on_message(session, message).await;
         }
 
-        impl<
-            S: LobbyChannel,
-        > ::wiregen_runtime::ws::server::Handler<super::super::types::LobbyClientMessage>
-        for LobbyHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::LobbyClientMessage,
-            ) {
-                let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(
-                        &message,
-                    )
-                    .map(::std::string::String::from);
-                match message {
-                    super::super::types::LobbyClientMessage::ListPlayers(request) => {
-                        let mut reply = super::super::types::LobbyServerMessage::Players(
-                            self
-                                .state
-                                .service
-                                .answer_player_list(&mut self.session, request)
-                                .await,
-                        );
-                        if let ::std::option::Option::Some(id) = &correlation {
-                            ::wiregen_runtime::ws::MessageSet::set_correlation_id(
-                                &mut reply,
-                                id,
-                            );
-                        }
-                        let _ = self.outbound.send(&reply);
-                    }
-                    #[allow(unreachable_patterns)]
-                    other => {
-                        self.state.service.on_message(&mut self.session, other).await
-                    }
-                }
-            }
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
 
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
         }
     }
 
-    /// The client side: one typed client per channel.
-    pub mod client {
-        /// Settings of a client: timeouts, queue sizes, reconnection.
-        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+    /// An axum router serving only this channel.
+    pub fn lobby_router<S: LobbyChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            LobbyEndpoint,
+        >("/ws/lobby/{lobbyId}", service, config)
+    }
+}
 
-        /// Lobby
-        ///
-        /// One lobby's traffic.
-        ///
-        /// A typed client of the `lobby` channel at `/ws/lobby/{lobbyId}`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct LobbyClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::LobbyClientMessage,
-                super::super::types::LobbyServerMessage,
-            >,
+/// The client side: one typed client per channel.
+pub mod client {
+    /// Settings of a client: timeouts, queue sizes, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+    /// Lobby
+    ///
+    /// One lobby's traffic.
+    ///
+    /// A typed client of the `lobby` channel at `/ws/lobby/{lobbyId}`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct LobbyClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::LobbyClientMessage,
+            super::types::LobbyServerMessage,
+        >,
+    }
+
+    impl LobbyClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::LobbyParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<super::types::LobbyServerMessage>,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params, credential)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
         }
 
-        impl LobbyClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::LobbyParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::LobbyServerMessage,
-                    >,
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::LobbyParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                credential,
+                ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::connect::KeyPlace::Header("X-Api-Key"),
                 ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params, credential)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
+            )
+        }
 
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                params: &super::LobbyParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let invalid = |error: ::wiregen_runtime::params::ParamError| ::wiregen_runtime::ws::client::ConnectError::Request(
-                    error.to_string(),
-                );
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/ws/lobby/");
-                url.path(&params.lobby_id);
-                url.query("nickname", &params.nickname);
-                if let ::std::option::Option::Some(value) = &params.spectate {
-                    url.query("spectate", value);
-                }
-                let mut headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                if let ::std::option::Option::Some(value) = &params.x_client_version {
-                    ::wiregen_runtime::params::set_header(
-                            &mut headers,
-                            "X-Client-Version",
-                            value,
-                        )
-                        .map_err(invalid)?;
-                }
-                if let ::std::option::Option::Some(
-                    ::wiregen_runtime::ws::Credential::ApiKey(key),
-                ) = credential {
-                    ::wiregen_runtime::params::set_header(&mut headers, "X-Api-Key", key)
-                        .map_err(invalid)?;
-                }
-                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                };
-                if let ::std::option::Option::Some(credential) = credential {
-                    request.authorize(credential)?;
-                }
-                ::std::result::Result::Ok(request)
-            }
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::LobbyClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
 
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::LobbyClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
 
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::LobbyClientMessage,
-                super::super::types::LobbyServerMessage,
-            > {
-                &self.sender
-            }
-
-            /// Ask who is in the lobby.
-            ///
-            /// Request/reply `answerPlayerList`: answers a `listPlayers` request; the reply's correlation id is set to the request's.
-            ///
-            /// Waits for the reply with the same correlation id (set here unless the request has
-            /// one), until [`ClientConfig::call_timeout`].
-            pub async fn answer_player_list(
-                &self,
-                request: super::super::types::LobbyListPlayers,
-            ) -> ::std::result::Result<
-                super::super::types::Players,
-                ::wiregen_runtime::ws::client::ClientError,
-            > {
-                let reply = self
-                    .sender
-                    .call(super::super::types::LobbyClientMessage::ListPlayers(request))
-                    .await?;
-                match reply {
-                    super::super::types::LobbyServerMessage::Players(reply) => {
-                        ::std::result::Result::Ok(reply)
-                    }
-                    #[allow(unreachable_patterns)]
-                    _ => {
-                        ::std::result::Result::Err(
-                            ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
-                        )
-                    }
-                }
-            }
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::LobbyClientMessage,
+            super::types::LobbyServerMessage,
+        > {
+            &self.sender
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod types {
     #[serde(untagged)]
     pub enum TranscribeClientMessage {
         /// A chunk of raw audio.
+        #[serde(skip)]
         Audio(::std::vec::Vec<u8>),
         /// A text command such as `flush`.
         Command(::std::string::String),
@@ -45,14 +46,15 @@ pub mod types {
         /// A final transcript with timings.
         Final(TranscribeFinal),
     }
-}
 
-/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
-pub mod ws {
     /// What a connection to `/v1/transcribe` carries in its URL and upgrade request.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct TranscribeParams {}
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::ws::MessageSet for super::types::TranscribeClientMessage {
         fn encode(
             &self,
@@ -94,284 +96,275 @@ pub mod ws {
             ::wiregen_runtime::ws::Frame,
             ::wiregen_runtime::ws::EncodeError,
         > {
-            ::wiregen_runtime::ws::encode_json(self)
+            match self {
+                Self::Partial(m) => ::wiregen_runtime::ws::encode_json(m),
+                Self::Final(m) => ::wiregen_runtime::ws::encode_json(m),
+            }
         }
 
         fn decode_text(
             text: &str,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
-            ::wiregen_runtime::ws::decode_json(text)
+            let error = match ::wiregen_runtime::ws::decode_json::<
+                super::types::TranscribePartial,
+            >(text) {
+                ::std::result::Result::Ok(m) => {
+                    return ::std::result::Result::Ok(Self::Partial(m));
+                }
+                ::std::result::Result::Err(error) => error,
+            };
+            if let ::std::result::Result::Ok(m) = ::wiregen_runtime::ws::decode_json::<
+                super::types::TranscribeFinal,
+            >(text) {
+                return ::std::result::Result::Ok(Self::Final(m));
+            }
+            ::std::result::Result::Err(error)
         }
     }
 
-    /// The server side: implement each channel's trait and serve [`router`](server::router).
-    pub mod server {
-        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
-        /// what to do with invalid frames.
-        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+    impl ::wiregen_runtime::request::FromRequest for super::types::TranscribeParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
 
-        /// The `transcribe` channel at `/v1/transcribe`: implement this trait and serve [`router`] (or [`transcribe_router`]).
-        pub trait TranscribeChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::TranscribeParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::TranscribeServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::TranscribeClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
+    impl ::wiregen_runtime::params::ToRequest for super::types::TranscribeParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/transcribe");
         }
 
-        /// An axum router serving every channel, with the default settings.
-        pub fn router<S: TranscribeChannel>(
-            service: S,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            router_with_config(service, ServerConfig::default())
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
         }
+    }
+}
 
-        /// An axum router serving every channel: channels sharing a socket on one connection each;
-        /// any other channel whose address has the same shape as an earlier one's is left out (axum
-        /// cannot route both).
-        pub fn router_with_config<S: TranscribeChannel>(
-            service: S,
-            config: ServerConfig,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            let service = ::std::sync::Arc::new(service);
-            let config = ::std::sync::Arc::new(config);
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .merge(transcribe_router(service.clone(), config.clone()))
-        }
+/// The server side: implement each channel's trait and serve [`server::router`](router).
+pub mod server {
+    /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
+    /// request limits, and what to do with invalid frames.
+    pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
 
-        struct ServiceState<S> {
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        }
+    /// An axum router serving every channel, with the default settings.
+    pub fn router<S: TranscribeChannel>(
+        service: S,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        router_with_config(service, ServerConfig::default())
+    }
 
-        /// An axum router serving only this channel.
-        pub fn transcribe_router<S: TranscribeChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/v1/transcribe",
-                    ::wiregen_runtime::codegen::axum::routing::get(
-                        transcribe_upgrade::<S>,
-                    ),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
+    /// An axum router serving every channel: channels sharing a socket on one connection
+    /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
+    /// warned about it).
+    pub fn router_with_config<S: TranscribeChannel>(
+        service: S,
+        config: ServerConfig,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        let service = ::std::sync::Arc::new(service);
+        let config = ::std::sync::Arc::new(config);
+        ::wiregen_runtime::codegen::axum::Router::new()
+            .merge(transcribe_router(service.clone(), config.clone()))
+    }
 
-        async fn transcribe_upgrade<S: TranscribeChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match transcribe_accept(&state, outbound.clone()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::TranscribeClientMessage,
-                super::super::types::TranscribeServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
+    /// The `transcribe` channel at `/v1/transcribe`: implement this trait and serve [`router`] (or [`transcribe_router`]).
+    pub trait TranscribeChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
 
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn transcribe_accept<S: TranscribeChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::TranscribeParams,
             outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::TranscribeServerMessage,
+                super::types::TranscribeServerMessage,
             >,
-        ) -> ::std::result::Result<
-            TranscribeHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::TranscribeParams {};
-            let session = match state.service.on_connect(params, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(TranscribeHandler {
-                state: state.clone(),
-                session,
-            })
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::TranscribeClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
         }
 
-        struct TranscribeHandler<S: TranscribeChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-        }
-
-        impl<
-            S: TranscribeChannel,
-        > ::wiregen_runtime::ws::server::Handler<
-            super::super::types::TranscribeClientMessage,
-        > for TranscribeHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::TranscribeClientMessage,
-            ) {
-                self.state.service.on_message(&mut self.session, message).await;
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
         }
     }
 
-    /// The client side: one typed client per channel.
-    pub mod client {
-        /// Settings of a client: timeouts, queue sizes, reconnection.
-        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct TranscribeEndpoint;
 
-        /// A typed client of the `transcribe` channel at `/v1/transcribe`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct TranscribeClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::TranscribeClientMessage,
-                super::super::types::TranscribeServerMessage,
+    impl<S: TranscribeChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for TranscribeEndpoint {
+        type In = super::types::TranscribeClientMessage;
+
+        type Out = super::types::TranscribeServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::TranscribeServerMessage,
             >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::TranscribeParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
         }
 
-        impl TranscribeClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::TranscribeParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::TranscribeServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::TranscribeServerMessage,
+            >,
+            message: super::types::TranscribeClientMessage,
+        ) {
+            service.on_message(session, message).await;
+        }
 
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::TranscribeParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/v1/transcribe");
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
 
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::TranscribeClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
 
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
+    /// An axum router serving only this channel.
+    pub fn transcribe_router<S: TranscribeChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            TranscribeEndpoint,
+        >("/v1/transcribe", service, config)
+    }
+}
 
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::TranscribeClientMessage,
-                super::super::types::TranscribeServerMessage,
-            > {
-                &self.sender
-            }
+/// The client side: one typed client per channel.
+pub mod client {
+    /// Settings of a client: timeouts, queue sizes, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+    /// A typed client of the `transcribe` channel at `/v1/transcribe`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct TranscribeClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::TranscribeClientMessage,
+            super::types::TranscribeServerMessage,
+        >,
+    }
+
+    impl TranscribeClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::TranscribeParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    super::types::TranscribeServerMessage,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::TranscribeParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::TranscribeClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::TranscribeClientMessage,
+            super::types::TranscribeServerMessage,
+        > {
+            &self.sender
         }
     }
 }

@@ -14,6 +14,13 @@ pub mod types {
         Ping,
     }
 
+    /// What a connection to `/api/v2/shared/{roomId}` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct SharedParams {
+        /// The `roomId` path parameter of the upgrade request.
+        pub room_id: ::std::string::String,
+    }
+
     /// Every client → server message of this channel.
     #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[serde(tag = "type")]
@@ -21,6 +28,10 @@ pub mod types {
         #[serde(rename = "ping")]
         Ping,
     }
+
+    /// What a connection to `/split` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct SplitParams {}
 
     /// Every client → server message of this channel.
     #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -30,6 +41,10 @@ pub mod types {
         Ping,
     }
 
+    /// What a connection to `/tenant` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct TenantParams {}
+
     /// Every client → server message of this channel.
     #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     #[serde(tag = "type")]
@@ -37,29 +52,15 @@ pub mod types {
         #[serde(rename = "ping")]
         Ping,
     }
-}
 
-/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
-pub mod ws {
-    /// What a connection to `/shared/{roomId}` carries in its URL and upgrade request.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct SharedParams {
-        /// The `roomId` path parameter of the upgrade request.
-        pub room_id: ::std::string::String,
-    }
-
-    /// What a connection to `/split` carries in its URL and upgrade request.
-    #[derive(Clone, Debug, PartialEq, Default)]
-    pub struct SplitParams {}
-
-    /// What a connection to `/tenant` carries in its URL and upgrade request.
-    #[derive(Clone, Debug, PartialEq, Default)]
-    pub struct TenantParams {}
-
-    /// What a connection to `/mixed` carries in its URL and upgrade request.
+    /// What a connection to `/api/v2/mixed` carries in its URL and upgrade request.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct MixedParams {}
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::ws::MessageSet for super::types::SharedClientMessage {
         fn encode(
             &self,
@@ -74,6 +75,30 @@ pub mod ws {
             text: &str,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
             ::wiregen_runtime::ws::decode_tagged_json(text, "type", &["ping"])
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::SharedParams {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                room_id: request.path_required("roomId")?,
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::SharedParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/api/v2/shared/");
+            url.path(&self.room_id);
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
         }
     }
 
@@ -94,6 +119,27 @@ pub mod ws {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::SplitParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::SplitParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/split");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
     impl ::wiregen_runtime::ws::MessageSet for super::types::TenantClientMessage {
         fn encode(
             &self,
@@ -108,6 +154,27 @@ pub mod ws {
             text: &str,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
             ::wiregen_runtime::ws::decode_tagged_json(text, "type", &["ping"])
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::TenantParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::TenantParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/tenant");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
         }
     }
 
@@ -128,981 +195,825 @@ pub mod ws {
         }
     }
 
-    /// The server side: implement each channel's trait and serve [`router`](server::router).
-    pub mod server {
-        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
-        /// what to do with invalid frames.
-        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
-
-        /// The `shared` channel at `/api/v2/shared/{roomId}`: implement this trait and serve [`router`] (or [`shared_router`]).
-        pub trait SharedChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::SharedParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    ::wiregen_runtime::ws::NoMessages,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::SharedClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// The `split` channel at `/split`: implement this trait and serve [`router`] (or [`split_router`]).
-        pub trait SplitChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::SplitParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    ::wiregen_runtime::ws::NoMessages,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::SplitClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// The `tenant` channel at `/tenant`: implement this trait and serve [`router`] (or [`tenant_router`]).
-        pub trait TenantChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::TenantParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    ::wiregen_runtime::ws::NoMessages,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::TenantClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// The `mixed` channel at `/api/v2/mixed`: implement this trait and serve [`router`] (or [`mixed_router`]).
-        pub trait MixedChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::MixedParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    ::wiregen_runtime::ws::NoMessages,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::MixedClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// An axum router serving every channel, with the default settings.
-        pub fn router<S: SharedChannel + SplitChannel + TenantChannel + MixedChannel>(
-            service: S,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            router_with_config(service, ServerConfig::default())
-        }
-
-        /// An axum router serving every channel: channels sharing a socket on one connection each;
-        /// any other channel whose address has the same shape as an earlier one's is left out (axum
-        /// cannot route both).
-        pub fn router_with_config<
-            S: SharedChannel + SplitChannel + TenantChannel + MixedChannel,
-        >(service: S, config: ServerConfig) -> ::wiregen_runtime::codegen::axum::Router {
-            let service = ::std::sync::Arc::new(service);
-            let config = ::std::sync::Arc::new(config);
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .merge(shared_router(service.clone(), config.clone()))
-                .merge(split_router(service.clone(), config.clone()))
-                .merge(tenant_router(service.clone(), config.clone()))
-                .merge(mixed_router(service.clone(), config.clone()))
-        }
-
-        struct ServiceState<S> {
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        }
-
-        /// An axum router serving only this channel.
-        pub fn shared_router<S: SharedChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/api/v2/shared/{roomId}",
-                    ::wiregen_runtime::codegen::axum::routing::get(shared_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn shared_upgrade<S: SharedChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            path: ::wiregen_runtime::params::PathParams,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match shared_accept(&state, &path, outbound.clone()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::SharedClientMessage,
-                ::wiregen_runtime::ws::NoMessages,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn shared_accept<S: SharedChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            path: &::wiregen_runtime::params::PathParams,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                ::wiregen_runtime::ws::NoMessages,
-            >,
-        ) -> ::std::result::Result<
-            SharedHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::SharedParams {
-                room_id: match path.required("roomId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-            };
-            let session = match state.service.on_connect(params, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(SharedHandler {
-                state: state.clone(),
-                session,
-            })
-        }
-
-        struct SharedHandler<S: SharedChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-        }
-
-        impl<
-            S: SharedChannel,
-        > ::wiregen_runtime::ws::server::Handler<
-            super::super::types::SharedClientMessage,
-        > for SharedHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::SharedClientMessage,
-            ) {
-                self.state.service.on_message(&mut self.session, message).await;
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
-        }
-
-        /// An axum router serving only this channel.
-        pub fn split_router<S: SplitChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/split",
-                    ::wiregen_runtime::codegen::axum::routing::get(split_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn split_upgrade<S: SplitChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match split_accept(&state, outbound.clone()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::SplitClientMessage,
-                ::wiregen_runtime::ws::NoMessages,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn split_accept<S: SplitChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                ::wiregen_runtime::ws::NoMessages,
-            >,
-        ) -> ::std::result::Result<
-            SplitHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::SplitParams {};
-            let session = match state.service.on_connect(params, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(SplitHandler {
-                state: state.clone(),
-                session,
-            })
-        }
-
-        struct SplitHandler<S: SplitChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-        }
-
-        impl<
-            S: SplitChannel,
-        > ::wiregen_runtime::ws::server::Handler<super::super::types::SplitClientMessage>
-        for SplitHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::SplitClientMessage,
-            ) {
-                self.state.service.on_message(&mut self.session, message).await;
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
-        }
-
-        /// An axum router serving only this channel.
-        pub fn tenant_router<S: TenantChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/tenant",
-                    ::wiregen_runtime::codegen::axum::routing::get(tenant_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn tenant_upgrade<S: TenantChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match tenant_accept(&state, outbound.clone()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::TenantClientMessage,
-                ::wiregen_runtime::ws::NoMessages,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn tenant_accept<S: TenantChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                ::wiregen_runtime::ws::NoMessages,
-            >,
-        ) -> ::std::result::Result<
-            TenantHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::TenantParams {};
-            let session = match state.service.on_connect(params, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(TenantHandler {
-                state: state.clone(),
-                session,
-            })
-        }
-
-        struct TenantHandler<S: TenantChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-        }
-
-        impl<
-            S: TenantChannel,
-        > ::wiregen_runtime::ws::server::Handler<
-            super::super::types::TenantClientMessage,
-        > for TenantHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::TenantClientMessage,
-            ) {
-                self.state.service.on_message(&mut self.session, message).await;
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
-        }
-
-        /// An axum router serving only this channel.
-        pub fn mixed_router<S: MixedChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/api/v2/mixed",
-                    ::wiregen_runtime::codegen::axum::routing::get(mixed_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn mixed_upgrade<S: MixedChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match mixed_accept(&state, outbound.clone()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::MixedClientMessage,
-                ::wiregen_runtime::ws::NoMessages,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn mixed_accept<S: MixedChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                ::wiregen_runtime::ws::NoMessages,
-            >,
-        ) -> ::std::result::Result<
-            MixedHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::MixedParams {};
-            let session = match state.service.on_connect(params, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(MixedHandler {
-                state: state.clone(),
-                session,
-            })
-        }
-
-        struct MixedHandler<S: MixedChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-        }
-
-        impl<
-            S: MixedChannel,
-        > ::wiregen_runtime::ws::server::Handler<super::super::types::MixedClientMessage>
-        for MixedHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::MixedClientMessage,
-            ) {
-                self.state.service.on_message(&mut self.session, message).await;
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
+    impl ::wiregen_runtime::request::FromRequest for super::types::MixedParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
         }
     }
 
-    /// The client side: one typed client per channel.
-    pub mod client {
-        /// Settings of a client: timeouts, queue sizes, reconnection.
-        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+    impl ::wiregen_runtime::params::ToRequest for super::types::MixedParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/api/v2/mixed");
+        }
 
-        /// A typed client of the `shared` channel at `/api/v2/shared/{roomId}`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct SharedClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::SharedClientMessage,
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+}
+
+/// The server side: implement each channel's trait and serve [`server::router`](router).
+pub mod server {
+    /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
+    /// request limits, and what to do with invalid frames.
+    pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+
+    /// An axum router serving every channel, with the default settings.
+    pub fn router<S: SharedChannel + SplitChannel + TenantChannel + MixedChannel>(
+        service: S,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        router_with_config(service, ServerConfig::default())
+    }
+
+    /// An axum router serving every channel: channels sharing a socket on one connection
+    /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
+    /// warned about it).
+    pub fn router_with_config<
+        S: SharedChannel + SplitChannel + TenantChannel + MixedChannel,
+    >(service: S, config: ServerConfig) -> ::wiregen_runtime::codegen::axum::Router {
+        let service = ::std::sync::Arc::new(service);
+        let config = ::std::sync::Arc::new(config);
+        ::wiregen_runtime::codegen::axum::Router::new()
+            .merge(shared_router(service.clone(), config.clone()))
+            .merge(split_router(service.clone(), config.clone()))
+            .merge(tenant_router(service.clone(), config.clone()))
+            .merge(mixed_router(service.clone(), config.clone()))
+    }
+
+    /// The `shared` channel at `/api/v2/shared/{roomId}`: implement this trait and serve [`router`] (or [`shared_router`]).
+    pub trait SharedChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::SharedParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
                 ::wiregen_runtime::ws::NoMessages,
             >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::SharedClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
         }
 
-        impl SharedClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::SharedParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        ::wiregen_runtime::ws::NoMessages,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                params: &super::SharedParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/api/v2/shared/");
-                url.path(&params.room_id);
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::SharedClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::SharedClientMessage,
-                ::wiregen_runtime::ws::NoMessages,
-            > {
-                &self.sender
-            }
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
         }
+    }
 
-        /// A typed client of the `split` channel at `/split`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct SplitClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::SplitClientMessage,
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct SharedEndpoint;
+
+    impl<S: SharedChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for SharedEndpoint {
+        type In = super::types::SharedClientMessage;
+
+        type Out = ::wiregen_runtime::ws::NoMessages;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
                 ::wiregen_runtime::ws::NoMessages,
             >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::SharedParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
         }
 
-        impl SplitClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::SplitParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        ::wiregen_runtime::ws::NoMessages,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::SplitParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/split");
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::SplitClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::SplitClientMessage,
-                ::wiregen_runtime::ws::NoMessages,
-            > {
-                &self.sender
-            }
-        }
-
-        /// A typed client of the `tenant` channel at `/tenant`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct TenantClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::TenantClientMessage,
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
                 ::wiregen_runtime::ws::NoMessages,
             >,
+            message: super::types::SharedClientMessage,
+        ) {
+            service.on_message(session, message).await;
         }
 
-        impl TenantClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::TenantParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        ::wiregen_runtime::ws::NoMessages,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::TenantParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/tenant");
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::TenantClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::TenantClientMessage,
-                ::wiregen_runtime::ws::NoMessages,
-            > {
-                &self.sender
-            }
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
         }
 
-        /// A typed client of the `mixed` channel at `/api/v2/mixed`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct MixedClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::MixedClientMessage,
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn shared_router<S: SharedChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            SharedEndpoint,
+        >("/api/v2/shared/{roomId}", service, config)
+    }
+
+    /// The `split` channel at `/split`: implement this trait and serve [`router`] (or [`split_router`]).
+    pub trait SplitChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::SplitParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
                 ::wiregen_runtime::ws::NoMessages,
             >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::SplitClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
         }
 
-        impl MixedClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::MixedParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        ::wiregen_runtime::ws::NoMessages,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
 
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::MixedParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/api/v2/mixed");
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct SplitEndpoint;
 
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::MixedClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
+    impl<S: SplitChannel> ::wiregen_runtime::ws::channel::Endpoint<S> for SplitEndpoint {
+        type In = super::types::SplitClientMessage;
 
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
+        type Out = ::wiregen_runtime::ws::NoMessages;
 
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::MixedClientMessage,
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
                 ::wiregen_runtime::ws::NoMessages,
-            > {
-                &self.sender
-            }
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::SplitParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+            message: super::types::SplitClientMessage,
+        ) {
+            service.on_message(session, message).await;
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn split_router<S: SplitChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            SplitEndpoint,
+        >("/split", service, config)
+    }
+
+    /// The `tenant` channel at `/tenant`: implement this trait and serve [`router`] (or [`tenant_router`]).
+    pub trait TenantChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::TenantParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::TenantClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct TenantEndpoint;
+
+    impl<S: TenantChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for TenantEndpoint {
+        type In = super::types::TenantClientMessage;
+
+        type Out = ::wiregen_runtime::ws::NoMessages;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::TenantParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+            message: super::types::TenantClientMessage,
+        ) {
+            service.on_message(session, message).await;
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn tenant_router<S: TenantChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            TenantEndpoint,
+        >("/tenant", service, config)
+    }
+
+    /// The `mixed` channel at `/api/v2/mixed`: implement this trait and serve [`router`] (or [`mixed_router`]).
+    pub trait MixedChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::MixedParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::MixedClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct MixedEndpoint;
+
+    impl<S: MixedChannel> ::wiregen_runtime::ws::channel::Endpoint<S> for MixedEndpoint {
+        type In = super::types::MixedClientMessage;
+
+        type Out = ::wiregen_runtime::ws::NoMessages;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::MixedParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                ::wiregen_runtime::ws::NoMessages,
+            >,
+            message: super::types::MixedClientMessage,
+        ) {
+            service.on_message(session, message).await;
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn mixed_router<S: MixedChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            MixedEndpoint,
+        >("/api/v2/mixed", service, config)
+    }
+}
+
+/// The client side: one typed client per channel.
+pub mod client {
+    /// Settings of a client: timeouts, queue sizes, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+    /// A typed client of the `shared` channel at `/api/v2/shared/{roomId}`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct SharedClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::SharedClientMessage,
+            ::wiregen_runtime::ws::NoMessages,
+        >,
+    }
+
+    impl SharedClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::SharedParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    ::wiregen_runtime::ws::NoMessages,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::SharedParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::SharedClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::SharedClientMessage,
+            ::wiregen_runtime::ws::NoMessages,
+        > {
+            &self.sender
+        }
+    }
+
+    /// A typed client of the `split` channel at `/split`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct SplitClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::SplitClientMessage,
+            ::wiregen_runtime::ws::NoMessages,
+        >,
+    }
+
+    impl SplitClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::SplitParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    ::wiregen_runtime::ws::NoMessages,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::SplitParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::SplitClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::SplitClientMessage,
+            ::wiregen_runtime::ws::NoMessages,
+        > {
+            &self.sender
+        }
+    }
+
+    /// A typed client of the `tenant` channel at `/tenant`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct TenantClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::TenantClientMessage,
+            ::wiregen_runtime::ws::NoMessages,
+        >,
+    }
+
+    impl TenantClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::TenantParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    ::wiregen_runtime::ws::NoMessages,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::TenantParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::TenantClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::TenantClientMessage,
+            ::wiregen_runtime::ws::NoMessages,
+        > {
+            &self.sender
+        }
+    }
+
+    /// A typed client of the `mixed` channel at `/api/v2/mixed`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct MixedClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::MixedClientMessage,
+            ::wiregen_runtime::ws::NoMessages,
+        >,
+    }
+
+    impl MixedClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::MixedParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    ::wiregen_runtime::ws::NoMessages,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::MixedParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::MixedClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::MixedClientMessage,
+            ::wiregen_runtime::ws::NoMessages,
+        > {
+            &self.sender
         }
     }
 }

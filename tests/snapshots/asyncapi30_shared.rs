@@ -30,6 +30,10 @@ pub mod types {
         Trade(TradesTrade),
     }
 
+    /// What a connection to `/stream` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct TradesParams {}
+
     #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     pub struct OrdersPlaceOrder {
         #[serde(
@@ -78,6 +82,10 @@ pub mod types {
         OrderFilled(OrdersOrderFilled),
     }
 
+    /// What a connection to `/stream` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct OrdersParams {}
+
     #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     pub struct QuotesQuote {
         pub bid: f64,
@@ -90,44 +98,33 @@ pub mod types {
         #[serde(rename = "trade")]
         Quote(QuotesQuote),
     }
-}
-
-/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
-pub mod ws {
-    /// What a connection to `/stream` carries in its URL and upgrade request.
-    #[derive(Clone, Debug, PartialEq, Default)]
-    pub struct TradesParams {}
-
-    /// What a connection to `/stream` carries in its URL and upgrade request.
-    #[derive(Clone, Debug, PartialEq, Default)]
-    pub struct OrdersParams {}
 
     /// What a connection to `/stream` carries in its URL and upgrade request.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct QuotesParams {}
 
-    /// Every client → server message of the socket at `/stream`, which the channels `trades`, `orders` share: one
-    /// variant per channel, told apart on the wire by the messages' tags.
+    /// Every client → server message of the socket at `/stream`, which the channels `trades`, `orders` share: one variant per channel, told apart on the wire by the messages' tags.
     #[derive(Clone, Debug, PartialEq)]
-    #[allow(clippy::large_enum_variant)]
     pub enum StreamSocketClientMessage {
         /// A message of the `trades` channel.
-        Trades(super::types::TradesClientMessage),
+        Trades(TradesClientMessage),
         /// A message of the `orders` channel.
-        Orders(super::types::OrdersClientMessage),
+        Orders(OrdersClientMessage),
     }
 
-    /// Every server → client message of the socket at `/stream`, which the channels `trades`, `orders` share: one
-    /// variant per channel, told apart on the wire by the messages' tags.
+    /// Every server → client message of the socket at `/stream`, which the channels `trades`, `orders` share: one variant per channel, told apart on the wire by the messages' tags.
     #[derive(Clone, Debug, PartialEq)]
-    #[allow(clippy::large_enum_variant)]
     pub enum StreamSocketServerMessage {
         /// A message of the `trades` channel.
-        Trades(super::types::TradesServerMessage),
+        Trades(TradesServerMessage),
         /// A message of the `orders` channel.
-        Orders(super::types::OrdersServerMessage),
+        Orders(OrdersServerMessage),
     }
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::ws::MessageSet for super::types::TradesClientMessage {
         fn encode(
             &self,
@@ -162,6 +159,27 @@ pub mod ws {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::TradesParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::TradesParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/stream");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
     impl ::wiregen_runtime::ws::MessageSet for super::types::OrdersClientMessage {
         fn encode(
             &self,
@@ -181,8 +199,6 @@ pub mod ws {
         fn correlation_id(&self) -> ::std::option::Option<&str> {
             match self {
                 Self::PlaceOrder(m) => m.request_id.as_deref(),
-                #[allow(unreachable_patterns)]
-                _ => ::std::option::Option::None,
             }
         }
 
@@ -194,8 +210,6 @@ pub mod ws {
                     );
                     true
                 }
-                #[allow(unreachable_patterns)]
-                _ => false,
             }
         }
     }
@@ -223,7 +237,6 @@ pub mod ws {
         fn correlation_id(&self) -> ::std::option::Option<&str> {
             match self {
                 Self::OrderPlaced(m) => m.request_id.as_deref(),
-                #[allow(unreachable_patterns)]
                 _ => ::std::option::Option::None,
             }
         }
@@ -236,9 +249,29 @@ pub mod ws {
                     );
                     true
                 }
-                #[allow(unreachable_patterns)]
                 _ => false,
             }
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::OrdersParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::OrdersParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/stream");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
         }
     }
 
@@ -259,7 +292,28 @@ pub mod ws {
         }
     }
 
-    impl ::wiregen_runtime::ws::MessageSet for StreamSocketClientMessage {
+    impl ::wiregen_runtime::request::FromRequest for super::types::QuotesParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::QuotesParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/stream");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::StreamSocketClientMessage {
         fn encode(
             &self,
         ) -> ::std::result::Result<
@@ -299,8 +353,6 @@ pub mod ws {
             match self {
                 Self::Trades(m) => ::wiregen_runtime::ws::MessageSet::correlation_id(m),
                 Self::Orders(m) => ::wiregen_runtime::ws::MessageSet::correlation_id(m),
-                #[allow(unreachable_patterns)]
-                _ => ::std::option::Option::None,
             }
         }
 
@@ -312,13 +364,11 @@ pub mod ws {
                 Self::Orders(m) => {
                     ::wiregen_runtime::ws::MessageSet::set_correlation_id(m, id)
                 }
-                #[allow(unreachable_patterns)]
-                _ => false,
             }
         }
     }
 
-    impl ::wiregen_runtime::ws::MessageSet for StreamSocketServerMessage {
+    impl ::wiregen_runtime::ws::MessageSet for super::types::StreamSocketServerMessage {
         fn encode(
             &self,
         ) -> ::std::result::Result<
@@ -358,8 +408,6 @@ pub mod ws {
             match self {
                 Self::Trades(m) => ::wiregen_runtime::ws::MessageSet::correlation_id(m),
                 Self::Orders(m) => ::wiregen_runtime::ws::MessageSet::correlation_id(m),
-                #[allow(unreachable_patterns)]
-                _ => ::std::option::Option::None,
             }
         }
 
@@ -371,979 +419,820 @@ pub mod ws {
                 Self::Orders(m) => {
                     ::wiregen_runtime::ws::MessageSet::set_correlation_id(m, id)
                 }
-                #[allow(unreachable_patterns)]
-                _ => false,
             }
         }
     }
+}
 
-    /// The server side: implement each channel's trait and serve [`router`](server::router).
-    pub mod server {
-        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
-        /// what to do with invalid frames.
-        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+/// The server side: implement each channel's trait and serve [`server::router`](router).
+pub mod server {
+    /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
+    /// request limits, and what to do with invalid frames.
+    pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
 
-        /// The `trades` channel at `/stream`: implement this trait and serve [`router`] (or [`trades_router`]).
-        pub trait TradesChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
+    /// An axum router serving every channel, with the default settings.
+    pub fn router<S: TradesChannel + OrdersChannel + QuotesChannel>(
+        service: S,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        router_with_config(service, ServerConfig::default())
+    }
 
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::TradesParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::TradesServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
+    /// An axum router serving every channel: channels sharing a socket on one connection
+    /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
+    /// warned about it).
+    pub fn router_with_config<S: TradesChannel + OrdersChannel + QuotesChannel>(
+        service: S,
+        config: ServerConfig,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        let service = ::std::sync::Arc::new(service);
+        let config = ::std::sync::Arc::new(config);
+        ::wiregen_runtime::codegen::axum::Router::new()
+            .merge(stream_socket_router(service.clone(), config.clone()))
+    }
 
-            /// One message from the client, in the order they came.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::TradesClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+    /// The `trades` channel at `/stream`: implement this trait and serve [`router`] (or [`trades_router`]).
+    pub trait TradesChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
 
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// The `orders` channel at `/stream`: implement this trait and serve [`router`] (or [`orders_router`]).
-        pub trait OrdersChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::OrdersParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::OrdersServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            /// Requests of request/reply operations go to their own methods, never here.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::OrdersClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// Request/reply `placeOrder`: answers a `placeOrder` request; the reply's correlation id is set to the request's.
-            fn place_order(
-                &self,
-                session: &mut Self::Session,
-                request: super::super::types::OrdersPlaceOrder,
-            ) -> impl ::std::future::Future<
-                Output = super::super::types::OrdersOrderPlaced,
-            > + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// The `quotes` channel at `/stream`: implement this trait and serve [`router`] (or [`quotes_router`]).
-        pub trait QuotesChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::QuotesParams,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::QuotesServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// An axum router serving every channel, with the default settings.
-        pub fn router<S: TradesChannel + OrdersChannel + QuotesChannel>(
-            service: S,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            router_with_config(service, ServerConfig::default())
-        }
-
-        /// An axum router serving every channel: channels sharing a socket on one connection each;
-        /// any other channel whose address has the same shape as an earlier one's is left out (axum
-        /// cannot route both).
-        pub fn router_with_config<S: TradesChannel + OrdersChannel + QuotesChannel>(
-            service: S,
-            config: ServerConfig,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            let service = ::std::sync::Arc::new(service);
-            let config = ::std::sync::Arc::new(config);
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .merge(stream_socket_router(service.clone(), config.clone()))
-        }
-
-        struct ServiceState<S> {
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        }
-
-        /// An axum router serving only this channel.
-        pub fn trades_router<S: TradesChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/stream",
-                    ::wiregen_runtime::codegen::axum::routing::get(trades_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn trades_upgrade<S: TradesChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match trades_accept(&state, outbound.clone()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::TradesClientMessage,
-                super::super::types::TradesServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn trades_accept<S: TradesChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::TradesParams,
             outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::TradesServerMessage,
+                super::types::TradesServerMessage,
             >,
-        ) -> ::std::result::Result<
-            TradesHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::TradesParams {};
-            let session = match state.service.on_connect(params, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(TradesHandler {
-                state: state.clone(),
-                session,
-            })
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::TradesClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
         }
 
-        struct TradesHandler<S: TradesChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct TradesEndpoint;
+
+    impl<S: TradesChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for TradesEndpoint {
+        type In = super::types::TradesClientMessage;
+
+        type Out = super::types::TradesServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::TradesServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::TradesParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::TradesServerMessage,
+            >,
+            message: super::types::TradesClientMessage,
+        ) {
+            service.on_message(session, message).await;
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
             session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn trades_router<S: TradesChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            TradesEndpoint,
+        >("/stream", service, config)
+    }
+
+    /// The `orders` channel at `/stream`: implement this trait and serve [`router`] (or [`orders_router`]).
+    pub trait OrdersChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::OrdersParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::types::OrdersServerMessage,
+            >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// Request/reply `placeOrder`: answers a `placeOrder` request; the reply's correlation id is set to the request's.
+        fn place_order(
+            &self,
+            session: &mut Self::Session,
+            request: super::types::OrdersPlaceOrder,
+        ) -> impl ::std::future::Future<
+            Output = super::types::OrdersOrderPlaced,
+        > + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
         }
 
-        impl<
-            S: TradesChannel,
-        > ::wiregen_runtime::ws::server::Handler<
-            super::super::types::TradesClientMessage,
-        > for TradesHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::TradesClientMessage,
-            ) {
-                self.state.service.on_message(&mut self.session, message).await;
-            }
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
 
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct OrdersEndpoint;
+
+    impl<S: OrdersChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for OrdersEndpoint {
+        type In = super::types::OrdersClientMessage;
+
+        type Out = super::types::OrdersServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::OrdersServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::OrdersParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::OrdersServerMessage,
+            >,
+            message: super::types::OrdersClientMessage,
+        ) {
+            let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(&message)
+                .map(::std::string::String::from);
+            match message {
+                super::types::OrdersClientMessage::PlaceOrder(request) => {
+                    ::wiregen_runtime::ws::channel::reply(
+                        outbound,
+                        correlation.as_deref(),
+                        super::types::OrdersServerMessage::OrderPlaced(
+                            service.place_order(session, request).await,
+                        ),
+                    )
                 }
             }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
         }
 
-        /// An axum router serving only this channel.
-        pub fn orders_router<S: OrdersChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/stream",
-                    ::wiregen_runtime::codegen::axum::routing::get(orders_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
         }
 
-        async fn orders_upgrade<S: OrdersChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match orders_accept(&state, outbound.clone()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::OrdersClientMessage,
-                super::super::types::OrdersServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
         }
+    }
 
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn orders_accept<S: OrdersChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
+    /// An axum router serving only this channel.
+    pub fn orders_router<S: OrdersChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            OrdersEndpoint,
+        >("/stream", service, config)
+    }
+
+    /// The `quotes` channel at `/stream`: implement this trait and serve [`router`] (or [`quotes_router`]).
+    pub trait QuotesChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::QuotesParams,
             outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::OrdersServerMessage,
+                super::types::QuotesServerMessage,
             >,
-        ) -> ::std::result::Result<
-            OrdersHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::OrdersParams {};
-            let session = match state.service.on_connect(params, outbound.clone()).await
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct QuotesEndpoint;
+
+    impl<S: QuotesChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for QuotesEndpoint {
+        type In = ::wiregen_runtime::ws::NoMessages;
+
+        type Out = super::types::QuotesServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::QuotesServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::QuotesParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
+        }
+
+        async fn message(
+            _service: &S,
+            _session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::QuotesServerMessage,
+            >,
+            message: ::wiregen_runtime::ws::NoMessages,
+        ) {
+            match message {}
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn quotes_router<S: QuotesChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            QuotesEndpoint,
+        >("/stream", service, config)
+    }
+
+    /// Serves the channels of a shared socket through the runtime's generic channel.
+    struct StreamSocketEndpoint;
+
+    impl<S: TradesChannel + OrdersChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for StreamSocketEndpoint {
+        type In = super::types::StreamSocketClientMessage;
+
+        type Out = super::types::StreamSocketServerMessage;
+
+        type Session = (
+            <TradesEndpoint as ::wiregen_runtime::ws::channel::Endpoint<S>>::Session,
+            <OrdersEndpoint as ::wiregen_runtime::ws::channel::Endpoint<S>>::Session,
+        );
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::StreamSocketServerMessage,
+            >,
+        ) -> ::std::result::Result<Self::Session, ::wiregen_runtime::http::HttpError> {
+            let session_0 = match <TradesEndpoint as ::wiregen_runtime::ws::channel::Endpoint<
+                S,
+            >>::open(service, request, &outbound.share())
+                .await
             {
                 ::std::result::Result::Ok(session) => session,
                 ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
+                    return ::std::result::Result::Err(error);
                 }
             };
-            ::std::result::Result::Ok(OrdersHandler {
-                state: state.clone(),
-                session,
-                outbound,
-            })
-        }
-
-        struct OrdersHandler<S: OrdersChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::OrdersServerMessage,
-            >,
-        }
-
-        impl<
-            S: OrdersChannel,
-        > ::wiregen_runtime::ws::server::Handler<
-            super::super::types::OrdersClientMessage,
-        > for OrdersHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::OrdersClientMessage,
-            ) {
-                let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(
-                        &message,
-                    )
-                    .map(::std::string::String::from);
-                match message {
-                    super::super::types::OrdersClientMessage::PlaceOrder(request) => {
-                        let mut reply = super::super::types::OrdersServerMessage::OrderPlaced(
-                            self
-                                .state
-                                .service
-                                .place_order(&mut self.session, request)
-                                .await,
-                        );
-                        if let ::std::option::Option::Some(id) = &correlation {
-                            ::wiregen_runtime::ws::MessageSet::set_correlation_id(
-                                &mut reply,
-                                id,
-                            );
-                        }
-                        let _ = self.outbound.send(&reply);
-                    }
-                    #[allow(unreachable_patterns)]
-                    other => {
-                        self.state.service.on_message(&mut self.session, other).await
-                    }
-                }
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
-        }
-
-        /// An axum router serving only this channel.
-        pub fn quotes_router<S: QuotesChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/stream",
-                    ::wiregen_runtime::codegen::axum::routing::get(quotes_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn quotes_upgrade<S: QuotesChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match quotes_accept(&state, outbound.clone()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::QuotesServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn quotes_accept<S: QuotesChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::QuotesServerMessage,
-            >,
-        ) -> ::std::result::Result<
-            QuotesHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::QuotesParams {};
-            let session = match state.service.on_connect(params, outbound).await {
+            let session_1 = match <OrdersEndpoint as ::wiregen_runtime::ws::channel::Endpoint<
+                S,
+            >>::open(service, request, &outbound.share())
+                .await
+            {
                 ::std::result::Result::Ok(session) => session,
                 ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(QuotesHandler {
-                state: state.clone(),
-                session,
-            })
-        }
-
-        struct QuotesHandler<S: QuotesChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-        }
-
-        impl<
-            S: QuotesChannel,
-        > ::wiregen_runtime::ws::server::Handler<::wiregen_runtime::ws::NoMessages>
-        for QuotesHandler<S> {
-            async fn on_message(&mut self, message: ::wiregen_runtime::ws::NoMessages) {
-                match message {}
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
-        }
-
-        /// An axum router serving the socket at `/stream`, which the channels `trades`, `orders` share: one connection
-        /// per client, each of its messages handed to the channel it belongs to, every channel's messages
-        /// to the client queued on one outbound queue. Every channel's `on_connect` runs on the upgrade
-        /// request, in the order above; if one refuses it, those already accepted get `on_disconnect`
-        /// with [`Disconnect::Dropped`](::wiregen_runtime::ws::server::Disconnect::Dropped). A frame no channel decodes
-        /// goes to `trades`'s `on_invalid`.
-        pub fn stream_socket_router<S: TradesChannel + OrdersChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/stream",
-                    ::wiregen_runtime::codegen::axum::routing::get(
-                        stream_socket_upgrade::<S>,
-                    ),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn stream_socket_upgrade<S: TradesChannel + OrdersChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::<
-                super::StreamSocketServerMessage,
-            >::new(&state.config);
-            let trades_handler = match trades_accept(&state, outbound.share()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => {
-                    return *response;
-                }
-            };
-            let orders_handler = match orders_accept(&state, outbound.share()).await {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => {
-                    ::wiregen_runtime::ws::server::Handler::on_disconnect(
-                            trades_handler,
+                    <TradesEndpoint as ::wiregen_runtime::ws::channel::Endpoint<
+                        S,
+                    >>::disconnect(
+                            service,
+                            session_0,
                             ::wiregen_runtime::ws::server::Disconnect::Dropped,
                         )
                         .await;
-                    return *response;
+                    return ::std::result::Result::Err(error);
                 }
             };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::StreamSocketClientMessage,
-                super::StreamSocketServerMessage,
-                _,
-            >(
-                upgrade,
-                state.config.clone(),
-                outbound,
-                StreamSocketHandler {
-                    trades: trades_handler,
-                    orders: orders_handler,
-                },
+            ::std::result::Result::Ok((session_0, session_1))
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut Self::Session,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::StreamSocketServerMessage,
+            >,
+            message: super::types::StreamSocketClientMessage,
+        ) {
+            match message {
+                super::types::StreamSocketClientMessage::Trades(message) => {
+                    <TradesEndpoint as ::wiregen_runtime::ws::channel::Endpoint<
+                        S,
+                    >>::message(service, &mut session.0, &outbound.share(), message)
+                        .await
+                }
+                super::types::StreamSocketClientMessage::Orders(message) => {
+                    <OrdersEndpoint as ::wiregen_runtime::ws::channel::Endpoint<
+                        S,
+                    >>::message(service, &mut session.1, &outbound.share(), message)
+                        .await
+                }
+            }
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            <TradesEndpoint as ::wiregen_runtime::ws::channel::Endpoint<
+                S,
+            >>::invalid(service, &mut session.0, error)
+                .await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            <TradesEndpoint as ::wiregen_runtime::ws::channel::Endpoint<
+                S,
+            >>::disconnect(service, session.0, reason.clone())
+                .await;
+            <OrdersEndpoint as ::wiregen_runtime::ws::channel::Endpoint<
+                S,
+            >>::disconnect(service, session.1, reason.clone())
+                .await;
+        }
+    }
+
+    /// An axum router serving the socket at `/stream`, which the channels `trades`, `orders` share: one connection per client, each of its messages handed to the channel it belongs to, every channel's messages to the client queued on one outbound queue. Every channel's `on_connect` runs on the upgrade request, in the order above; if one refuses it, those already accepted get `on_disconnect` with [`Disconnect::Dropped`](::wiregen_runtime::ws::server::Disconnect::Dropped). A frame no channel decodes goes to `trades`'s `on_invalid`.
+    pub fn stream_socket_router<S: TradesChannel + OrdersChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            StreamSocketEndpoint,
+        >("/stream", service, config)
+    }
+}
+
+/// The client side: one typed client per channel.
+pub mod client {
+    /// Settings of a client: timeouts, queue sizes, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+    /// A typed client of the `trades` channel at `/stream`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct TradesClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::TradesClientMessage,
+            super::types::TradesServerMessage,
+        >,
+    }
+
+    impl TradesClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::TradesParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    super::types::TradesServerMessage,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::TradesParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
             )
         }
 
-        struct StreamSocketHandler<S: TradesChannel + OrdersChannel> {
-            trades: TradesHandler<S>,
-            orders: OrdersHandler<S>,
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::TradesClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
         }
 
-        impl<
-            S: TradesChannel + OrdersChannel,
-        > ::wiregen_runtime::ws::server::Handler<super::StreamSocketClientMessage>
-        for StreamSocketHandler<S> {
-            async fn on_message(&mut self, message: super::StreamSocketClientMessage) {
-                match message {
-                    super::StreamSocketClientMessage::Trades(message) => {
-                        ::wiregen_runtime::ws::server::Handler::on_message(
-                                &mut self.trades,
-                                message,
-                            )
-                            .await
-                    }
-                    super::StreamSocketClientMessage::Orders(message) => {
-                        ::wiregen_runtime::ws::server::Handler::on_message(
-                                &mut self.orders,
-                                message,
-                            )
-                            .await
-                    }
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::TradesClientMessage,
+            super::types::TradesServerMessage,
+        > {
+            &self.sender
+        }
+    }
+
+    /// A typed client of the `orders` channel at `/stream`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct OrdersClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::OrdersClientMessage,
+            super::types::OrdersServerMessage,
+        >,
+    }
+
+    impl OrdersClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::OrdersParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    super::types::OrdersServerMessage,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::OrdersParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::OrdersClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::OrdersClientMessage,
+            super::types::OrdersServerMessage,
+        > {
+            &self.sender
+        }
+
+        /// Request/reply `placeOrder`: sends a `placeOrder` request and waits for the reply with the same correlation id (set here unless the request has one), until [`ClientConfig::call_timeout`].
+        pub async fn place_order(
+            &self,
+            request: super::types::OrdersPlaceOrder,
+        ) -> ::std::result::Result<
+            super::types::OrdersOrderPlaced,
+            ::wiregen_runtime::ws::client::ClientError,
+        > {
+            let reply = self
+                .sender
+                .call(super::types::OrdersClientMessage::PlaceOrder(request))
+                .await?;
+            match reply {
+                super::types::OrdersServerMessage::OrderPlaced(reply) => {
+                    ::std::result::Result::Ok(reply)
                 }
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                ::wiregen_runtime::ws::server::Handler::on_invalid(
-                        &mut self.trades,
-                        error,
+                _ => {
+                    ::std::result::Result::Err(
+                        ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
                     )
-                    .await
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                ::wiregen_runtime::ws::server::Handler::on_disconnect(
-                        self.trades,
-                        reason.clone(),
-                    )
-                    .await;
-                ::wiregen_runtime::ws::server::Handler::on_disconnect(
-                        self.orders,
-                        reason.clone(),
-                    )
-                    .await;
+                }
             }
         }
     }
 
-    /// The client side: one typed client per channel.
-    pub mod client {
-        /// Settings of a client: timeouts, queue sizes, reconnection.
-        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+    /// A typed client of the `quotes` channel at `/stream`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct QuotesClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            ::wiregen_runtime::ws::NoMessages,
+            super::types::QuotesServerMessage,
+        >,
+    }
 
-        /// A typed client of the `trades` channel at `/stream`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct TradesClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::TradesClientMessage,
-                super::super::types::TradesServerMessage,
-            >,
+    impl QuotesClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::QuotesParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    super::types::QuotesServerMessage,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
         }
 
-        impl TradesClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::TradesParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::TradesServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::TradesParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/stream");
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::TradesClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::TradesClientMessage,
-                super::super::types::TradesServerMessage,
-            > {
-                &self.sender
-            }
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::QuotesParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
         }
 
-        /// A typed client of the `orders` channel at `/stream`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct OrdersClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::OrdersClientMessage,
-                super::super::types::OrdersServerMessage,
-            >,
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &::wiregen_runtime::ws::NoMessages,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
         }
 
-        impl OrdersClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::OrdersParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::OrdersServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::OrdersParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/stream");
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::OrdersClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::OrdersClientMessage,
-                super::super::types::OrdersServerMessage,
-            > {
-                &self.sender
-            }
-
-            /// Request/reply `placeOrder`: answers a `placeOrder` request; the reply's correlation id is set to the request's.
-            ///
-            /// Waits for the reply with the same correlation id (set here unless the request has
-            /// one), until [`ClientConfig::call_timeout`].
-            pub async fn place_order(
-                &self,
-                request: super::super::types::OrdersPlaceOrder,
-            ) -> ::std::result::Result<
-                super::super::types::OrdersOrderPlaced,
-                ::wiregen_runtime::ws::client::ClientError,
-            > {
-                let reply = self
-                    .sender
-                    .call(super::super::types::OrdersClientMessage::PlaceOrder(request))
-                    .await?;
-                match reply {
-                    super::super::types::OrdersServerMessage::OrderPlaced(reply) => {
-                        ::std::result::Result::Ok(reply)
-                    }
-                    #[allow(unreachable_patterns)]
-                    _ => {
-                        ::std::result::Result::Err(
-                            ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
-                        )
-                    }
-                }
-            }
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
         }
 
-        /// A typed client of the `quotes` channel at `/stream`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct QuotesClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::QuotesServerMessage,
-            >,
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            ::wiregen_runtime::ws::NoMessages,
+            super::types::QuotesServerMessage,
+        > {
+            &self.sender
+        }
+    }
+
+    /// A typed client of the socket at `/stream`, which the channels `trades`, `orders` share: one connection sends the messages of every channel, and its receiver yields what the server sends on any of them.
+    ///
+    /// [`connect`](Self::connect) takes the request a channel's client builds (for example with [`TradesClient::request`]); when the channels declare different query or header parameters, add the others' to it.
+    #[derive(Clone, Debug)]
+    pub struct StreamSocketClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::StreamSocketClientMessage,
+            super::types::StreamSocketServerMessage,
+        >,
+    }
+
+    impl StreamSocketClient {
+        /// Connect with `request` (its URL and headers).
+        pub async fn connect(
+            request: ::wiregen_runtime::ws::client::ConnectRequest,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    super::types::StreamSocketServerMessage,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
         }
 
-        impl QuotesClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::QuotesParams,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::QuotesServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::QuotesParams,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/stream");
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::std::result::Result::Ok(::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                })
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &::wiregen_runtime::ws::NoMessages,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::QuotesServerMessage,
-            > {
-                &self.sender
-            }
+        /// Send a message of any of the channels.
+        pub async fn send(
+            &self,
+            message: &super::types::StreamSocketClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
         }
 
-        /// A typed client of the socket at `/stream`, which the channels `trades`, `orders` share: one connection
-        /// sends the messages of every channel, and its receiver yields what the server sends on any
-        /// of them.
-        ///
-        /// [`connect`](Self::connect) takes the request a channel's client builds (for example with [`TradesClient::request`]);
-        /// when the channels declare different query or header parameters, add the others' to it.
-        #[derive(Clone, Debug)]
-        pub struct StreamSocketClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::StreamSocketClientMessage,
-                super::StreamSocketServerMessage,
-            >,
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
         }
 
-        impl StreamSocketClient {
-            /// Connect with `request` (its URL and headers).
-            pub async fn connect(
-                request: ::wiregen_runtime::ws::client::ConnectRequest,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::StreamSocketServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// Send a message of any of the channels.
-            pub async fn send(
-                &self,
-                message: &super::StreamSocketClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call): request/reply
-            /// operations of the channels, their correlation ids matched across the connection.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::StreamSocketClientMessage,
-                super::StreamSocketServerMessage,
-            > {
-                &self.sender
-            }
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call): request/reply operations of the channels, their correlation ids matched across the connection.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::StreamSocketClientMessage,
+            super::types::StreamSocketServerMessage,
+        > {
+            &self.sender
         }
     }
 }

@@ -3,42 +3,6 @@
 pub mod types {
     #![allow(clippy::large_enum_variant, missing_docs)]
 
-    #[derive(
-        Clone,
-        Copy,
-        Debug,
-        PartialEq,
-        Eq,
-        Hash,
-        PartialOrd,
-        Ord,
-        ::serde::Serialize,
-        ::serde::Deserialize
-    )]
-    pub enum RoomsMode {
-        #[serde(rename = "fast")]
-        Fast,
-        #[serde(rename = "slow")]
-        Slow,
-    }
-
-    impl RoomsMode {
-        /// The value as it appears on the wire.
-        #[must_use]
-        pub fn as_str(&self) -> &'static str {
-            match *self {
-                Self::Fast => "fast",
-                Self::Slow => "slow",
-            }
-        }
-    }
-
-    impl ::std::fmt::Display for RoomsMode {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            f.write_str(self.as_str())
-        }
-    }
-
     #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     pub struct RoomsPing {}
 
@@ -80,25 +44,42 @@ pub mod types {
         Pong,
     }
 
-    /// Every server → client message of this channel.
-    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-    #[serde(tag = "kind")]
-    pub enum LobbyServerMessage {
-        #[serde(rename = "pong")]
-        Pong,
+    #[derive(
+        Clone,
+        Copy,
+        Debug,
+        PartialEq,
+        Eq,
+        Hash,
+        PartialOrd,
+        Ord,
+        ::serde::Serialize,
+        ::serde::Deserialize
+    )]
+    pub enum RoomsMode {
+        #[serde(rename = "fast")]
+        Fast,
+        #[serde(rename = "slow")]
+        Slow,
     }
 
-    /// Every server → client message of this channel.
-    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-    #[serde(untagged)]
-    pub enum FeedServerMessage {
-        Frame(::std::vec::Vec<u8>),
-        Notice(::std::string::String),
+    impl RoomsMode {
+        /// The value as it appears on the wire.
+        #[must_use]
+        pub fn as_str(&self) -> &'static str {
+            match *self {
+                Self::Fast => "fast",
+                Self::Slow => "slow",
+            }
+        }
     }
-}
 
-/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
-pub mod ws {
+    impl ::std::fmt::Display for RoomsMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
     /// What a connection to `/rooms/{roomId}` carries in its URL and upgrade request.
     #[derive(Clone, Debug, PartialEq)]
     pub struct RoomsParams {
@@ -107,13 +88,21 @@ pub mod ws {
         /// The `roomId` path parameter of the upgrade request.
         pub room_id: ::std::string::String,
         /// The `mode` query parameter of the upgrade request.
-        pub mode: ::std::option::Option<super::types::RoomsMode>,
+        pub mode: ::std::option::Option<RoomsMode>,
         /// The `tags` query parameter of the upgrade request.
         pub tags: ::std::vec::Vec<::std::string::String>,
         /// The `X-Client` header parameter of the upgrade request.
         pub x_client: ::std::string::String,
         /// The `X-Trace` header parameter of the upgrade request.
         pub x_trace: ::std::option::Option<i32>,
+    }
+
+    /// Every server → client message of this channel.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(tag = "kind")]
+    pub enum LobbyServerMessage {
+        #[serde(rename = "pong")]
+        Pong,
     }
 
     /// What a connection to `/rooms/{lobbyId}` carries in its URL and upgrade request.
@@ -123,10 +112,23 @@ pub mod ws {
         pub lobby_id: ::std::string::String,
     }
 
+    /// Every server → client message of this channel.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(untagged)]
+    pub enum FeedServerMessage {
+        #[serde(skip)]
+        Frame(::std::vec::Vec<u8>),
+        Notice(::std::string::String),
+    }
+
     /// What a connection to `/feed` carries in its URL and upgrade request.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct FeedParams {}
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::ws::MessageSet for super::types::RoomsClientMessage {
         fn encode(
             &self,
@@ -146,7 +148,6 @@ pub mod ws {
         fn correlation_id(&self) -> ::std::option::Option<&str> {
             match self {
                 Self::Ask(m) => m.id.as_deref(),
-                #[allow(unreachable_patterns)]
                 _ => ::std::option::Option::None,
             }
         }
@@ -157,7 +158,6 @@ pub mod ws {
                     m.id = ::std::option::Option::Some(::std::string::String::from(id));
                     true
                 }
-                #[allow(unreachable_patterns)]
                 _ => false,
             }
         }
@@ -182,7 +182,6 @@ pub mod ws {
         fn correlation_id(&self) -> ::std::option::Option<&str> {
             match self {
                 Self::Answer(m) => ::std::option::Option::Some(m.id.as_str()),
-                #[allow(unreachable_patterns)]
                 _ => ::std::option::Option::None,
             }
         }
@@ -193,9 +192,44 @@ pub mod ws {
                     m.id = ::std::string::String::from(id);
                     true
                 }
-                #[allow(unreachable_patterns)]
                 _ => false,
             }
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::RoomsParams {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                room_id: request.path_required("roomId")?,
+                mode: request.query_optional("mode")?,
+                tags: request.query_list("tags", false)?,
+                x_client: request.header_required("X-Client")?,
+                x_trace: request.header_optional("X-Trace")?,
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::RoomsParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/rooms/");
+            url.path(&self.room_id);
+            url.query_optional("mode", &self.mode);
+            url.query_list("tags", &self.tags);
+        }
+
+        fn write_headers(
+            &self,
+            headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::wiregen_runtime::params::set_header(headers, "X-Client", &self.x_client)?;
+            ::wiregen_runtime::params::set_header_optional(
+                headers,
+                "X-Trace",
+                &self.x_trace,
+            )?;
+            ::std::result::Result::Ok(())
         }
     }
 
@@ -213,6 +247,30 @@ pub mod ws {
             text: &str,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
             ::wiregen_runtime::ws::decode_tagged_json(text, "kind", &["pong"])
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::LobbyParams {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                lobby_id: request.path_required("lobbyId")?,
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::LobbyParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/rooms/");
+            url.path(&self.lobby_id);
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
         }
     }
 
@@ -250,6 +308,27 @@ pub mod ws {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::FeedParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::FeedParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/feed");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
     impl ::wiregen_runtime::params::ParamValue for super::types::RoomsMode {
         fn write_param(&self, out: &mut ::std::string::String) {
             out.push_str(self.as_str());
@@ -261,1070 +340,728 @@ pub mod ws {
             ::wiregen_runtime::params::parse_with_serde(text)
         }
     }
+}
 
-    /// The server side: implement each channel's trait and serve [`router`](server::router).
-    pub mod server {
-        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
-        /// what to do with invalid frames.
-        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+/// The server side: implement each channel's trait and serve [`server::router`](router).
+pub mod server {
+    /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
+    /// request limits, and what to do with invalid frames.
+    pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
 
-        /// The `rooms` channel at `/rooms/{roomId}`: implement this trait and serve [`router`] (or [`rooms_router`]).
-        pub trait RoomsChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
+    /// An axum router serving every channel, with the default settings.
+    pub fn router<S: RoomsChannel + LobbyChannel + FeedChannel>(
+        service: S,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        router_with_config(service, ServerConfig::default())
+    }
 
-            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
-            type Auth: ::std::marker::Send + 'static;
+    /// An axum router serving every channel: channels sharing a socket on one connection
+    /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
+    /// warned about it).
+    pub fn router_with_config<S: RoomsChannel + LobbyChannel + FeedChannel>(
+        service: S,
+        config: ServerConfig,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        let service = ::std::sync::Arc::new(service);
+        let config = ::std::sync::Arc::new(config);
+        ::wiregen_runtime::codegen::axum::Router::new()
+            .merge(rooms_router(service.clone(), config.clone()))
+            .merge(feed_router(service.clone(), config.clone()))
+    }
 
-            /// Check the credential of the upgrade request (`None` if it carried none); an error
-            /// refuses the upgrade with that HTTP status.
-            fn authenticate(
-                &self,
-                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
-                params: &super::RoomsParams,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Auth,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
+    /// The `rooms` channel at `/rooms/{roomId}`: implement this trait and serve [`router`] (or [`rooms_router`]).
+    pub trait RoomsChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
 
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::RoomsParams,
-                auth: Self::Auth,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::RoomsServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
+        /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+        type Auth: ::std::marker::Send + 'static;
 
-            /// One message from the client, in the order they came.
-            /// Requests of request/reply operations go to their own methods, never here.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::RoomsClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// Request/reply `send`: answers a `ask` request; the reply's correlation id is set to the request's.
-            fn send_call(
-                &self,
-                session: &mut Self::Session,
-                request: super::super::types::RoomsAsk,
-            ) -> impl ::std::future::Future<
-                Output = super::super::types::RoomsAnswer,
-            > + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// The `lobby` channel at `/rooms/{lobbyId}`: implement this trait and serve [`router`] (or [`lobby_router`]).
-        pub trait LobbyChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
-            type Auth: ::std::marker::Send + 'static;
-
-            /// Check the credential of the upgrade request (`None` if it carried none); an error
-            /// refuses the upgrade with that HTTP status.
-            fn authenticate(
-                &self,
-                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
-                params: &super::LobbyParams,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Auth,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::LobbyParams,
-                auth: Self::Auth,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::LobbyServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// The `feed` channel at `/feed`: implement this trait and serve [`router`] (or [`feed_router`]).
-        pub trait FeedChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
-            type Auth: ::std::marker::Send + 'static;
-
-            /// Check the credential of the upgrade request (`None` if it carried none); an error
-            /// refuses the upgrade with that HTTP status.
-            fn authenticate(
-                &self,
-                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
-                params: &super::FeedParams,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Auth,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::FeedParams,
-                auth: Self::Auth,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::FeedServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// An axum router serving every channel, with the default settings.
-        pub fn router<S: RoomsChannel + LobbyChannel + FeedChannel>(
-            service: S,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            router_with_config(service, ServerConfig::default())
-        }
-
-        /// An axum router serving every channel: channels sharing a socket on one connection each;
-        /// any other channel whose address has the same shape as an earlier one's is left out (axum
-        /// cannot route both).
-        pub fn router_with_config<S: RoomsChannel + LobbyChannel + FeedChannel>(
-            service: S,
-            config: ServerConfig,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            let service = ::std::sync::Arc::new(service);
-            let config = ::std::sync::Arc::new(config);
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .merge(rooms_router(service.clone(), config.clone()))
-                .merge(feed_router(service.clone(), config.clone()))
-        }
-
-        struct ServiceState<S> {
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        }
-
-        /// An axum router serving only this channel.
-        pub fn rooms_router<S: RoomsChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/rooms/{roomId}",
-                    ::wiregen_runtime::codegen::axum::routing::get(rooms_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn rooms_upgrade<S: RoomsChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
+        /// Check the credential of the upgrade request (`None` if it carried none); an error
+        /// refuses the upgrade with that HTTP status.
+        fn authenticate(
+            &self,
+            credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+            params: &super::types::RoomsParams,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Auth,
+                ::wiregen_runtime::http::HttpError,
             >,
-            path: ::wiregen_runtime::params::PathParams,
-            uri: ::wiregen_runtime::codegen::http::Uri,
-            headers: ::wiregen_runtime::codegen::http::HeaderMap,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match rooms_accept(
-                    &state,
-                    &path,
-                    &uri,
-                    &headers,
-                    outbound.clone(),
-                )
-                .await
-            {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::RoomsClientMessage,
-                super::super::types::RoomsServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
+        > + ::std::marker::Send;
 
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn rooms_accept<S: RoomsChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            path: &::wiregen_runtime::params::PathParams,
-            uri: &::wiregen_runtime::codegen::http::Uri,
-            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::RoomsParams,
+            auth: Self::Auth,
             outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::RoomsServerMessage,
+                super::types::RoomsServerMessage,
             >,
-        ) -> ::std::result::Result<
-            RoomsHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::RoomsParams {
-                room_id: match path.required("roomId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-                mode: match ::wiregen_runtime::params::query_optional(uri, "mode") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-                tags: match ::wiregen_runtime::params::query_list(uri, "tags", false) {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-                x_client: match ::wiregen_runtime::params::header_required(
-                    headers,
-                    "X-Client",
-                ) {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-                x_trace: match ::wiregen_runtime::params::header_optional(
-                    headers,
-                    "X-Trace",
-                ) {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-            };
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        /// Requests of request/reply operations go to their own methods, never here.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::RoomsClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// Request/reply `send`: answers a `ask` request; the reply's correlation id is set to the request's.
+        fn send_2(
+            &self,
+            session: &mut Self::Session,
+            request: super::types::RoomsAsk,
+        ) -> impl ::std::future::Future<
+            Output = super::types::RoomsAnswer,
+        > + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct RoomsEndpoint;
+
+    impl<S: RoomsChannel> ::wiregen_runtime::ws::channel::Endpoint<S> for RoomsEndpoint {
+        type In = super::types::RoomsClientMessage;
+
+        type Out = super::types::RoomsServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::RoomsServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::RoomsParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
             let credential = ::wiregen_runtime::ws::server::credential(
-                uri,
-                headers,
+                request.uri(),
+                request.headers(),
                 &[
                     ::wiregen_runtime::ws::server::Scheme::Bearer,
                     ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
                 ],
             );
-            let auth = match state.service.authenticate(credential, &params).await {
-                ::std::result::Result::Ok(auth) => auth,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            let session = match state
-                .service
-                .on_connect(params, auth, outbound.clone())
-                .await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(RoomsHandler {
-                state: state.clone(),
-                session,
-                outbound,
-            })
+            let auth = service.authenticate(credential, &params).await?;
+            service.on_connect(params, auth, outbound.clone()).await
         }
 
-        struct RoomsHandler<S: RoomsChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::RoomsServerMessage,
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::RoomsServerMessage,
             >,
-        }
-
-        impl<
-            S: RoomsChannel,
-        > ::wiregen_runtime::ws::server::Handler<super::super::types::RoomsClientMessage>
-        for RoomsHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::RoomsClientMessage,
-            ) {
-                let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(
-                        &message,
+            message: super::types::RoomsClientMessage,
+        ) {
+            let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(&message)
+                .map(::std::string::String::from);
+            match message {
+                super::types::RoomsClientMessage::Ask(request) => {
+                    ::wiregen_runtime::ws::channel::reply(
+                        outbound,
+                        correlation.as_deref(),
+                        super::types::RoomsServerMessage::Answer(
+                            service.send_2(session, request).await,
+                        ),
                     )
-                    .map(::std::string::String::from);
-                match message {
-                    super::super::types::RoomsClientMessage::Ask(request) => {
-                        let mut reply = super::super::types::RoomsServerMessage::Answer(
-                            self
-                                .state
-                                .service
-                                .send_call(&mut self.session, request)
-                                .await,
-                        );
-                        if let ::std::option::Option::Some(id) = &correlation {
-                            ::wiregen_runtime::ws::MessageSet::set_correlation_id(
-                                &mut reply,
-                                id,
-                            );
-                        }
-                        let _ = self.outbound.send(&reply);
-                    }
-                    #[allow(unreachable_patterns)]
-                    other => {
-                        self.state.service.on_message(&mut self.session, other).await
-                    }
                 }
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
+                other => service.on_message(session, other).await,
             }
         }
 
-        /// An axum router serving only this channel.
-        pub fn lobby_router<S: LobbyChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/rooms/{lobbyId}",
-                    ::wiregen_runtime::codegen::axum::routing::get(lobby_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
         }
 
-        async fn lobby_upgrade<S: LobbyChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn rooms_router<S: RoomsChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            RoomsEndpoint,
+        >("/rooms/{roomId}", service, config)
+    }
+
+    /// The `lobby` channel at `/rooms/{lobbyId}`: implement this trait and serve [`router`] (or [`lobby_router`]).
+    pub trait LobbyChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+        type Auth: ::std::marker::Send + 'static;
+
+        /// Check the credential of the upgrade request (`None` if it carried none); an error
+        /// refuses the upgrade with that HTTP status.
+        fn authenticate(
+            &self,
+            credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+            params: &super::types::LobbyParams,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Auth,
+                ::wiregen_runtime::http::HttpError,
             >,
-            path: ::wiregen_runtime::params::PathParams,
-            uri: ::wiregen_runtime::codegen::http::Uri,
-            headers: ::wiregen_runtime::codegen::http::HeaderMap,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match lobby_accept(
-                    &state,
-                    &path,
-                    &uri,
-                    &headers,
-                    outbound.clone(),
-                )
-                .await
-            {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::LobbyServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
+        > + ::std::marker::Send;
 
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn lobby_accept<S: LobbyChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            path: &::wiregen_runtime::params::PathParams,
-            uri: &::wiregen_runtime::codegen::http::Uri,
-            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::LobbyParams,
+            auth: Self::Auth,
             outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::LobbyServerMessage,
+                super::types::LobbyServerMessage,
             >,
-        ) -> ::std::result::Result<
-            LobbyHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::LobbyParams {
-                lobby_id: match path.required("lobbyId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-            };
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct LobbyEndpoint;
+
+    impl<S: LobbyChannel> ::wiregen_runtime::ws::channel::Endpoint<S> for LobbyEndpoint {
+        type In = ::wiregen_runtime::ws::NoMessages;
+
+        type Out = super::types::LobbyServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::LobbyServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::LobbyParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
             let credential = ::wiregen_runtime::ws::server::credential(
-                uri,
-                headers,
+                request.uri(),
+                request.headers(),
                 &[
                     ::wiregen_runtime::ws::server::Scheme::Bearer,
                     ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
                 ],
             );
-            let auth = match state.service.authenticate(credential, &params).await {
-                ::std::result::Result::Ok(auth) => auth,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            let session = match state.service.on_connect(params, auth, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(LobbyHandler {
-                state: state.clone(),
-                session,
-            })
+            let auth = service.authenticate(credential, &params).await?;
+            service.on_connect(params, auth, outbound.clone()).await
         }
 
-        struct LobbyHandler<S: LobbyChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
+        async fn message(
+            _service: &S,
+            _session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::LobbyServerMessage,
+            >,
+            message: ::wiregen_runtime::ws::NoMessages,
+        ) {
+            match message {}
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
             session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
         }
+    }
 
-        impl<
-            S: LobbyChannel,
-        > ::wiregen_runtime::ws::server::Handler<::wiregen_runtime::ws::NoMessages>
-        for LobbyHandler<S> {
-            async fn on_message(&mut self, message: ::wiregen_runtime::ws::NoMessages) {
-                match message {}
-            }
+    /// An axum router serving only this channel.
+    pub fn lobby_router<S: LobbyChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            LobbyEndpoint,
+        >("/rooms/{lobbyId}", service, config)
+    }
 
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
+    /// The `feed` channel at `/feed`: implement this trait and serve [`router`] (or [`feed_router`]).
+    pub trait FeedChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
 
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
-        }
+        /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+        type Auth: ::std::marker::Send + 'static;
 
-        /// An axum router serving only this channel.
-        pub fn feed_router<S: FeedChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/feed",
-                    ::wiregen_runtime::codegen::axum::routing::get(feed_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn feed_upgrade<S: FeedChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
+        /// Check the credential of the upgrade request (`None` if it carried none); an error
+        /// refuses the upgrade with that HTTP status.
+        fn authenticate(
+            &self,
+            credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+            params: &super::types::FeedParams,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Auth,
+                ::wiregen_runtime::http::HttpError,
             >,
-            uri: ::wiregen_runtime::codegen::http::Uri,
-            headers: ::wiregen_runtime::codegen::http::HeaderMap,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match feed_accept(&state, &uri, &headers, outbound.clone())
-                .await
-            {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::FeedServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
+        > + ::std::marker::Send;
 
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn feed_accept<S: FeedChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            uri: &::wiregen_runtime::codegen::http::Uri,
-            headers: &::wiregen_runtime::codegen::http::HeaderMap,
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::FeedParams,
+            auth: Self::Auth,
             outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::FeedServerMessage,
+                super::types::FeedServerMessage,
             >,
-        ) -> ::std::result::Result<
-            FeedHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::FeedParams {};
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct FeedEndpoint;
+
+    impl<S: FeedChannel> ::wiregen_runtime::ws::channel::Endpoint<S> for FeedEndpoint {
+        type In = ::wiregen_runtime::ws::NoMessages;
+
+        type Out = super::types::FeedServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::FeedServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::FeedParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
             let credential = ::wiregen_runtime::ws::server::credential(
-                uri,
-                headers,
+                request.uri(),
+                request.headers(),
                 &[
                     ::wiregen_runtime::ws::server::Scheme::Bearer,
                     ::wiregen_runtime::ws::server::Scheme::ApiKeyHeader("X-Api-Key"),
                 ],
             );
-            let auth = match state.service.authenticate(credential, &params).await {
-                ::std::result::Result::Ok(auth) => auth,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            let session = match state.service.on_connect(params, auth, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(FeedHandler {
-                state: state.clone(),
-                session,
-            })
+            let auth = service.authenticate(credential, &params).await?;
+            service.on_connect(params, auth, outbound.clone()).await
         }
 
-        struct FeedHandler<S: FeedChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
+        async fn message(
+            _service: &S,
+            _session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::FeedServerMessage,
+            >,
+            message: ::wiregen_runtime::ws::NoMessages,
+        ) {
+            match message {}
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
             session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn feed_router<S: FeedChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            FeedEndpoint,
+        >("/feed", service, config)
+    }
+}
+
+/// The client side: one typed client per channel.
+pub mod client {
+    /// Settings of a client: timeouts, queue sizes, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+    /// A typed client of the `rooms` channel at `/rooms/{roomId}`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct RoomsClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::RoomsClientMessage,
+            super::types::RoomsServerMessage,
+        >,
+    }
+
+    impl RoomsClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::RoomsParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<super::types::RoomsServerMessage>,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params, credential)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
         }
 
-        impl<
-            S: FeedChannel,
-        > ::wiregen_runtime::ws::server::Handler<::wiregen_runtime::ws::NoMessages>
-        for FeedHandler<S> {
-            async fn on_message(&mut self, message: ::wiregen_runtime::ws::NoMessages) {
-                match message {}
-            }
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::RoomsParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                credential,
+                ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::connect::KeyPlace::Header("X-Api-Key"),
+                ),
+            )
+        }
 
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::RoomsClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::RoomsClientMessage,
+            super::types::RoomsServerMessage,
+        > {
+            &self.sender
+        }
+
+        /// Request/reply `send`: sends a `ask` request and waits for the reply with the same correlation id (set here unless the request has one), until [`ClientConfig::call_timeout`].
+        pub async fn send_2(
+            &self,
+            request: super::types::RoomsAsk,
+        ) -> ::std::result::Result<
+            super::types::RoomsAnswer,
+            ::wiregen_runtime::ws::client::ClientError,
+        > {
+            let reply = self
+                .sender
+                .call(super::types::RoomsClientMessage::Ask(request))
+                .await?;
+            match reply {
+                super::types::RoomsServerMessage::Answer(reply) => {
+                    ::std::result::Result::Ok(reply)
                 }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
+                _ => {
+                    ::std::result::Result::Err(
+                        ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
+                    )
+                }
             }
         }
     }
 
-    /// The client side: one typed client per channel.
-    pub mod client {
-        /// Settings of a client: timeouts, queue sizes, reconnection.
-        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+    /// A typed client of the `lobby` channel at `/rooms/{lobbyId}`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct LobbyClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            ::wiregen_runtime::ws::NoMessages,
+            super::types::LobbyServerMessage,
+        >,
+    }
 
-        /// A typed client of the `rooms` channel at `/rooms/{roomId}`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct RoomsClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::RoomsClientMessage,
-                super::super::types::RoomsServerMessage,
-            >,
+    impl LobbyClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::LobbyParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<super::types::LobbyServerMessage>,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params, credential)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
         }
 
-        impl RoomsClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::RoomsParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::RoomsServerMessage,
-                    >,
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::LobbyParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                credential,
+                ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::connect::KeyPlace::Header("X-Api-Key"),
                 ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params, credential)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                params: &super::RoomsParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let invalid = |error: ::wiregen_runtime::params::ParamError| ::wiregen_runtime::ws::client::ConnectError::Request(
-                    error.to_string(),
-                );
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/rooms/");
-                url.path(&params.room_id);
-                if let ::std::option::Option::Some(value) = &params.mode {
-                    url.query("mode", value);
-                }
-                url.query_list("tags", &params.tags);
-                let mut headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                ::wiregen_runtime::params::set_header(
-                        &mut headers,
-                        "X-Client",
-                        &params.x_client,
-                    )
-                    .map_err(invalid)?;
-                if let ::std::option::Option::Some(value) = &params.x_trace {
-                    ::wiregen_runtime::params::set_header(&mut headers, "X-Trace", value)
-                        .map_err(invalid)?;
-                }
-                if let ::std::option::Option::Some(
-                    ::wiregen_runtime::ws::Credential::ApiKey(key),
-                ) = credential {
-                    ::wiregen_runtime::params::set_header(&mut headers, "X-Api-Key", key)
-                        .map_err(invalid)?;
-                }
-                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                };
-                if let ::std::option::Option::Some(credential) = credential {
-                    request.authorize(credential)?;
-                }
-                ::std::result::Result::Ok(request)
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::RoomsClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::RoomsClientMessage,
-                super::super::types::RoomsServerMessage,
-            > {
-                &self.sender
-            }
-
-            /// Request/reply `send`: answers a `ask` request; the reply's correlation id is set to the request's.
-            ///
-            /// Waits for the reply with the same correlation id (set here unless the request has
-            /// one), until [`ClientConfig::call_timeout`].
-            pub async fn send_call(
-                &self,
-                request: super::super::types::RoomsAsk,
-            ) -> ::std::result::Result<
-                super::super::types::RoomsAnswer,
-                ::wiregen_runtime::ws::client::ClientError,
-            > {
-                let reply = self
-                    .sender
-                    .call(super::super::types::RoomsClientMessage::Ask(request))
-                    .await?;
-                match reply {
-                    super::super::types::RoomsServerMessage::Answer(reply) => {
-                        ::std::result::Result::Ok(reply)
-                    }
-                    #[allow(unreachable_patterns)]
-                    _ => {
-                        ::std::result::Result::Err(
-                            ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
-                        )
-                    }
-                }
-            }
+            )
         }
 
-        /// A typed client of the `lobby` channel at `/rooms/{lobbyId}`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct LobbyClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::LobbyServerMessage,
-            >,
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &::wiregen_runtime::ws::NoMessages,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
         }
 
-        impl LobbyClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::LobbyParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::LobbyServerMessage,
-                    >,
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            ::wiregen_runtime::ws::NoMessages,
+            super::types::LobbyServerMessage,
+        > {
+            &self.sender
+        }
+    }
+
+    /// A typed client of the `feed` channel at `/feed`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct FeedClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            ::wiregen_runtime::ws::NoMessages,
+            super::types::FeedServerMessage,
+        >,
+    }
+
+    impl FeedClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::FeedParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<super::types::FeedServerMessage>,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params, credential)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::FeedParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                credential,
+                ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::connect::KeyPlace::Header("X-Api-Key"),
                 ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params, credential)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                params: &super::LobbyParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let invalid = |error: ::wiregen_runtime::params::ParamError| ::wiregen_runtime::ws::client::ConnectError::Request(
-                    error.to_string(),
-                );
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/rooms/");
-                url.path(&params.lobby_id);
-                let mut headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                if let ::std::option::Option::Some(
-                    ::wiregen_runtime::ws::Credential::ApiKey(key),
-                ) = credential {
-                    ::wiregen_runtime::params::set_header(&mut headers, "X-Api-Key", key)
-                        .map_err(invalid)?;
-                }
-                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                };
-                if let ::std::option::Option::Some(credential) = credential {
-                    request.authorize(credential)?;
-                }
-                ::std::result::Result::Ok(request)
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &::wiregen_runtime::ws::NoMessages,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::LobbyServerMessage,
-            > {
-                &self.sender
-            }
+            )
         }
 
-        /// A typed client of the `feed` channel at `/feed`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct FeedClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::FeedServerMessage,
-            >,
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &::wiregen_runtime::ws::NoMessages,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
         }
 
-        impl FeedClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::FeedParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::FeedServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params, credential)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
 
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::FeedParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let invalid = |error: ::wiregen_runtime::params::ParamError| ::wiregen_runtime::ws::client::ConnectError::Request(
-                    error.to_string(),
-                );
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/feed");
-                let mut headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                if let ::std::option::Option::Some(
-                    ::wiregen_runtime::ws::Credential::ApiKey(key),
-                ) = credential {
-                    ::wiregen_runtime::params::set_header(&mut headers, "X-Api-Key", key)
-                        .map_err(invalid)?;
-                }
-                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                };
-                if let ::std::option::Option::Some(credential) = credential {
-                    request.authorize(credential)?;
-                }
-                ::std::result::Result::Ok(request)
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &::wiregen_runtime::ws::NoMessages,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                ::wiregen_runtime::ws::NoMessages,
-                super::super::types::FeedServerMessage,
-            > {
-                &self.sender
-            }
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            ::wiregen_runtime::ws::NoMessages,
+            super::types::FeedServerMessage,
+        > {
+            &self.sender
         }
     }
 }

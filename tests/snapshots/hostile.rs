@@ -731,10 +731,7 @@ pub mod types {
         #[serde(rename = "日本")]
         U65e5U672c(Debug),
     }
-}
 
-/// The Server-Sent Events endpoints: what each takes, and how its events travel.
-pub mod sse {
     /// Everything `GET /v1/hostile/{type}` takes.
     #[derive(Clone, Debug, PartialEq)]
     pub struct FnRequest {
@@ -769,7 +766,11 @@ pub mod sse {
         /// The `"); fn injected_quote() { ("` header parameter.
         pub fn_injected_quote: ::std::option::Option<::std::string::String>,
     }
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::sse::EventSet for super::types::FnEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -849,9 +850,46 @@ pub mod sse {
             }
         }
     }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::FnRequest {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                r#type: request.path_required("type")?,
+                self_: request.query_optional("self")?,
+                self_2: request.query_optional("Self")?,
+                fn_pwned: request.query_optional("*/ fn pwned() {} /*")?,
+                fn_injected_quote: request
+                    .header_optional("\"); fn injected_quote() { (\"")?,
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::FnRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/hostile/");
+            url.path(&self.r#type);
+            url.query_optional("self", &self.self_);
+            url.query_optional("Self", &self.self_2);
+            url.query_optional("*/ fn pwned() {} /*", &self.fn_pwned);
+        }
+
+        fn write_headers(
+            &self,
+            headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::wiregen_runtime::params::set_header_optional(
+                headers,
+                "\"); fn injected_quote() { (\"",
+                &self.fn_injected_quote,
+            )?;
+            ::std::result::Result::Ok(())
+        }
+    }
 }
 
-/// The server side: implement the trait and serve [`server::router`](router).
+/// The server side: implement [`server::HostileFnInjectedTitleTitle`](HostileFnInjectedTitleTitle) and serve [`server::router`](router).
 pub mod server {
     /// Hostile text: a comment end */ and start /* and a "quote" and a \ backslash.
     ///
@@ -908,7 +946,7 @@ pub mod server {
         /// Serves `GET /v1/hostile/{type}` as a stream of events.
         fn r#fn(
             &self,
-            request: super::sse::FnRequest,
+            request: super::types::FnRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<super::types::FnEvent>,
@@ -917,22 +955,25 @@ pub mod server {
         > + ::std::marker::Send;
     }
 
-    /// Settings of the generated server: keep-alive interval, per-connection buffer.
+    /// Settings of the generated server: keep-alive interval, batching, request limits.
     pub type ServerConfig = ::wiregen_runtime::sse::server::ServerConfig;
 
-    /// An axum router serving every endpoint of the trait, with the default settings.
+    /// An axum router serving every operation of the trait, with the default settings.
     pub fn router<S: HostileFnInjectedTitleTitle>(
         service: S,
     ) -> ::wiregen_runtime::codegen::axum::Router {
         router_with_config(service, ServerConfig::default())
     }
 
-    /// An axum router serving every endpoint of the trait.
+    /// An axum router serving every operation of the trait.
     pub fn router_with_config<S: HostileFnInjectedTitleTitle>(
         service: S,
         config: ServerConfig,
     ) -> ::wiregen_runtime::codegen::axum::Router {
-        let state = ::std::sync::Arc::new(ServiceState { service, config });
+        let state = ::std::sync::Arc::new(::wiregen_runtime::sse::operation::Service {
+            service,
+            config,
+        });
         ::wiregen_runtime::codegen::axum::Router::new()
             .route(
                 "/v1/hostile/{type}",
@@ -941,110 +982,52 @@ pub mod server {
             .with_state(state)
     }
 
-    struct ServiceState<S> {
-        service: S,
-        config: ServerConfig,
-    }
-
     async fn handle_fn<S: HostileFnInjectedTitleTitle>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
-        path: ::wiregen_runtime::params::PathParams,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::FnRequest {
-            r#type: match path.required("type") {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            self_: match ::wiregen_runtime::params::query_optional(&parts.uri, "self") {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            self_2: match ::wiregen_runtime::params::query_optional(&parts.uri, "Self") {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            fn_pwned: match ::wiregen_runtime::params::query_optional(
-                &parts.uri,
-                "*/ fn pwned() {} /*",
-            ) {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            fn_injected_quote: match ::wiregen_runtime::params::header_optional(
-                &parts.headers,
-                "\"); fn injected_quote() { (\"",
-            ) {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-        };
-        match state.service.r#fn(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.r#fn(request),
+            )
+            .await
     }
 }
 
-/// The client side: [`client::Client`](Client), one method per endpoint.
+/// The client side: [`client::Client`](Client), one method per operation.
 pub mod client {
-    /// A client of the `Hostile */ fn injected_title() {} /* "title"` API: every stream it opens reconnects with
-    /// backoff and resumes with `Last-Event-ID` by itself.
+    /// Settings of a client: timeouts, backoff, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
+
+    /// A client of the `Hostile */ fn injected_title() {} /* "title"` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        base_url: ::std::string::String,
-        http: ::wiregen_runtime::sse::client::HttpClient,
-        config: ::wiregen_runtime::sse::client::ClientConfig,
+        inner: ::wiregen_runtime::sse::operation::ApiClient,
     }
 
     impl Client {
         /// A client of the server at `base_url` (for example `http://127.0.0.1:3000`), with the
         /// default settings.
         pub fn new(base_url: impl ::std::convert::Into<::std::string::String>) -> Self {
-            Self::with_config(
-                base_url,
-                ::wiregen_runtime::sse::client::ClientConfig::default(),
-            )
+            Self::with_config(base_url, ClientConfig::default())
         }
 
         /// A client with explicit settings (timeouts, backoff, reconnection).
         pub fn with_config(
             base_url: impl ::std::convert::Into<::std::string::String>,
-            config: ::wiregen_runtime::sse::client::ClientConfig,
+            config: ClientConfig,
         ) -> Self {
             Self {
-                base_url: base_url.into(),
-                http: ::wiregen_runtime::sse::client::http_client(&config),
-                config,
+                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
+                    base_url,
+                    config,
+                ),
             }
         }
 
@@ -1076,57 +1059,14 @@ pub mod client {
         /// Subscribes to `GET /v1/hostile/{type}`: a stream of typed events that reconnects and resumes by itself.
         pub fn r#fn(
             &self,
-            request: &super::sse::FnRequest,
+            request: &super::types::FnRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<super::types::FnEvent> {
-            match self.r#fn_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn r#fn_request(
-            &self,
-            request: &super::sse::FnRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/hostile/");
-            url.path(&request.r#type);
-            if let ::std::option::Option::Some(value) = &request.self_ {
-                url.query("self", value);
-            }
-            if let ::std::option::Option::Some(value) = &request.self_2 {
-                url.query("Self", value);
-            }
-            if let ::std::option::Option::Some(value) = &request.fn_pwned {
-                url.query("*/ fn pwned() {} /*", value);
-            }
-            let mut headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            if let ::std::option::Option::Some(value) = &request.fn_injected_quote {
-                ::wiregen_runtime::params::set_header(
-                    &mut headers,
-                    "\"); fn injected_quote() { (\"",
-                    value,
-                )?;
-            }
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
     }
 }

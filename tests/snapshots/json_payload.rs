@@ -64,10 +64,7 @@ pub mod types {
         #[serde(rename = "message")]
         Message(Count),
     }
-}
 
-/// The Server-Sent Events endpoints: what each takes, and how its events travel.
-pub mod sse {
     /// Everything `GET /v1/counter` takes.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct CountUpRequest {
@@ -76,7 +73,11 @@ pub mod sse {
         /// The `from` query parameter.
         pub from: ::std::option::Option<i64>,
     }
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::sse::EventSet for super::types::CountUpEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -101,9 +102,33 @@ pub mod sse {
             ::wiregen_runtime::sse::read_json(data).map(Self::Message)
         }
     }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::CountUpRequest {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                from: request.query_optional("from")?,
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::CountUpRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/counter");
+            url.query_optional("from", &self.from);
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
 }
 
-/// The server side: implement the trait and serve [`server::router`](router).
+/// The server side: implement [`server::FixtureWrittenAsJson`](FixtureWrittenAsJson) and serve [`server::router`](router).
 pub mod server {
     /// A payload-only stream in a JSON document, so JSON source positions are exercised.
     ///
@@ -112,7 +137,7 @@ pub mod server {
         /// Serves `GET /v1/counter` as a stream of events.
         fn count_up(
             &self,
-            request: super::sse::CountUpRequest,
+            request: super::types::CountUpRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<super::types::CountUpEvent>,
@@ -121,22 +146,25 @@ pub mod server {
         > + ::std::marker::Send;
     }
 
-    /// Settings of the generated server: keep-alive interval, per-connection buffer.
+    /// Settings of the generated server: keep-alive interval, batching, request limits.
     pub type ServerConfig = ::wiregen_runtime::sse::server::ServerConfig;
 
-    /// An axum router serving every endpoint of the trait, with the default settings.
+    /// An axum router serving every operation of the trait, with the default settings.
     pub fn router<S: FixtureWrittenAsJson>(
         service: S,
     ) -> ::wiregen_runtime::codegen::axum::Router {
         router_with_config(service, ServerConfig::default())
     }
 
-    /// An axum router serving every endpoint of the trait.
+    /// An axum router serving every operation of the trait.
     pub fn router_with_config<S: FixtureWrittenAsJson>(
         service: S,
         config: ServerConfig,
     ) -> ::wiregen_runtime::codegen::axum::Router {
-        let state = ::std::sync::Arc::new(ServiceState { service, config });
+        let state = ::std::sync::Arc::new(::wiregen_runtime::sse::operation::Service {
+            service,
+            config,
+        });
         ::wiregen_runtime::codegen::axum::Router::new()
             .route(
                 "/v1/counter",
@@ -145,114 +173,66 @@ pub mod server {
             .with_state(state)
     }
 
-    struct ServiceState<S> {
-        service: S,
-        config: ServerConfig,
-    }
-
     async fn handle_count_up<S: FixtureWrittenAsJson>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::CountUpRequest {
-            from: match ::wiregen_runtime::params::query_optional(&parts.uri, "from") {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-        };
-        match state.service.count_up(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.count_up(request),
+            )
+            .await
     }
 }
 
-/// The client side: [`client::Client`](Client), one method per endpoint.
+/// The client side: [`client::Client`](Client), one method per operation.
 pub mod client {
-    /// A client of the `Fixture written as JSON` API: every stream it opens reconnects with
-    /// backoff and resumes with `Last-Event-ID` by itself.
+    /// Settings of a client: timeouts, backoff, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
+
+    /// A client of the `Fixture written as JSON` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        base_url: ::std::string::String,
-        http: ::wiregen_runtime::sse::client::HttpClient,
-        config: ::wiregen_runtime::sse::client::ClientConfig,
+        inner: ::wiregen_runtime::sse::operation::ApiClient,
     }
 
     impl Client {
         /// A client of the server at `base_url` (for example `http://127.0.0.1:3000`), with the
         /// default settings.
         pub fn new(base_url: impl ::std::convert::Into<::std::string::String>) -> Self {
-            Self::with_config(
-                base_url,
-                ::wiregen_runtime::sse::client::ClientConfig::default(),
-            )
+            Self::with_config(base_url, ClientConfig::default())
         }
 
         /// A client with explicit settings (timeouts, backoff, reconnection).
         pub fn with_config(
             base_url: impl ::std::convert::Into<::std::string::String>,
-            config: ::wiregen_runtime::sse::client::ClientConfig,
+            config: ClientConfig,
         ) -> Self {
             Self {
-                base_url: base_url.into(),
-                http: ::wiregen_runtime::sse::client::http_client(&config),
-                config,
+                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
+                    base_url,
+                    config,
+                ),
             }
         }
 
         /// Subscribes to `GET /v1/counter`: a stream of typed events that reconnects and resumes by itself.
         pub fn count_up(
             &self,
-            request: &super::sse::CountUpRequest,
+            request: &super::types::CountUpRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<super::types::CountUpEvent> {
-            match self.count_up_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn count_up_request(
-            &self,
-            request: &super::sse::CountUpRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/counter");
-            if let ::std::option::Option::Some(value) = &request.from {
-                url.query("from", value);
-            }
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
     }
 }

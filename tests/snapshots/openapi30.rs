@@ -147,6 +147,29 @@ pub mod types {
         Heartbeat,
     }
 
+    /// Everything `GET /v1/venues/{venueId}/quotes` takes.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct StreamQuotesRequest {
+        /// The venue whose quotes are streamed.
+        ///
+        /// The `venueId` path parameter.
+        pub venue_id: ::uuid::Uuid,
+        /// Aggregation interval.
+        ///
+        /// The `interval` query parameter.
+        pub interval: ::std::option::Option<Interval>,
+        /// How many price levels to include.
+        ///
+        /// The `depth` query parameter.
+        pub depth: i32,
+        /// Free text echoed in server logs.
+        ///
+        /// The `X-Client-Tag` header parameter.
+        pub x_client_tag: ::std::option::Option<::std::string::String>,
+        /// Resume after this event id: the `Last-Event-ID` header. The client fills it in by itself when it reconnects.
+        pub last_event_id: ::std::option::Option<::std::string::String>,
+    }
+
     /// Orders to watch, labels and a tree of accounts.
     ///
     /// # Example
@@ -285,40 +308,18 @@ pub mod types {
         #[serde(rename = "message")]
         Message(OrderUpdate),
     }
-}
-
-/// The Server-Sent Events endpoints: what each takes, and how its events travel.
-pub mod sse {
-    /// Everything `GET /v1/venues/{venueId}/quotes` takes.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct StreamQuotesRequest {
-        /// The venue whose quotes are streamed.
-        ///
-        /// The `venueId` path parameter.
-        pub venue_id: ::uuid::Uuid,
-        /// Aggregation interval.
-        ///
-        /// The `interval` query parameter.
-        pub interval: ::std::option::Option<super::types::Interval>,
-        /// How many price levels to include.
-        ///
-        /// The `depth` query parameter.
-        pub depth: i32,
-        /// Free text echoed in server logs.
-        ///
-        /// The `X-Client-Tag` header parameter.
-        pub x_client_tag: ::std::option::Option<::std::string::String>,
-        /// Resume after this event id: the `Last-Event-ID` header. The client fills it in by itself when it reconnects.
-        pub last_event_id: ::std::option::Option<::std::string::String>,
-    }
 
     /// Everything `POST /v1/orders/watch` takes.
     #[derive(Clone, Debug, PartialEq)]
     pub struct WatchOrdersRequest {
         /// Which orders to follow.
-        pub body: super::types::WatchRequest,
+        pub body: WatchRequest,
     }
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::sse::EventSet for super::types::StreamQuotesEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -356,6 +357,46 @@ pub mod sse {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::StreamQuotesRequest {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                venue_id: request.path_required("venueId")?,
+                interval: request.query_optional("interval")?,
+                depth: request.query_required("depth")?,
+                x_client_tag: request.header_optional("X-Client-Tag")?,
+                last_event_id: request.last_event_id(),
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::StreamQuotesRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/venues/");
+            url.path(&self.venue_id);
+            url.literal("/quotes");
+            url.query_optional("interval", &self.interval);
+            url.query("depth", &self.depth);
+        }
+
+        fn write_headers(
+            &self,
+            headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::wiregen_runtime::params::set_header_optional(
+                headers,
+                "X-Client-Tag",
+                &self.x_client_tag,
+            )?;
+            ::std::result::Result::Ok(())
+        }
+
+        fn last_event_id(&self) -> ::std::option::Option<&str> {
+            self.last_event_id.as_deref()
+        }
+    }
+
     impl ::wiregen_runtime::sse::EventSet for super::types::WatchOrdersEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -381,6 +422,37 @@ pub mod sse {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::WatchOrdersRequest {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self { body: request.json_body()? })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::WatchOrdersRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/orders/watch");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+
+        fn json_body(
+            &self,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<u8>>,
+            ::wiregen_runtime::codegen::serde_json::Error,
+        > {
+            ::wiregen_runtime::codegen::serde_json::to_vec(&self.body)
+                .map(::std::option::Option::Some)
+        }
+    }
+
     impl ::wiregen_runtime::params::ParamValue for super::types::Interval {
         fn write_param(&self, out: &mut ::std::string::String) {
             out.push_str(self.as_str());
@@ -394,7 +466,7 @@ pub mod sse {
     }
 }
 
-/// The server side: implement the trait and serve [`server::router`](router).
+/// The server side: implement [`server::FixtureForOpenApi30`](FixtureForOpenApi30) and serve [`server::router`](router).
 pub mod server {
     /// Exercises the OpenAPI 3.0 dialect: `nullable`, a discriminator object with a
     /// mapping, `allOf` merging, maps next to fields, scalar formats, awkward enum
@@ -410,7 +482,7 @@ pub mod server {
         /// Serves `GET /v1/venues/{venueId}/quotes` as a stream of events.
         fn stream_quotes(
             &self,
-            request: super::sse::StreamQuotesRequest,
+            request: super::types::StreamQuotesRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -425,7 +497,7 @@ pub mod server {
         /// Serves `POST /v1/orders/watch` as a stream of events.
         fn watch_orders(
             &self,
-            request: super::sse::WatchOrdersRequest,
+            request: super::types::WatchOrdersRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -436,22 +508,25 @@ pub mod server {
         > + ::std::marker::Send;
     }
 
-    /// Settings of the generated server: keep-alive interval, per-connection buffer.
+    /// Settings of the generated server: keep-alive interval, batching, request limits.
     pub type ServerConfig = ::wiregen_runtime::sse::server::ServerConfig;
 
-    /// An axum router serving every endpoint of the trait, with the default settings.
+    /// An axum router serving every operation of the trait, with the default settings.
     pub fn router<S: FixtureForOpenApi30>(
         service: S,
     ) -> ::wiregen_runtime::codegen::axum::Router {
         router_with_config(service, ServerConfig::default())
     }
 
-    /// An axum router serving every endpoint of the trait.
+    /// An axum router serving every operation of the trait.
     pub fn router_with_config<S: FixtureForOpenApi30>(
         service: S,
         config: ServerConfig,
     ) -> ::wiregen_runtime::codegen::axum::Router {
-        let state = ::std::sync::Arc::new(ServiceState { service, config });
+        let state = ::std::sync::Arc::new(::wiregen_runtime::sse::operation::Service {
+            service,
+            config,
+        });
         ::wiregen_runtime::codegen::axum::Router::new()
             .route(
                 "/v1/venues/{venueId}/quotes",
@@ -464,137 +539,69 @@ pub mod server {
             .with_state(state)
     }
 
-    struct ServiceState<S> {
-        service: S,
-        config: ServerConfig,
-    }
-
     async fn handle_stream_quotes<S: FixtureForOpenApi30>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
-        path: ::wiregen_runtime::params::PathParams,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::StreamQuotesRequest {
-            venue_id: match path.required("venueId") {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            interval: match ::wiregen_runtime::params::query_optional(
-                &parts.uri,
-                "interval",
-            ) {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            depth: match ::wiregen_runtime::params::query_required(&parts.uri, "depth") {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            x_client_tag: match ::wiregen_runtime::params::header_optional(
-                &parts.headers,
-                "X-Client-Tag",
-            ) {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            last_event_id: ::wiregen_runtime::sse::server::last_event_id(&parts.headers),
-        };
-        match state.service.stream_quotes(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.stream_quotes(request),
+            )
+            .await
     }
 
     async fn handle_watch_orders<S: FixtureForOpenApi30>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, body) = request.into_parts();
-        let request = super::sse::WatchOrdersRequest {
-            body: match ::wiregen_runtime::http::json_body::<
-                super::types::WatchRequest,
-            >(body)
-                .await
-            {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-        };
-        let _ = parts;
-        match state.service.watch_orders(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.watch_orders(request),
+            )
+            .await
     }
 }
 
-/// The client side: [`client::Client`](Client), one method per endpoint.
+/// The client side: [`client::Client`](Client), one method per operation.
 pub mod client {
-    /// A client of the `Fixture for OpenAPI 3.0` API: every stream it opens reconnects with
-    /// backoff and resumes with `Last-Event-ID` by itself.
+    /// Settings of a client: timeouts, backoff, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
+
+    /// A client of the `Fixture for OpenAPI 3.0` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        base_url: ::std::string::String,
-        http: ::wiregen_runtime::sse::client::HttpClient,
-        config: ::wiregen_runtime::sse::client::ClientConfig,
+        inner: ::wiregen_runtime::sse::operation::ApiClient,
     }
 
     impl Client {
         /// A client of the server at `base_url` (for example `http://127.0.0.1:3000`), with the
         /// default settings.
         pub fn new(base_url: impl ::std::convert::Into<::std::string::String>) -> Self {
-            Self::with_config(
-                base_url,
-                ::wiregen_runtime::sse::client::ClientConfig::default(),
-            )
+            Self::with_config(base_url, ClientConfig::default())
         }
 
         /// A client with explicit settings (timeouts, backoff, reconnection).
         pub fn with_config(
             base_url: impl ::std::convert::Into<::std::string::String>,
-            config: ::wiregen_runtime::sse::client::ClientConfig,
+            config: ClientConfig,
         ) -> Self {
             Self {
-                base_url: base_url.into(),
-                http: ::wiregen_runtime::sse::client::http_client(&config),
-                config,
+                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
+                    base_url,
+                    config,
+                ),
             }
         }
 
@@ -605,55 +612,16 @@ pub mod client {
         /// Subscribes to `GET /v1/venues/{venueId}/quotes`: a stream of typed events that reconnects and resumes by itself.
         pub fn stream_quotes(
             &self,
-            request: &super::sse::StreamQuotesRequest,
+            request: &super::types::StreamQuotesRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::StreamQuotesEvent,
         > {
-            match self.stream_quotes_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn stream_quotes_request(
-            &self,
-            request: &super::sse::StreamQuotesRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/venues/");
-            url.path(&request.venue_id);
-            url.literal("/quotes");
-            if let ::std::option::Option::Some(value) = &request.interval {
-                url.query("interval", value);
-            }
-            url.query("depth", &request.depth);
-            let mut headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            if let ::std::option::Option::Some(value) = &request.x_client_tag {
-                ::wiregen_runtime::params::set_header(
-                    &mut headers,
-                    "X-Client-Tag",
-                    value,
-                )?;
-            }
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: request.last_event_id.clone(),
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
 
         /// Watch a set of orders.
@@ -661,44 +629,16 @@ pub mod client {
         /// Subscribes to `POST /v1/orders/watch`: a stream of typed events that reconnects and resumes by itself.
         pub fn watch_orders(
             &self,
-            request: &super::sse::WatchOrdersRequest,
+            request: &super::types::WatchOrdersRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::WatchOrdersEvent,
         > {
-            match self.watch_orders_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn watch_orders_request(
-            &self,
-            request: &super::sse::WatchOrdersRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/orders/watch");
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::POST,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::Some(
-                    ::wiregen_runtime::sse::client::json_body(&request.body)?,
-                ),
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::POST,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
     }
 }

@@ -67,6 +67,10 @@ pub mod types {
         Message(Shape),
     }
 
+    /// Everything `GET /v1/shapes` takes.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct StreamShapesRequest {}
+
     /// The events of `GET /v1/log`, told apart by the SSE `event:` field.
     ///
     /// Raw text stream.
@@ -78,6 +82,10 @@ pub mod types {
         #[serde(rename = "message")]
         Message(::std::string::String),
     }
+
+    /// Everything `GET /v1/log` takes.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct TailLogRequest {}
 
     /// # Examples
     /// ```json
@@ -162,6 +170,13 @@ pub mod types {
         Message(CompletionChunk),
     }
 
+    /// Everything `POST /v1/completions` takes.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct CreateCompletionRequest {
+        /// The JSON request body.
+        pub body: CompletionRequest,
+    }
+
     /// Tagged by `channel`; the tag values are the component names.
     ///
     /// # Examples
@@ -211,29 +226,15 @@ pub mod types {
         #[serde(rename = "message")]
         Message(Notification),
     }
-}
-
-/// The Server-Sent Events endpoints: what each takes, and how its events travel.
-pub mod sse {
-    /// Everything `GET /v1/shapes` takes.
-    #[derive(Clone, Debug, PartialEq, Default)]
-    pub struct StreamShapesRequest {}
-
-    /// Everything `GET /v1/log` takes.
-    #[derive(Clone, Debug, PartialEq, Default)]
-    pub struct TailLogRequest {}
-
-    /// Everything `POST /v1/completions` takes.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct CreateCompletionRequest {
-        /// The JSON request body.
-        pub body: super::types::CompletionRequest,
-    }
 
     /// Everything `GET /v1/notifications` takes.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct StreamNotificationsRequest {}
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::sse::EventSet for super::types::StreamShapesEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -256,6 +257,27 @@ pub mod sse {
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::DecodeError> {
             let _ = event;
             ::wiregen_runtime::sse::read_json(data).map(Self::Message)
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::StreamShapesRequest {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::StreamShapesRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/shapes");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
         }
     }
 
@@ -287,6 +309,27 @@ pub mod sse {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::TailLogRequest {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::TailLogRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/log");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
     impl ::wiregen_runtime::sse::EventSet for super::types::CreateCompletionEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -309,6 +352,38 @@ pub mod sse {
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::DecodeError> {
             let _ = event;
             ::wiregen_runtime::sse::read_json(data).map(Self::Message)
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest
+    for super::types::CreateCompletionRequest {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self { body: request.json_body()? })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::CreateCompletionRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/completions");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+
+        fn json_body(
+            &self,
+        ) -> ::std::result::Result<
+            ::std::option::Option<::std::vec::Vec<u8>>,
+            ::wiregen_runtime::codegen::serde_json::Error,
+        > {
+            ::wiregen_runtime::codegen::serde_json::to_vec(&self.body)
+                .map(::std::option::Option::Some)
         }
     }
 
@@ -336,9 +411,32 @@ pub mod sse {
             ::wiregen_runtime::sse::read_json(data).map(Self::Message)
         }
     }
+
+    impl ::wiregen_runtime::request::FromRequest
+    for super::types::StreamNotificationsRequest {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest
+    for super::types::StreamNotificationsRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/notifications");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
 }
 
-/// The server side: implement the trait and serve [`server::router`](router).
+/// The server side: implement [`server::FixtureForOpenApi31`](FixtureForOpenApi31) and serve [`server::router`](router).
 pub mod server {
     /// Exercises the OpenAPI 3.1 dialect: type arrays with `null`, unions tagged by
     /// `const` alone, a discriminator without a mapping, payload-only and raw text
@@ -354,7 +452,7 @@ pub mod server {
         /// Serves `GET /v1/shapes` as a stream of events.
         fn stream_shapes(
             &self,
-            request: super::sse::StreamShapesRequest,
+            request: super::types::StreamShapesRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -371,7 +469,7 @@ pub mod server {
         /// Serves `GET /v1/log` as a stream of events.
         fn tail_log(
             &self,
-            request: super::sse::TailLogRequest,
+            request: super::types::TailLogRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<super::types::TailLogEvent>,
@@ -384,10 +482,11 @@ pub mod server {
         /// Streams end with a `[DONE]` data line.
         ///
         /// Serves `POST /v1/completions` as a stream of events.
+        ///
         /// When the stream ends, the router sends the end marker `[DONE]` as a last event's data.
         fn create_completion(
             &self,
-            request: super::sse::CreateCompletionRequest,
+            request: super::types::CreateCompletionRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -401,7 +500,7 @@ pub mod server {
         /// `text/event-stream`. Unless implemented, it answers 406 Not Acceptable.
         fn create_completion_json(
             &self,
-            request: super::sse::CreateCompletionRequest,
+            request: super::types::CreateCompletionRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 super::types::Completion,
@@ -421,7 +520,7 @@ pub mod server {
         /// Serves `GET /v1/notifications` as a stream of events.
         fn stream_notifications(
             &self,
-            request: super::sse::StreamNotificationsRequest,
+            request: super::types::StreamNotificationsRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -432,22 +531,25 @@ pub mod server {
         > + ::std::marker::Send;
     }
 
-    /// Settings of the generated server: keep-alive interval, per-connection buffer.
+    /// Settings of the generated server: keep-alive interval, batching, request limits.
     pub type ServerConfig = ::wiregen_runtime::sse::server::ServerConfig;
 
-    /// An axum router serving every endpoint of the trait, with the default settings.
+    /// An axum router serving every operation of the trait, with the default settings.
     pub fn router<S: FixtureForOpenApi31>(
         service: S,
     ) -> ::wiregen_runtime::codegen::axum::Router {
         router_with_config(service, ServerConfig::default())
     }
 
-    /// An axum router serving every endpoint of the trait.
+    /// An axum router serving every operation of the trait.
     pub fn router_with_config<S: FixtureForOpenApi31>(
         service: S,
         config: ServerConfig,
     ) -> ::wiregen_runtime::codegen::axum::Router {
-        let state = ::std::sync::Arc::new(ServiceState { service, config });
+        let state = ::std::sync::Arc::new(::wiregen_runtime::sse::operation::Service {
+            service,
+            config,
+        });
         ::wiregen_runtime::codegen::axum::Router::new()
             .route(
                 "/v1/shapes",
@@ -472,153 +574,104 @@ pub mod server {
             .with_state(state)
     }
 
-    struct ServiceState<S> {
-        service: S,
-        config: ServerConfig,
-    }
-
     async fn handle_stream_shapes<S: FixtureForOpenApi31>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::StreamShapesRequest {};
-        let _ = parts;
-        match state.service.stream_shapes(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.stream_shapes(request),
+            )
+            .await
     }
 
     async fn handle_tail_log<S: FixtureForOpenApi31>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::TailLogRequest {};
-        let _ = parts;
-        match state.service.tail_log(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.tail_log(request),
+            )
+            .await
     }
 
     async fn handle_create_completion<S: FixtureForOpenApi31>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, body) = request.into_parts();
-        let request = super::sse::CreateCompletionRequest {
-            body: match ::wiregen_runtime::http::json_body::<
-                super::types::CompletionRequest,
-            >(body)
-                .await
-            {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-        };
-        if !::wiregen_runtime::sse::server::accepts_event_stream(&parts.headers) {
-            return match state.service.create_completion_json(request).await {
-                ::std::result::Result::Ok(value) => {
-                    ::wiregen_runtime::http::json_response(&value)
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    )
-                }
-            };
-        }
-        match state.service.create_completion(request).await {
-            ::std::result::Result::Ok(stream) => {
-                stream.ending_with("[DONE]").into_response(&state.config)
-            }
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond_or_json(
+                request,
+                &state.config,
+                ::std::option::Option::Some("[DONE]"),
+                |request| state.service.create_completion(request),
+                |request| state.service.create_completion_json(request),
+            )
+            .await
     }
 
     async fn handle_stream_notifications<S: FixtureForOpenApi31>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::StreamNotificationsRequest {
-        };
-        let _ = parts;
-        match state.service.stream_notifications(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.stream_notifications(request),
+            )
+            .await
     }
 }
 
-/// The client side: [`client::Client`](Client), one method per endpoint.
+/// The client side: [`client::Client`](Client), one method per operation.
 pub mod client {
-    /// A client of the `Fixture for OpenAPI 3.1` API: every stream it opens reconnects with
-    /// backoff and resumes with `Last-Event-ID` by itself.
+    /// Settings of a client: timeouts, backoff, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
+
+    /// A client of the `Fixture for OpenAPI 3.1` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        base_url: ::std::string::String,
-        http: ::wiregen_runtime::sse::client::HttpClient,
-        config: ::wiregen_runtime::sse::client::ClientConfig,
+        inner: ::wiregen_runtime::sse::operation::ApiClient,
     }
 
     impl Client {
         /// A client of the server at `base_url` (for example `http://127.0.0.1:3000`), with the
         /// default settings.
         pub fn new(base_url: impl ::std::convert::Into<::std::string::String>) -> Self {
-            Self::with_config(
-                base_url,
-                ::wiregen_runtime::sse::client::ClientConfig::default(),
-            )
+            Self::with_config(base_url, ClientConfig::default())
         }
 
         /// A client with explicit settings (timeouts, backoff, reconnection).
         pub fn with_config(
             base_url: impl ::std::convert::Into<::std::string::String>,
-            config: ::wiregen_runtime::sse::client::ClientConfig,
+            config: ClientConfig,
         ) -> Self {
             Self {
-                base_url: base_url.into(),
-                http: ::wiregen_runtime::sse::client::http_client(&config),
-                config,
+                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
+                    base_url,
+                    config,
+                ),
             }
         }
 
@@ -629,42 +682,16 @@ pub mod client {
         /// Subscribes to `GET /v1/shapes`: a stream of typed events that reconnects and resumes by itself.
         pub fn stream_shapes(
             &self,
-            request: &super::sse::StreamShapesRequest,
+            request: &super::types::StreamShapesRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::StreamShapesEvent,
         > {
-            match self.stream_shapes_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn stream_shapes_request(
-            &self,
-            _request: &super::sse::StreamShapesRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/shapes");
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
 
         /// Raw text stream.
@@ -674,40 +701,14 @@ pub mod client {
         /// Subscribes to `GET /v1/log`: a stream of typed events that reconnects and resumes by itself.
         pub fn tail_log(
             &self,
-            request: &super::sse::TailLogRequest,
+            request: &super::types::TailLogRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<super::types::TailLogEvent> {
-            match self.tail_log_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn tail_log_request(
-            &self,
-            _request: &super::sse::TailLogRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/log");
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
 
         /// A completion, as one JSON document or as a stream of chunks.
@@ -717,59 +718,29 @@ pub mod client {
         /// Subscribes to `POST /v1/completions`: a stream of typed events that reconnects and resumes by itself.
         pub fn create_completion(
             &self,
-            request: &super::sse::CreateCompletionRequest,
+            request: &super::types::CreateCompletionRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::CreateCompletionEvent,
         > {
-            match self.create_completion_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::POST,
+                    request,
+                    ::std::option::Option::Some("[DONE]"),
+                )
         }
 
         /// The same endpoint, asking for one JSON document instead of a stream.
         pub async fn create_completion_json(
             &self,
-            request: &super::sse::CreateCompletionRequest,
+            request: &super::types::CreateCompletionRequest,
         ) -> ::std::result::Result<
             super::types::Completion,
             ::wiregen_runtime::sse::client::ClientError,
         > {
-            let built = self.create_completion_request(request)?;
-            ::wiregen_runtime::sse::client::fetch_json(&self.http, built, &self.config)
+            self.inner
+                .fetch_json(::wiregen_runtime::codegen::http::Method::POST, request)
                 .await
-        }
-
-        fn create_completion_request(
-            &self,
-            request: &super::sse::CreateCompletionRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/completions");
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::POST,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::Some(
-                    ::wiregen_runtime::sse::client::json_body(&request.body)?,
-                ),
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::Some(
-                    ::std::string::String::from("[DONE]"),
-                ),
-            })
         }
 
         /// Notifications told apart by a discriminator without a mapping.
@@ -777,42 +748,16 @@ pub mod client {
         /// Subscribes to `GET /v1/notifications`: a stream of typed events that reconnects and resumes by itself.
         pub fn stream_notifications(
             &self,
-            request: &super::sse::StreamNotificationsRequest,
+            request: &super::types::StreamNotificationsRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::StreamNotificationsEvent,
         > {
-            match self.stream_notifications_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn stream_notifications_request(
-            &self,
-            _request: &super::sse::StreamNotificationsRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/notifications");
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
     }
 }

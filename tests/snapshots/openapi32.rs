@@ -95,6 +95,15 @@ pub mod types {
         Log(::std::string::String),
     }
 
+    /// Everything `GET /v1/builds/{buildId}/events` takes.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct FollowBuildRequest {
+        /// The `buildId` path parameter.
+        pub build_id: i64,
+        /// Resume after this event id: the `Last-Event-ID` header. The client fills it in by itself when it reconnects.
+        pub last_event_id: ::std::option::Option<::std::string::String>,
+    }
+
     /// # Example
     /// ```json
     /// {
@@ -119,6 +128,10 @@ pub mod types {
         #[serde(rename = "correction")]
         Correction(Price),
     }
+
+    /// Everything `GET /v1/prices` takes.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct FollowPricesRequest {}
 
     /// # Examples
     /// ```json
@@ -153,27 +166,15 @@ pub mod types {
         #[serde(rename = "message")]
         Message(Tick),
     }
-}
-
-/// The Server-Sent Events endpoints: what each takes, and how its events travel.
-pub mod sse {
-    /// Everything `GET /v1/builds/{buildId}/events` takes.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct FollowBuildRequest {
-        /// The `buildId` path parameter.
-        pub build_id: i64,
-        /// Resume after this event id: the `Last-Event-ID` header. The client fills it in by itself when it reconnects.
-        pub last_event_id: ::std::option::Option<::std::string::String>,
-    }
-
-    /// Everything `GET /v1/prices` takes.
-    #[derive(Clone, Debug, PartialEq, Default)]
-    pub struct FollowPricesRequest {}
 
     /// Everything `GET /v1/ticks` takes.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct FollowTicksRequest {}
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::sse::EventSet for super::types::FollowBuildEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -222,6 +223,36 @@ pub mod sse {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::FollowBuildRequest {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                build_id: request.path_required("buildId")?,
+                last_event_id: request.last_event_id(),
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::FollowBuildRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/builds/");
+            url.path(&self.build_id);
+            url.literal("/events");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+
+        fn last_event_id(&self) -> ::std::option::Option<&str> {
+            self.last_event_id.as_deref()
+        }
+    }
+
     impl ::wiregen_runtime::sse::EventSet for super::types::FollowPricesEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -258,6 +289,27 @@ pub mod sse {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::FollowPricesRequest {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::FollowPricesRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/prices");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
     impl ::wiregen_runtime::sse::EventSet for super::types::FollowTicksEvent {
         fn event_name(&self) -> &'static str {
             match self {
@@ -282,9 +334,30 @@ pub mod sse {
             ::wiregen_runtime::sse::read_json(data).map(Self::Message)
         }
     }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::FollowTicksRequest {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::FollowTicksRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/ticks");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
 }
 
-/// The server side: implement the trait and serve [`server::router`](router).
+/// The server side: implement [`server::FixtureForOpenApi32`](FixtureForOpenApi32) and serve [`server::router`](router).
 pub mod server {
     /// Exercises `itemSchema` in its three forms: a strict envelope whose `data` is a
     /// string carrying JSON (`contentMediaType` and `contentSchema`), an envelope whose
@@ -297,7 +370,7 @@ pub mod server {
         /// Serves `GET /v1/builds/{buildId}/events` as a stream of events.
         fn follow_build(
             &self,
-            request: super::sse::FollowBuildRequest,
+            request: super::types::FollowBuildRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -312,7 +385,7 @@ pub mod server {
         /// Serves `GET /v1/prices` as a stream of events.
         fn follow_prices(
             &self,
-            request: super::sse::FollowPricesRequest,
+            request: super::types::FollowPricesRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -327,7 +400,7 @@ pub mod server {
         /// Serves `GET /v1/ticks` as a stream of events.
         fn follow_ticks(
             &self,
-            request: super::sse::FollowTicksRequest,
+            request: super::types::FollowTicksRequest,
         ) -> impl ::std::future::Future<
             Output = ::std::result::Result<
                 ::wiregen_runtime::sse::server::EventStream<
@@ -338,22 +411,25 @@ pub mod server {
         > + ::std::marker::Send;
     }
 
-    /// Settings of the generated server: keep-alive interval, per-connection buffer.
+    /// Settings of the generated server: keep-alive interval, batching, request limits.
     pub type ServerConfig = ::wiregen_runtime::sse::server::ServerConfig;
 
-    /// An axum router serving every endpoint of the trait, with the default settings.
+    /// An axum router serving every operation of the trait, with the default settings.
     pub fn router<S: FixtureForOpenApi32>(
         service: S,
     ) -> ::wiregen_runtime::codegen::axum::Router {
         router_with_config(service, ServerConfig::default())
     }
 
-    /// An axum router serving every endpoint of the trait.
+    /// An axum router serving every operation of the trait.
     pub fn router_with_config<S: FixtureForOpenApi32>(
         service: S,
         config: ServerConfig,
     ) -> ::wiregen_runtime::codegen::axum::Router {
-        let state = ::std::sync::Arc::new(ServiceState { service, config });
+        let state = ::std::sync::Arc::new(::wiregen_runtime::sse::operation::Service {
+            service,
+            config,
+        });
         ::wiregen_runtime::codegen::axum::Router::new()
             .route(
                 "/v1/builds/{buildId}/events",
@@ -370,115 +446,86 @@ pub mod server {
             .with_state(state)
     }
 
-    struct ServiceState<S> {
-        service: S,
-        config: ServerConfig,
-    }
-
     async fn handle_follow_build<S: FixtureForOpenApi32>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
-        path: ::wiregen_runtime::params::PathParams,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::FollowBuildRequest {
-            build_id: match path.required("buildId") {
-                ::std::result::Result::Ok(value) => value,
-                ::std::result::Result::Err(error) => {
-                    return ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                        error,
-                    );
-                }
-            },
-            last_event_id: ::wiregen_runtime::sse::server::last_event_id(&parts.headers),
-        };
-        match state.service.follow_build(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.follow_build(request),
+            )
+            .await
     }
 
     async fn handle_follow_prices<S: FixtureForOpenApi32>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::FollowPricesRequest {};
-        let _ = parts;
-        match state.service.follow_prices(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.follow_prices(request),
+            )
+            .await
     }
 
     async fn handle_follow_ticks<S: FixtureForOpenApi32>(
         ::wiregen_runtime::codegen::axum::extract::State(
             state,
         ): ::wiregen_runtime::codegen::axum::extract::State<
-            ::std::sync::Arc<ServiceState<S>>,
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
         >,
         request: ::wiregen_runtime::codegen::axum::extract::Request,
     ) -> ::wiregen_runtime::codegen::axum::response::Response {
-        let (parts, _) = request.into_parts();
-        let request = super::sse::FollowTicksRequest {};
-        let _ = parts;
-        match state.service.follow_ticks(request).await {
-            ::std::result::Result::Ok(stream) => stream.into_response(&state.config),
-            ::std::result::Result::Err(error) => {
-                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                    error,
-                )
-            }
-        }
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.follow_ticks(request),
+            )
+            .await
     }
 }
 
-/// The client side: [`client::Client`](Client), one method per endpoint.
+/// The client side: [`client::Client`](Client), one method per operation.
 pub mod client {
-    /// A client of the `Fixture for OpenAPI 3.2` API: every stream it opens reconnects with
-    /// backoff and resumes with `Last-Event-ID` by itself.
+    /// Settings of a client: timeouts, backoff, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
+
+    /// A client of the `Fixture for OpenAPI 3.2` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        base_url: ::std::string::String,
-        http: ::wiregen_runtime::sse::client::HttpClient,
-        config: ::wiregen_runtime::sse::client::ClientConfig,
+        inner: ::wiregen_runtime::sse::operation::ApiClient,
     }
 
     impl Client {
         /// A client of the server at `base_url` (for example `http://127.0.0.1:3000`), with the
         /// default settings.
         pub fn new(base_url: impl ::std::convert::Into<::std::string::String>) -> Self {
-            Self::with_config(
-                base_url,
-                ::wiregen_runtime::sse::client::ClientConfig::default(),
-            )
+            Self::with_config(base_url, ClientConfig::default())
         }
 
         /// A client with explicit settings (timeouts, backoff, reconnection).
         pub fn with_config(
             base_url: impl ::std::convert::Into<::std::string::String>,
-            config: ::wiregen_runtime::sse::client::ClientConfig,
+            config: ClientConfig,
         ) -> Self {
             Self {
-                base_url: base_url.into(),
-                http: ::wiregen_runtime::sse::client::http_client(&config),
-                config,
+                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
+                    base_url,
+                    config,
+                ),
             }
         }
 
@@ -487,44 +534,16 @@ pub mod client {
         /// Subscribes to `GET /v1/builds/{buildId}/events`: a stream of typed events that reconnects and resumes by itself.
         pub fn follow_build(
             &self,
-            request: &super::sse::FollowBuildRequest,
+            request: &super::types::FollowBuildRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::FollowBuildEvent,
         > {
-            match self.follow_build_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn follow_build_request(
-            &self,
-            request: &super::sse::FollowBuildRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/builds/");
-            url.path(&request.build_id);
-            url.literal("/events");
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: request.last_event_id.clone(),
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
 
         /// Envelopes whose data is an object.
@@ -532,42 +551,16 @@ pub mod client {
         /// Subscribes to `GET /v1/prices`: a stream of typed events that reconnects and resumes by itself.
         pub fn follow_prices(
             &self,
-            request: &super::sse::FollowPricesRequest,
+            request: &super::types::FollowPricesRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::FollowPricesEvent,
         > {
-            match self.follow_prices_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn follow_prices_request(
-            &self,
-            _request: &super::sse::FollowPricesRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/prices");
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
 
         /// Only the payload is described.
@@ -575,42 +568,16 @@ pub mod client {
         /// Subscribes to `GET /v1/ticks`: a stream of typed events that reconnects and resumes by itself.
         pub fn follow_ticks(
             &self,
-            request: &super::sse::FollowTicksRequest,
+            request: &super::types::FollowTicksRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<
             super::types::FollowTicksEvent,
         > {
-            match self.follow_ticks_request(request) {
-                ::std::result::Result::Ok(built) => {
-                    ::wiregen_runtime::sse::client::subscribe(
-                        self.http.clone(),
-                        built,
-                        self.config.clone(),
-                    )
-                }
-                ::std::result::Result::Err(error) => {
-                    ::wiregen_runtime::sse::client::EventStream::failed(error)
-                }
-            }
-        }
-
-        fn follow_ticks_request(
-            &self,
-            _request: &super::sse::FollowTicksRequest,
-        ) -> ::std::result::Result<
-            ::wiregen_runtime::sse::client::StreamRequest,
-            ::wiregen_runtime::sse::client::ClientError,
-        > {
-            let mut url = ::wiregen_runtime::params::UrlBuilder::new(&self.base_url);
-            url.literal("/v1/ticks");
-            let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-            ::std::result::Result::Ok(::wiregen_runtime::sse::client::StreamRequest {
-                method: ::wiregen_runtime::codegen::http::Method::GET,
-                url: url.finish(),
-                headers,
-                body: ::std::option::Option::None,
-                last_event_id: ::std::option::Option::None,
-                sentinel: ::std::option::Option::None,
-            })
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
         }
     }
 }

@@ -163,6 +163,19 @@ pub mod types {
         AuctionEnd(AuctionEnd),
     }
 
+    /// What a connection to `/auctions/{auctionId}` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct AuctionParams {
+        /// Identifier of the auction to join.
+        ///
+        /// The `auctionId` path parameter of the upgrade request.
+        pub auction_id: ::std::string::String,
+        /// Bidder identity; bids sent on this connection are placed in this user's name.
+        ///
+        /// The `userId` query parameter of the upgrade request.
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+
     /// A chat message written by the customer.
     ///
     /// # Example
@@ -359,27 +372,15 @@ pub mod types {
         #[serde(rename = "history")]
         HistoryReply(HistoryReply),
     }
-}
-
-/// The WebSocket channels: what a connection carries in its URL, and how messages travel.
-pub mod ws {
-    /// What a connection to `/auctions/{auctionId}` carries in its URL and upgrade request.
-    #[derive(Clone, Debug, PartialEq)]
-    pub struct AuctionParams {
-        /// Identifier of the auction to join.
-        ///
-        /// The `auctionId` path parameter of the upgrade request.
-        pub auction_id: ::std::string::String,
-        /// Bidder identity; bids sent on this connection are placed in this user's name.
-        ///
-        /// The `userId` query parameter of the upgrade request.
-        pub user_id: ::std::option::Option<::std::string::String>,
-    }
 
     /// What a connection to `/support/chat` carries in its URL and upgrade request.
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct SupportChatParams {}
+}
 
+/// How the types travel: the runtime's traits for events, messages, requests and
+/// parameters.
+mod wire {
     impl ::wiregen_runtime::ws::MessageSet for super::types::AuctionClientMessage {
         fn encode(
             &self,
@@ -418,6 +419,32 @@ pub mod ws {
         }
     }
 
+    impl ::wiregen_runtime::request::FromRequest for super::types::AuctionParams {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                auction_id: request.path_required("auctionId")?,
+                user_id: request.query_optional("userId")?,
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::AuctionParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/auctions/");
+            url.path(&self.auction_id);
+            url.query_optional("userId", &self.user_id);
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
     impl ::wiregen_runtime::ws::MessageSet for super::types::SupportChatClientMessage {
         fn encode(
             &self,
@@ -443,7 +470,6 @@ pub mod ws {
                 Self::HistoryRequest(m) => {
                     ::std::option::Option::Some(m.request_id.as_str())
                 }
-                #[allow(unreachable_patterns)]
                 _ => ::std::option::Option::None,
             }
         }
@@ -454,7 +480,6 @@ pub mod ws {
                     m.request_id = ::std::string::String::from(id);
                     true
                 }
-                #[allow(unreachable_patterns)]
                 _ => false,
             }
         }
@@ -485,7 +510,6 @@ pub mod ws {
                 Self::HistoryReply(m) => {
                     ::std::option::Option::Some(m.request_id.as_str())
                 }
-                #[allow(unreachable_patterns)]
                 _ => ::std::option::Option::None,
             }
         }
@@ -496,773 +520,588 @@ pub mod ws {
                     m.request_id = ::std::string::String::from(id);
                     true
                 }
-                #[allow(unreachable_patterns)]
                 _ => false,
             }
         }
     }
 
-    /// The server side: implement each channel's trait and serve [`router`](server::router).
-    pub mod server {
-        /// Settings of the served channels: message size, buffers, queue bound, keep-alive, and
-        /// what to do with invalid frames.
-        pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
-
-        /// Auction room
-        ///
-        /// Bidding and live updates for one auction.
-        ///
-        /// One WebSocket connection per auction. Every client connected to the
-        /// same auction receives the same stream of updates.
-        ///
-        /// The `auction` channel at `/auctions/{auctionId}`: implement this trait and serve [`router`] (or [`auction_router`]).
-        pub trait AuctionChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
-            type Auth: ::std::marker::Send + 'static;
-
-            /// Check the credential of the upgrade request (`None` if it carried none); an error
-            /// refuses the upgrade with that HTTP status.
-            fn authenticate(
-                &self,
-                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
-                params: &super::AuctionParams,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Auth,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::AuctionParams,
-                auth: Self::Auth,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::AuctionServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::AuctionClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// Support chat
-        ///
-        /// Conversation between a customer and a store agent.
-        ///
-        /// A customer opens this channel to talk to the support team. Messages
-        /// typed by the customer go to the assigned agent, and the agent's
-        /// messages and typing state come back on the same connection.
-        ///
-        /// The `supportChat` channel at `/support/chat`: implement this trait and serve [`router`] (or [`support_chat_router`]).
-        pub trait SupportChatChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
-            /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
-            /// [`on_disconnect`](Self::on_disconnect).
-            type Session: ::std::marker::Send + 'static;
-
-            /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
-            type Auth: ::std::marker::Send + 'static;
-
-            /// Check the credential of the upgrade request (`None` if it carried none); an error
-            /// refuses the upgrade with that HTTP status.
-            fn authenticate(
-                &self,
-                credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
-                params: &super::SupportChatParams,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Auth,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// A client asks to connect: accept it with its session (keep `outbound` to send it
-            /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
-            fn on_connect(
-                &self,
-                params: super::SupportChatParams,
-                auth: Self::Auth,
-                outbound: ::wiregen_runtime::ws::server::Outbound<
-                    super::super::types::SupportChatServerMessage,
-                >,
-            ) -> impl ::std::future::Future<
-                Output = ::std::result::Result<
-                    Self::Session,
-                    ::wiregen_runtime::http::HttpError,
-                >,
-            > + ::std::marker::Send;
-
-            /// One message from the client, in the order they came.
-            /// Requests of request/reply operations go to their own methods, never here.
-            fn on_message(
-                &self,
-                session: &mut Self::Session,
-                message: super::super::types::SupportChatClientMessage,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
-
-            /// History request
-            ///
-            /// Ask for earlier messages of the conversation.
-            ///
-            /// The server answers with a `history` reply carrying the same `requestId`.
-            ///
-            /// Request/reply `requestHistory`: answers a `historyRequest` request; the reply's correlation id is set to the request's.
-            fn request_history(
-                &self,
-                session: &mut Self::Session,
-                request: super::super::types::HistoryRequest,
-            ) -> impl ::std::future::Future<
-                Output = super::super::types::HistoryReply,
-            > + ::std::marker::Send;
-
-            /// A frame that is not a message of this channel. Return how to answer it, or `None`
-            /// for the configured [`ServerConfig::on_invalid`].
-            fn on_invalid(
-                &self,
-                session: &mut Self::Session,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> impl ::std::future::Future<
-                Output = ::std::option::Option<
-                    ::wiregen_runtime::ws::server::InvalidPolicy,
-                >,
-            > + ::std::marker::Send {
-                let _ = (session, error);
-                ::std::future::ready(::std::option::Option::None)
-            }
-
-            /// The connection ended.
-            fn on_disconnect(
-                &self,
-                session: Self::Session,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
-                let _ = (session, reason);
-                ::std::future::ready(())
-            }
-        }
-
-        /// An axum router serving every channel, with the default settings.
-        pub fn router<S: AuctionChannel + SupportChatChannel>(
-            service: S,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            router_with_config(service, ServerConfig::default())
-        }
-
-        /// An axum router serving every channel: channels sharing a socket on one connection each;
-        /// any other channel whose address has the same shape as an earlier one's is left out (axum
-        /// cannot route both).
-        pub fn router_with_config<S: AuctionChannel + SupportChatChannel>(
-            service: S,
-            config: ServerConfig,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            let service = ::std::sync::Arc::new(service);
-            let config = ::std::sync::Arc::new(config);
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .merge(auction_router(service.clone(), config.clone()))
-                .merge(support_chat_router(service.clone(), config.clone()))
-        }
-
-        struct ServiceState<S> {
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        }
-
-        /// An axum router serving only this channel.
-        pub fn auction_router<S: AuctionChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/auctions/{auctionId}",
-                    ::wiregen_runtime::codegen::axum::routing::get(auction_upgrade::<S>),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn auction_upgrade<S: AuctionChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            path: ::wiregen_runtime::params::PathParams,
-            uri: ::wiregen_runtime::codegen::http::Uri,
-            headers: ::wiregen_runtime::codegen::http::HeaderMap,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match auction_accept(
-                    &state,
-                    &path,
-                    &uri,
-                    &headers,
-                    outbound.clone(),
-                )
-                .await
-            {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::AuctionClientMessage,
-                super::super::types::AuctionServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn auction_accept<S: AuctionChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            path: &::wiregen_runtime::params::PathParams,
-            uri: &::wiregen_runtime::codegen::http::Uri,
-            headers: &::wiregen_runtime::codegen::http::HeaderMap,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::AuctionServerMessage,
-            >,
-        ) -> ::std::result::Result<
-            AuctionHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::AuctionParams {
-                auction_id: match path.required("auctionId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-                user_id: match ::wiregen_runtime::params::query_optional(uri, "userId") {
-                    ::std::result::Result::Ok(value) => value,
-                    ::std::result::Result::Err(error) => {
-                        return ::std::result::Result::Err(
-                            ::std::boxed::Box::new(
-                                ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                    error,
-                                ),
-                            ),
-                        );
-                    }
-                },
-            };
-            let credential = ::wiregen_runtime::ws::server::credential(
-                uri,
-                headers,
-                &[::wiregen_runtime::ws::server::Scheme::ApiKeyQuery("token")],
-            );
-            let auth = match state.service.authenticate(credential, &params).await {
-                ::std::result::Result::Ok(auth) => auth,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            let session = match state.service.on_connect(params, auth, outbound).await {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(AuctionHandler {
-                state: state.clone(),
-                session,
-            })
-        }
-
-        struct AuctionHandler<S: AuctionChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-        }
-
-        impl<
-            S: AuctionChannel,
-        > ::wiregen_runtime::ws::server::Handler<
-            super::super::types::AuctionClientMessage,
-        > for AuctionHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::AuctionClientMessage,
-            ) {
-                self.state.service.on_message(&mut self.session, message).await;
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
-        }
-
-        /// An axum router serving only this channel.
-        pub fn support_chat_router<S: SupportChatChannel>(
-            service: ::std::sync::Arc<S>,
-            config: ::std::sync::Arc<ServerConfig>,
-        ) -> ::wiregen_runtime::codegen::axum::Router {
-            ::wiregen_runtime::codegen::axum::Router::new()
-                .route(
-                    "/support/chat",
-                    ::wiregen_runtime::codegen::axum::routing::get(
-                        support_chat_upgrade::<S>,
-                    ),
-                )
-                .with_state(::std::sync::Arc::new(ServiceState { service, config }))
-        }
-
-        async fn support_chat_upgrade<S: SupportChatChannel>(
-            ::wiregen_runtime::codegen::axum::extract::State(
-                state,
-            ): ::wiregen_runtime::codegen::axum::extract::State<
-                ::std::sync::Arc<ServiceState<S>>,
-            >,
-            uri: ::wiregen_runtime::codegen::http::Uri,
-            headers: ::wiregen_runtime::codegen::http::HeaderMap,
-            upgrade: ::wiregen_runtime::ws::server::WebSocketUpgrade,
-        ) -> ::wiregen_runtime::codegen::axum::response::Response {
-            let outbound = ::wiregen_runtime::ws::server::Outbound::new(&state.config);
-            let handler = match support_chat_accept(
-                    &state,
-                    &uri,
-                    &headers,
-                    outbound.clone(),
-                )
-                .await
-            {
-                ::std::result::Result::Ok(handler) => handler,
-                ::std::result::Result::Err(response) => return *response,
-            };
-            ::wiregen_runtime::ws::server::upgrade::<
-                super::super::types::SupportChatClientMessage,
-                super::super::types::SupportChatServerMessage,
-                _,
-            >(upgrade, state.config.clone(), outbound, handler)
-        }
-
-        /// Read the upgrade request's parameters, authenticate it and connect it (the response
-        /// refusing it otherwise).
-        async fn support_chat_accept<S: SupportChatChannel>(
-            state: &::std::sync::Arc<ServiceState<S>>,
-            uri: &::wiregen_runtime::codegen::http::Uri,
-            headers: &::wiregen_runtime::codegen::http::HeaderMap,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::SupportChatServerMessage,
-            >,
-        ) -> ::std::result::Result<
-            SupportChatHandler<S>,
-            ::std::boxed::Box<::wiregen_runtime::codegen::axum::response::Response>,
-        > {
-            let params = super::SupportChatParams {};
-            let credential = ::wiregen_runtime::ws::server::credential(
-                uri,
-                headers,
-                &[::wiregen_runtime::ws::server::Scheme::ApiKeyQuery("token")],
-            );
-            let auth = match state.service.authenticate(credential, &params).await {
-                ::std::result::Result::Ok(auth) => auth,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            let session = match state
-                .service
-                .on_connect(params, auth, outbound.clone())
-                .await
-            {
-                ::std::result::Result::Ok(session) => session,
-                ::std::result::Result::Err(error) => {
-                    return ::std::result::Result::Err(
-                        ::std::boxed::Box::new(
-                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
-                                error,
-                            ),
-                        ),
-                    );
-                }
-            };
-            ::std::result::Result::Ok(SupportChatHandler {
-                state: state.clone(),
-                session,
-                outbound,
-            })
-        }
-
-        struct SupportChatHandler<S: SupportChatChannel> {
-            state: ::std::sync::Arc<ServiceState<S>>,
-            session: S::Session,
-            outbound: ::wiregen_runtime::ws::server::Outbound<
-                super::super::types::SupportChatServerMessage,
-            >,
-        }
-
-        impl<
-            S: SupportChatChannel,
-        > ::wiregen_runtime::ws::server::Handler<
-            super::super::types::SupportChatClientMessage,
-        > for SupportChatHandler<S> {
-            async fn on_message(
-                &mut self,
-                message: super::super::types::SupportChatClientMessage,
-            ) {
-                let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(
-                        &message,
-                    )
-                    .map(::std::string::String::from);
-                match message {
-                    super::super::types::SupportChatClientMessage::HistoryRequest(
-                        request,
-                    ) => {
-                        let mut reply = super::super::types::SupportChatServerMessage::HistoryReply(
-                            self
-                                .state
-                                .service
-                                .request_history(&mut self.session, request)
-                                .await,
-                        );
-                        if let ::std::option::Option::Some(id) = &correlation {
-                            ::wiregen_runtime::ws::MessageSet::set_correlation_id(
-                                &mut reply,
-                                id,
-                            );
-                        }
-                        let _ = self.outbound.send(&reply);
-                    }
-                    #[allow(unreachable_patterns)]
-                    other => {
-                        self.state.service.on_message(&mut self.session, other).await
-                    }
-                }
-            }
-
-            async fn on_invalid(
-                &mut self,
-                error: ::wiregen_runtime::ws::DecodeError,
-            ) -> ::wiregen_runtime::ws::server::InvalidPolicy {
-                match self.state.service.on_invalid(&mut self.session, error).await {
-                    ::std::option::Option::Some(policy) => policy,
-                    ::std::option::Option::None => self.state.config.on_invalid,
-                }
-            }
-
-            async fn on_disconnect(
-                self,
-                reason: ::wiregen_runtime::ws::server::Disconnect,
-            ) {
-                self.state.service.on_disconnect(self.session, reason).await;
-            }
+    impl ::wiregen_runtime::request::FromRequest for super::types::SupportChatParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
         }
     }
 
-    /// The client side: one typed client per channel.
-    pub mod client {
-        /// Settings of a client: timeouts, queue sizes, reconnection.
-        pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+    impl ::wiregen_runtime::params::ToRequest for super::types::SupportChatParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/support/chat");
+        }
 
-        /// Auction room
-        ///
-        /// Bidding and live updates for one auction.
-        ///
-        /// One WebSocket connection per auction. Every client connected to the
-        /// same auction receives the same stream of updates.
-        ///
-        /// A typed client of the `auction` channel at `/auctions/{auctionId}`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct AuctionClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::AuctionClientMessage,
-                super::super::types::AuctionServerMessage,
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+}
+
+/// The server side: implement each channel's trait and serve [`server::router`](router).
+pub mod server {
+    /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
+    /// request limits, and what to do with invalid frames.
+    pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
+
+    /// An axum router serving every channel, with the default settings.
+    pub fn router<S: AuctionChannel + SupportChatChannel>(
+        service: S,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        router_with_config(service, ServerConfig::default())
+    }
+
+    /// An axum router serving every channel: channels sharing a socket on one connection
+    /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
+    /// warned about it).
+    pub fn router_with_config<S: AuctionChannel + SupportChatChannel>(
+        service: S,
+        config: ServerConfig,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        let service = ::std::sync::Arc::new(service);
+        let config = ::std::sync::Arc::new(config);
+        ::wiregen_runtime::codegen::axum::Router::new()
+            .merge(auction_router(service.clone(), config.clone()))
+            .merge(support_chat_router(service.clone(), config.clone()))
+    }
+
+    /// Auction room
+    ///
+    /// Bidding and live updates for one auction.
+    ///
+    /// One WebSocket connection per auction. Every client connected to the
+    /// same auction receives the same stream of updates.
+    ///
+    /// The `auction` channel at `/auctions/{auctionId}`: implement this trait and serve [`router`] (or [`auction_router`]).
+    pub trait AuctionChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+        type Auth: ::std::marker::Send + 'static;
+
+        /// Check the credential of the upgrade request (`None` if it carried none); an error
+        /// refuses the upgrade with that HTTP status.
+        fn authenticate(
+            &self,
+            credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+            params: &super::types::AuctionParams,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Auth,
+                ::wiregen_runtime::http::HttpError,
             >,
-        }
+        > + ::std::marker::Send;
 
-        impl AuctionClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::AuctionParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::AuctionServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params, credential)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
-
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                params: &super::AuctionParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/auctions/");
-                url.path(&params.auction_id);
-                if let ::std::option::Option::Some(value) = &params.user_id {
-                    url.query("userId", value);
-                }
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                if let ::std::option::Option::Some(
-                    ::wiregen_runtime::ws::Credential::ApiKey(key),
-                ) = credential {
-                    url.query("token", key);
-                }
-                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                };
-                if let ::std::option::Option::Some(credential) = credential {
-                    request.authorize(credential)?;
-                }
-                ::std::result::Result::Ok(request)
-            }
-
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::AuctionClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
-
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
-
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::AuctionClientMessage,
-                super::super::types::AuctionServerMessage,
-            > {
-                &self.sender
-            }
-        }
-
-        /// Support chat
-        ///
-        /// Conversation between a customer and a store agent.
-        ///
-        /// A customer opens this channel to talk to the support team. Messages
-        /// typed by the customer go to the assigned agent, and the agent's
-        /// messages and typing state come back on the same connection.
-        ///
-        /// A typed client of the `supportChat` channel at `/support/chat`.
-        ///
-        /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes
-        /// when every clone is dropped) and the stream of what the server sends.
-        #[derive(Clone, Debug)]
-        pub struct SupportChatClient {
-            sender: ::wiregen_runtime::ws::client::Sender<
-                super::super::types::SupportChatClientMessage,
-                super::super::types::SupportChatServerMessage,
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::AuctionParams,
+            auth: Self::Auth,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::types::AuctionServerMessage,
             >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::AuctionClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
         }
 
-        impl SupportChatClient {
-            /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
-            pub async fn connect(
-                base_url: &str,
-                params: &super::SupportChatParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-                config: ClientConfig,
-            ) -> ::std::result::Result<
-                (
-                    Self,
-                    ::wiregen_runtime::ws::client::Receiver<
-                        super::super::types::SupportChatServerMessage,
-                    >,
-                ),
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let request = Self::request(base_url, params, credential)?;
-                let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
-                        request,
-                        config,
-                    )
-                    .await?;
-                ::std::result::Result::Ok((Self { sender }, receiver))
-            }
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
 
-            /// The URL and headers [`connect`](Self::connect) uses.
-            pub fn request(
-                base_url: &str,
-                _params: &super::SupportChatParams,
-                credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
-            ) -> ::std::result::Result<
-                ::wiregen_runtime::ws::client::ConnectRequest,
-                ::wiregen_runtime::ws::client::ConnectError,
-            > {
-                let mut url = ::wiregen_runtime::params::UrlBuilder::new(base_url);
-                url.literal("/support/chat");
-                let headers = ::wiregen_runtime::codegen::http::HeaderMap::new();
-                if let ::std::option::Option::Some(
-                    ::wiregen_runtime::ws::Credential::ApiKey(key),
-                ) = credential {
-                    url.query("token", key);
-                }
-                let mut request = ::wiregen_runtime::ws::client::ConnectRequest {
-                    url: url.finish(),
-                    headers,
-                };
-                if let ::std::option::Option::Some(credential) = credential {
-                    request.authorize(credential)?;
-                }
-                ::std::result::Result::Ok(request)
-            }
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct AuctionEndpoint;
 
-            /// Send a message.
-            pub async fn send(
-                &self,
-                message: &super::super::types::SupportChatClientMessage,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.send(message).await
-            }
+    impl<S: AuctionChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for AuctionEndpoint {
+        type In = super::types::AuctionClientMessage;
 
-            /// Close the connection normally (1000); reconnection stops.
-            pub async fn close(
-                &self,
-            ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
-                self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
-            }
+        type Out = super::types::AuctionServerMessage;
 
-            /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
-            pub fn sender(
-                &self,
-            ) -> &::wiregen_runtime::ws::client::Sender<
-                super::super::types::SupportChatClientMessage,
-                super::super::types::SupportChatServerMessage,
-            > {
-                &self.sender
-            }
+        type Session = S::Session;
 
-            /// History request
-            ///
-            /// Ask for earlier messages of the conversation.
-            ///
-            /// The server answers with a `history` reply carrying the same `requestId`.
-            ///
-            /// Request/reply `requestHistory`: answers a `historyRequest` request; the reply's correlation id is set to the request's.
-            ///
-            /// Waits for the reply with the same correlation id (set here unless the request has
-            /// one), until [`ClientConfig::call_timeout`].
-            pub async fn request_history(
-                &self,
-                request: super::super::types::HistoryRequest,
-            ) -> ::std::result::Result<
-                super::super::types::HistoryReply,
-                ::wiregen_runtime::ws::client::ClientError,
-            > {
-                let reply = self
-                    .sender
-                    .call(
-                        super::super::types::SupportChatClientMessage::HistoryRequest(
-                            request,
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::AuctionServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::AuctionParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            let credential = ::wiregen_runtime::ws::server::credential(
+                request.uri(),
+                request.headers(),
+                &[::wiregen_runtime::ws::server::Scheme::ApiKeyQuery("token")],
+            );
+            let auth = service.authenticate(credential, &params).await?;
+            service.on_connect(params, auth, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            _outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::AuctionServerMessage,
+            >,
+            message: super::types::AuctionClientMessage,
+        ) {
+            service.on_message(session, message).await;
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn auction_router<S: AuctionChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            AuctionEndpoint,
+        >("/auctions/{auctionId}", service, config)
+    }
+
+    /// Support chat
+    ///
+    /// Conversation between a customer and a store agent.
+    ///
+    /// A customer opens this channel to talk to the support team. Messages
+    /// typed by the customer go to the assigned agent, and the agent's
+    /// messages and typing state come back on the same connection.
+    ///
+    /// The `supportChat` channel at `/support/chat`: implement this trait and serve [`router`] (or [`support_chat_router`]).
+    pub trait SupportChatChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// Who a connection is, as [`authenticate`](Self::authenticate) decided.
+        type Auth: ::std::marker::Send + 'static;
+
+        /// Check the credential of the upgrade request (`None` if it carried none); an error
+        /// refuses the upgrade with that HTTP status.
+        fn authenticate(
+            &self,
+            credential: ::std::option::Option<::wiregen_runtime::ws::Credential>,
+            params: &super::types::SupportChatParams,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Auth,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::SupportChatParams,
+            auth: Self::Auth,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::types::SupportChatServerMessage,
+            >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        /// Requests of request/reply operations go to their own methods, never here.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::SupportChatClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// History request
+        ///
+        /// Ask for earlier messages of the conversation.
+        ///
+        /// The server answers with a `history` reply carrying the same `requestId`.
+        ///
+        /// Request/reply `requestHistory`: answers a `historyRequest` request; the reply's correlation id is set to the request's.
+        fn request_history(
+            &self,
+            session: &mut Self::Session,
+            request: super::types::HistoryRequest,
+        ) -> impl ::std::future::Future<
+            Output = super::types::HistoryReply,
+        > + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct SupportChatEndpoint;
+
+    impl<S: SupportChatChannel> ::wiregen_runtime::ws::channel::Endpoint<S>
+    for SupportChatEndpoint {
+        type In = super::types::SupportChatClientMessage;
+
+        type Out = super::types::SupportChatServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::SupportChatServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::SupportChatParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            let credential = ::wiregen_runtime::ws::server::credential(
+                request.uri(),
+                request.headers(),
+                &[::wiregen_runtime::ws::server::Scheme::ApiKeyQuery("token")],
+            );
+            let auth = service.authenticate(credential, &params).await?;
+            service.on_connect(params, auth, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::SupportChatServerMessage,
+            >,
+            message: super::types::SupportChatClientMessage,
+        ) {
+            let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(&message)
+                .map(::std::string::String::from);
+            match message {
+                super::types::SupportChatClientMessage::HistoryRequest(request) => {
+                    ::wiregen_runtime::ws::channel::reply(
+                        outbound,
+                        correlation.as_deref(),
+                        super::types::SupportChatServerMessage::HistoryReply(
+                            service.request_history(session, request).await,
                         ),
                     )
-                    .await?;
-                match reply {
-                    super::super::types::SupportChatServerMessage::HistoryReply(
-                        reply,
-                    ) => ::std::result::Result::Ok(reply),
-                    #[allow(unreachable_patterns)]
-                    _ => {
-                        ::std::result::Result::Err(
-                            ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
-                        )
-                    }
+                }
+                other => service.on_message(session, other).await,
+            }
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn support_chat_router<S: SupportChatChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            SupportChatEndpoint,
+        >("/support/chat", service, config)
+    }
+}
+
+/// The client side: one typed client per channel.
+pub mod client {
+    /// Settings of a client: timeouts, queue sizes, reconnection.
+    pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
+
+    /// Auction room
+    ///
+    /// Bidding and live updates for one auction.
+    ///
+    /// One WebSocket connection per auction. Every client connected to the
+    /// same auction receives the same stream of updates.
+    ///
+    /// A typed client of the `auction` channel at `/auctions/{auctionId}`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct AuctionClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::AuctionClientMessage,
+            super::types::AuctionServerMessage,
+        >,
+    }
+
+    impl AuctionClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::AuctionParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    super::types::AuctionServerMessage,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params, credential)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::AuctionParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                credential,
+                ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::connect::KeyPlace::Query("token"),
+                ),
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::AuctionClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::AuctionClientMessage,
+            super::types::AuctionServerMessage,
+        > {
+            &self.sender
+        }
+    }
+
+    /// Support chat
+    ///
+    /// Conversation between a customer and a store agent.
+    ///
+    /// A customer opens this channel to talk to the support team. Messages
+    /// typed by the customer go to the assigned agent, and the agent's
+    /// messages and typing state come back on the same connection.
+    ///
+    /// A typed client of the `supportChat` channel at `/support/chat`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct SupportChatClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::SupportChatClientMessage,
+            super::types::SupportChatServerMessage,
+        >,
+    }
+
+    impl SupportChatClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::SupportChatParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<
+                    super::types::SupportChatServerMessage,
+                >,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params, credential)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::SupportChatParams,
+            credential: ::std::option::Option<&::wiregen_runtime::ws::Credential>,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                credential,
+                ::std::option::Option::Some(
+                    ::wiregen_runtime::ws::connect::KeyPlace::Query("token"),
+                ),
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::SupportChatClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::SupportChatClientMessage,
+            super::types::SupportChatServerMessage,
+        > {
+            &self.sender
+        }
+
+        /// History request
+        ///
+        /// Ask for earlier messages of the conversation.
+        ///
+        /// The server answers with a `history` reply carrying the same `requestId`.
+        ///
+        /// Request/reply `requestHistory`: sends a `historyRequest` request and waits for the reply with the same correlation id (set here unless the request has one), until [`ClientConfig::call_timeout`].
+        pub async fn request_history(
+            &self,
+            request: super::types::HistoryRequest,
+        ) -> ::std::result::Result<
+            super::types::HistoryReply,
+            ::wiregen_runtime::ws::client::ClientError,
+        > {
+            let reply = self
+                .sender
+                .call(super::types::SupportChatClientMessage::HistoryRequest(request))
+                .await?;
+            match reply {
+                super::types::SupportChatServerMessage::HistoryReply(reply) => {
+                    ::std::result::Result::Ok(reply)
+                }
+                _ => {
+                    ::std::result::Result::Err(
+                        ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
+                    )
                 }
             }
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use wiregen_build_rs_example::notifications::client::Client;
 use wiregen_build_rs_example::notifications::server::{self, PetStoreNotifications};
-use wiregen_build_rs_example::notifications::sse::StreamNotificationsRequest;
+use wiregen_build_rs_example::notifications::types::StreamNotificationsRequest;
 use wiregen_build_rs_example::notifications::types::{
     Adoption, OrderDelivered, OrderPlaced, OrderShipped, PetStatus, StatusChange,
     StreamNotificationsEvent as Event,

@@ -314,7 +314,7 @@ async fn run(kind: &str, clients: usize, messages: usize, window: u64) -> Result
 async fn serve(kind: &str, port_file: &str) {
     use axum::serve::ListenerExt;
     let router = match kind {
-        "generated" => wiregen_snapshots::petstore_asyncapi::ws::server::router_with_config(
+        "generated" => wiregen_snapshots::petstore_asyncapi::server::router_with_config(
             ws_support::Store::default(),
             wiregen_runtime::ws::server::ServerConfig::default().queue_capacity(4096),
         ),

@@ -157,8 +157,8 @@ where
 
 mod fixture30 {
     use super::*;
-    use openapi30::sse::{StreamQuotesRequest, WatchOrdersRequest};
     use openapi30::types::{StreamQuotesEvent, WatchOrdersEvent};
+    use openapi30::types::{StreamQuotesRequest, WatchOrdersRequest};
 
     pub fn quotes() -> Vec<StreamQuotesEvent> {
         typed(json!([
@@ -216,7 +216,7 @@ async fn openapi30_every_event_and_every_kind_of_parameter() {
     let server = Served::start(openapi30::server::router(fixture30::Service(seen.clone()))).await;
     let client = openapi30::client::Client::with_config(server.base(), quick());
 
-    let request = openapi30::sse::StreamQuotesRequest {
+    let request = openapi30::types::StreamQuotesRequest {
         venue_id: "7d9f1c2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
             .parse()
             .expect("a UUID"),
@@ -240,7 +240,7 @@ async fn openapi30_every_event_and_every_kind_of_parameter() {
                      "parent": {"name": "above", "children": []}}
     }))
     .expect("a WatchRequest");
-    let request = openapi30::sse::WatchOrdersRequest { body };
+    let request = openapi30::types::WatchOrdersRequest { body };
     // A POST stream does not reconnect: it ends where the server's stream ends.
     let received = all(client.watch_orders(&request)).await;
     assert_eq!(events(received), numbered(&fixture30::orders()));
@@ -253,12 +253,12 @@ async fn openapi30_every_event_and_every_kind_of_parameter() {
 
 mod fixture31 {
     use super::*;
-    use openapi31::sse::{
-        CreateCompletionRequest, StreamNotificationsRequest, StreamShapesRequest, TailLogRequest,
-    };
     use openapi31::types::{
         Completion, CreateCompletionEvent, StreamNotificationsEvent, StreamShapesEvent,
         TailLogEvent,
+    };
+    use openapi31::types::{
+        CreateCompletionRequest, StreamNotificationsRequest, StreamShapesRequest, TailLogRequest,
     };
 
     pub fn shapes() -> Vec<StreamShapesEvent> {
@@ -394,7 +394,7 @@ async fn openapi31_unions_text_sentinel_and_json_alternative() {
     let body: openapi31::types::CompletionRequest =
         serde_json::from_value(json!({"prompt": "Hello", "stop": null, "temperature": 0.5}))
             .expect("a CompletionRequest");
-    let request = openapi31::sse::CreateCompletionRequest { body };
+    let request = openapi31::types::CreateCompletionRequest { body };
     let received = all(client.create_completion(&request)).await;
     assert_eq!(events(received), numbered(&fixture31::chunks()));
 
@@ -415,8 +415,8 @@ async fn openapi31_unions_text_sentinel_and_json_alternative() {
 
 mod fixture32 {
     use super::*;
-    use openapi32::sse::{FollowBuildRequest, FollowPricesRequest, FollowTicksRequest};
     use openapi32::types::{FollowBuildEvent, FollowPricesEvent, FollowTicksEvent};
+    use openapi32::types::{FollowBuildRequest, FollowPricesRequest, FollowTicksRequest};
 
     pub fn build() -> Vec<FollowBuildEvent> {
         typed(json!([
@@ -477,7 +477,7 @@ async fn openapi32_item_schema_streams() {
     let server = Served::start(openapi32::server::router(fixture32::Service(seen.clone()))).await;
     let client = openapi32::client::Client::with_config(server.base(), quick());
 
-    let request = openapi32::sse::FollowBuildRequest {
+    let request = openapi32::types::FollowBuildRequest {
         build_id: -42,
         last_event_id: None,
     };
@@ -499,8 +499,8 @@ async fn openapi32_item_schema_streams() {
 
 mod fixture_json {
     use super::*;
-    use json_payload::sse::CountUpRequest;
     use json_payload::types::CountUpEvent;
+    use json_payload::types::CountUpRequest;
 
     pub fn counts(from: i64) -> Vec<CountUpEvent> {
         typed(json!([
@@ -532,14 +532,14 @@ async fn json_spec_query_parameter_and_error_status() {
 
     let expected = fixture_json::counts(40);
     let received = take(
-        client.count_up(&json_payload::sse::CountUpRequest { from: Some(40) }),
+        client.count_up(&json_payload::types::CountUpRequest { from: Some(40) }),
         3,
     )
     .await;
     assert_eq!(events(received), numbered(&expected));
 
     // An error status is one typed error item, then the end: no reconnection loop.
-    let items = all(client.count_up(&json_payload::sse::CountUpRequest { from: Some(-1) })).await;
+    let items = all(client.count_up(&json_payload::types::CountUpRequest { from: Some(-1) })).await;
     assert_eq!(items.len(), 1, "{items:?}");
     match &items[0] {
         Err(ClientError::Status { status, body }) => {
@@ -554,8 +554,8 @@ async fn json_spec_query_parameter_and_error_status() {
 
 mod petstore {
     use super::*;
-    use petstore_openapi::sse::StreamNotificationsRequest;
     use petstore_openapi::types::StreamNotificationsEvent;
+    use petstore_openapi::types::StreamNotificationsRequest;
 
     pub fn all_events() -> Vec<StreamNotificationsEvent> {
         typed(json!([
@@ -611,7 +611,7 @@ async fn petstore_undeclared_events_and_bad_payloads_do_not_end_the_stream() {
     )))
     .await;
     let client = petstore_openapi::client::Client::with_config(server.base(), quick());
-    let request = petstore_openapi::sse::StreamNotificationsRequest {
+    let request = petstore_openapi::types::StreamNotificationsRequest {
         user_id: Some("u-1001".to_owned()),
         last_event_id: None,
     };
@@ -662,7 +662,7 @@ struct Resuming {
 impl petstore_openapi::server::PetStoreNotifications for Resuming {
     fn stream_notifications(
         &self,
-        request: petstore_openapi::sse::StreamNotificationsRequest,
+        request: petstore_openapi::types::StreamNotificationsRequest,
     ) -> impl Future<
         Output = Result<EventStream<petstore_openapi::types::StreamNotificationsEvent>, HttpError>,
     > + Send {

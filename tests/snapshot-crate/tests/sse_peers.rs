@@ -19,7 +19,7 @@ use wiregen_runtime::sse::SseEvent;
 use wiregen_runtime::sse::broadcast::Broadcaster;
 use wiregen_runtime::sse::client::{ClientConfig, ClientError, Received};
 use wiregen_runtime::sse::server::{EventStream, ServerConfig};
-use wiregen_snapshots::petstore_openapi::{client::Client, server, sse, types};
+use wiregen_snapshots::petstore_openapi::{client::Client, server, types};
 
 /// `tests/peers/petstore-events.json` as (id, name, data): what the peer servers send, and
 /// what the generated server below sends too.
@@ -59,7 +59,7 @@ struct Store {
 impl server::PetStoreNotifications for Store {
     fn stream_notifications(
         &self,
-        request: sse::StreamNotificationsRequest,
+        request: types::StreamNotificationsRequest,
     ) -> impl Future<Output = Result<EventStream<types::StreamNotificationsEvent>, HttpError>> + Send
     {
         // A new subscriber sees the recent history first, a resuming one what it missed.
@@ -302,7 +302,7 @@ fn generated_client_against(server: &Server) {
         .expect("a tokio runtime");
     runtime.block_on(async {
         let expected = typed_events();
-        let take = |client: Client, request: sse::StreamNotificationsRequest, n: usize| async move {
+        let take = |client: Client, request: types::StreamNotificationsRequest, n: usize| async move {
             tokio::time::timeout(
                 TIMEOUT,
                 client
@@ -329,7 +329,7 @@ fn generated_client_against(server: &Server) {
         assert_eq!(events(items), expected, "{}", server.log_text());
 
         let client = Client::with_config(server.url(""), quick());
-        let request = sse::StreamNotificationsRequest {
+        let request = types::StreamNotificationsRequest {
             user_id: None,
             last_event_id: Some("4".to_owned()),
         };

@@ -12,13 +12,13 @@ use tokio_tungstenite::tungstenite::Message;
 use wiregen_runtime::ws::client::{ClientConfig, Event, Receiver};
 use wiregen_runtime::ws::server::{InvalidPolicy, ServerConfig};
 use wiregen_runtime::ws::{Credential, close_code};
+use wiregen_snapshots::petstore_asyncapi::client::{AuctionClient, SupportChatClient};
 use wiregen_snapshots::petstore_asyncapi::types::{
     AgentMessage, AgentTyping, AuctionClientMessage, AuctionEnd, AuctionServerMessage, Bid,
     BidPlaced, ChatMessage, HistoryReply, HistoryRequest, Outbid, SupportChatClientMessage,
     SupportChatServerMessage, Typing, Watch,
 };
-use wiregen_snapshots::petstore_asyncapi::ws::client::{AuctionClient, SupportChatClient};
-use wiregen_snapshots::petstore_asyncapi::ws::{AuctionParams, SupportChatParams};
+use wiregen_snapshots::petstore_asyncapi::types::{AuctionParams, SupportChatParams};
 use ws_support::{Store, TOKEN, sent_at, serve};
 
 const WAIT: Duration = Duration::from_secs(10);

@@ -11,9 +11,10 @@ use wiregen_runtime::http::HttpError;
 use wiregen_runtime::ws::NoMessages;
 use wiregen_runtime::ws::client::ClientConfig;
 use wiregen_runtime::ws::server::{Outbound, ServerConfig};
+use wiregen_snapshots::asyncapi30_pathnames::client::SharedClient;
+use wiregen_snapshots::asyncapi30_pathnames::server;
 use wiregen_snapshots::asyncapi30_pathnames::types::SharedClientMessage;
-use wiregen_snapshots::asyncapi30_pathnames::ws::client::SharedClient;
-use wiregen_snapshots::asyncapi30_pathnames::ws::{SharedParams, server};
+use wiregen_snapshots::asyncapi30_pathnames::types::SharedParams;
 
 const WAIT: Duration = Duration::from_secs(10);
 

@@ -15,13 +15,13 @@ use serde_json::{Value, json};
 use wiregen_runtime::ws::Credential;
 use wiregen_runtime::ws::client::{ClientConfig, Event};
 use wiregen_runtime::ws::server::{InvalidPolicy, ServerConfig};
+use wiregen_snapshots::petstore_asyncapi::client::{AuctionClient, SupportChatClient};
 use wiregen_snapshots::petstore_asyncapi::types::{
     AgentMessage, AgentTyping, AuctionClientMessage, AuctionEnd, AuctionServerMessage, Bid,
     BidPlaced, ChatMessage, HistoryRequest, SupportChatClientMessage, SupportChatServerMessage,
     Typing, Watch,
 };
-use wiregen_snapshots::petstore_asyncapi::ws::client::{AuctionClient, SupportChatClient};
-use wiregen_snapshots::petstore_asyncapi::ws::{AuctionParams, SupportChatParams};
+use wiregen_snapshots::petstore_asyncapi::types::{AuctionParams, SupportChatParams};
 use ws_support::{Store, TOKEN, serve};
 
 /// One kind of client peer: how to start it with a URL, a frame count and frames to send.

@@ -14,15 +14,15 @@ use tokio_tungstenite::tungstenite::Message;
 use wiregen_runtime::http::HttpError;
 use wiregen_runtime::ws::client::ClientConfig;
 use wiregen_runtime::ws::server::Outbound;
+use wiregen_snapshots::asyncapi30_shared::client::{StreamSocketClient, TradesClient};
+use wiregen_snapshots::asyncapi30_shared::server;
 use wiregen_snapshots::asyncapi30_shared::types::{
     OrdersClientMessage, OrdersOrderFilled, OrdersOrderPlaced, OrdersPlaceOrder,
     OrdersServerMessage, QuotesServerMessage, TradesClientMessage, TradesServerMessage,
     TradesSubscribe, TradesTrade,
 };
-use wiregen_snapshots::asyncapi30_shared::ws::client::{StreamSocketClient, TradesClient};
-use wiregen_snapshots::asyncapi30_shared::ws::{
+use wiregen_snapshots::asyncapi30_shared::types::{
     OrdersParams, QuotesParams, StreamSocketClientMessage, StreamSocketServerMessage, TradesParams,
-    server,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -71,8 +71,6 @@ impl server::OrdersChannel for Exchange {
         self.0.orders.fetch_add(1, Ordering::SeqCst);
         Ok(outbound)
     }
-
-    async fn on_message(&self, _outbound: &mut Self::Session, _message: OrdersClientMessage) {}
 
     async fn place_order(
         &self,

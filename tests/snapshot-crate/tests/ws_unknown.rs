@@ -13,12 +13,13 @@ use wiregen_runtime::http::HttpError;
 use wiregen_runtime::ws::MessageSet;
 use wiregen_runtime::ws::client::{ClientConfig, Event, Receiver};
 use wiregen_runtime::ws::server::{Outbound, ServerConfig};
+use wiregen_snapshots::asyncapi30_unknown::client::GameClient;
+use wiregen_snapshots::asyncapi30_unknown::server;
+use wiregen_snapshots::asyncapi30_unknown::types::GameParams;
 use wiregen_snapshots::asyncapi30_unknown::types::{
     GameClientMessage, GameMove, GameMoved, GameServerMessage, RulesAddRule, RulesClientMessage,
     RulesUnknown,
 };
-use wiregen_snapshots::asyncapi30_unknown::ws::client::GameClient;
-use wiregen_snapshots::asyncapi30_unknown::ws::{GameParams, server};
 
 const WAIT: Duration = Duration::from_secs(10);
 

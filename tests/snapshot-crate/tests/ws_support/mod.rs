@@ -10,12 +10,13 @@ use std::sync::{Arc, Mutex};
 use wiregen_runtime::http::HttpError;
 use wiregen_runtime::ws::Credential;
 use wiregen_runtime::ws::server::{Hub, Membership, Outbound, ServerConfig};
+use wiregen_snapshots::petstore_asyncapi::server;
 use wiregen_snapshots::petstore_asyncapi::types::{
     AgentMessage, AgentTyping, AuctionClientMessage, AuctionEnd, AuctionServerMessage, BidPlaced,
     ChatEntry, HistoryReply, HistoryRequest, Outbid, SupportChatClientMessage,
     SupportChatServerMessage,
 };
-use wiregen_snapshots::petstore_asyncapi::ws::{AuctionParams, SupportChatParams, server};
+use wiregen_snapshots::petstore_asyncapi::types::{AuctionParams, SupportChatParams};
 
 /// The access token the service accepts (the spec's `token` query parameter).
 pub const TOKEN: &str = "let-me-in";

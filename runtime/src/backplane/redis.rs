@@ -38,8 +38,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use redis::Client;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncConnectionConfig, Client};
 
 use super::BackplaneError;
 
@@ -152,12 +152,23 @@ impl Redis {
         self.inner.manager.clone()
     }
 
+    #[cfg(feature = "ws-server")]
+    pub(crate) fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    #[cfg(feature = "ws-server")]
+    pub(crate) fn instance(&self) -> u64 {
+        self.inner.instance
+    }
+
     /// A dedicated connection whose commands may block for `block` (an `XREAD BLOCK`).
+    #[cfg(feature = "sse-server")]
     pub(crate) async fn blocking_connection(
         &self,
         block: Duration,
     ) -> Result<redis::aio::MultiplexedConnection, BackplaneError> {
-        let config = AsyncConnectionConfig::new()
+        let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.inner.config.connect_timeout))
             .set_response_timeout(Some(block + self.inner.config.response_timeout));
         self.inner
@@ -257,6 +268,247 @@ impl StreamConfig {
 
 #[cfg(feature = "sse-server")]
 pub(crate) use sse::{Start, StreamLog};
+
+#[cfg(feature = "ws-server")]
+pub(crate) use hub::Relay;
+
+#[cfg(feature = "ws-server")]
+mod hub {
+    use std::hash::Hash;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Weak};
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+    use tokio::sync::{mpsc, oneshot};
+
+    use super::{Redis, unavailable};
+    use crate::backplane::BackplaneError;
+    use crate::ws::server::Hub;
+    use crate::ws::{Frame, MessageSet};
+
+    /// How many messages may wait for Redis per hub before [`Hub::send`] reports them as not
+    /// relayed.
+    const QUEUE: usize = 8192;
+
+    /// A message on its way to Redis, and who waits for the answer.
+    struct Outgoing {
+        payload: Vec<u8>,
+        done: Option<oneshot::Sender<Result<(), BackplaneError>>>,
+    }
+
+    /// A hub's way to the other instances: a queue to its publishing task.
+    pub(crate) struct Relay<K> {
+        queue: mpsc::Sender<Outgoing>,
+        encode_key: fn(&K) -> Option<Vec<u8>>,
+        instance: u64,
+        /// The last publish failed: `send` reports at once rather than queueing for nothing.
+        down: Arc<AtomicBool>,
+    }
+
+    /// `instance` (8 bytes), frame kind (`t` or `b`), key length (4 bytes), key (JSON), frame.
+    fn payload(instance: u64, key: &[u8], frame: &Frame) -> Vec<u8> {
+        let (kind, bytes) = match frame {
+            Frame::Text(bytes) => (b't', bytes),
+            Frame::Binary(bytes) => (b'b', bytes),
+        };
+        let mut out = Vec::with_capacity(13 + key.len() + bytes.len());
+        out.extend_from_slice(&instance.to_be_bytes());
+        out.push(kind);
+        out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        out.extend_from_slice(key);
+        out.extend_from_slice(bytes);
+        out
+    }
+
+    /// The parts of a payload: instance, key, frame.
+    fn parse(payload: &[u8]) -> Option<(u64, &[u8], Frame)> {
+        let instance = u64::from_be_bytes(payload.get(..8)?.try_into().ok()?);
+        let kind = *payload.get(8)?;
+        let len = u32::from_be_bytes(payload.get(9..13)?.try_into().ok()?) as usize;
+        let key = payload.get(13..13usize.checked_add(len)?)?;
+        let bytes = bytes::Bytes::copy_from_slice(payload.get(13 + len..)?);
+        let frame = match kind {
+            b't' => Frame::Text(bytes),
+            b'b' => Frame::Binary(bytes),
+            _ => return None,
+        };
+        Some((instance, key, frame))
+    }
+
+    impl<K> Relay<K> {
+        /// Hand a frame for `key` to the publishing task.
+        pub(crate) fn relay(
+            &self,
+            key: &K,
+            frame: &Frame,
+            done: Option<oneshot::Sender<Result<(), BackplaneError>>>,
+        ) -> Result<(), BackplaneError> {
+            if done.is_none() && self.down.load(Ordering::Relaxed) {
+                return Err(BackplaneError::new("Redis could not be reached"));
+            }
+            let key = (self.encode_key)(key)
+                .ok_or_else(|| BackplaneError::new("the hub key does not serialize"))?;
+            let payload = payload(self.instance, &key, frame);
+            self.queue
+                .try_send(Outgoing { payload, done })
+                .map_err(|_| BackplaneError::new("too many messages wait for Redis"))
+        }
+    }
+
+    impl<K, M> Hub<K, M>
+    where
+        K: Eq
+            + Hash
+            + Clone
+            + Send
+            + Sync
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + 'static,
+        M: MessageSet,
+    {
+        /// A hub whose groups span every instance that opens `name` on this Redis (channel
+        /// `<prefix>:hub:<name>`): each message is delivered to this instance's members at once
+        /// and published once; every other instance delivers the same frame to its members of
+        /// the key. Keys travel as JSON. Returns once the subscription is confirmed, so messages
+        /// published on other instances from then on arrive here. Must be called inside a tokio
+        /// runtime (it starts two tasks, which end when the last handle is dropped).
+        pub async fn redis(redis: &Redis, name: &str) -> Result<Self, BackplaneError> {
+            let channel = redis.key("hub", name);
+            let mut pubsub = redis
+                .client()
+                .get_async_pubsub()
+                .await
+                .map_err(unavailable)?;
+            pubsub.subscribe(&channel).await.map_err(unavailable)?;
+            let (queue, outgoing) = mpsc::channel(QUEUE);
+            let down = Arc::new(AtomicBool::new(false));
+            let relay = Relay {
+                queue,
+                encode_key: |key: &K| serde_json::to_vec(key).ok(),
+                instance: redis.instance(),
+                down: down.clone(),
+            };
+            let shared = Arc::new(Hub::<K, M>::shared_with_relay(relay));
+            tokio::spawn(publish(redis.clone(), channel.clone(), outgoing, down));
+            tokio::spawn(listen::<K>(
+                redis.clone(),
+                channel,
+                pubsub,
+                Arc::downgrade(&shared),
+            ));
+            Ok(Hub::from_shared(shared))
+        }
+    }
+
+    /// Publishes what the hub queues, in order, many messages per round trip.
+    async fn publish(
+        redis: Redis,
+        channel: String,
+        mut outgoing: mpsc::Receiver<Outgoing>,
+        down: Arc<AtomicBool>,
+    ) {
+        let mut connection = redis.manager();
+        let mut batch = Vec::new();
+        while outgoing.recv_many(&mut batch, 256).await > 0 {
+            let mut pipe = redis::pipe();
+            for message in &batch {
+                pipe.cmd("PUBLISH")
+                    .arg(&channel)
+                    .arg(&message.payload[..])
+                    .ignore();
+            }
+            let result: Result<(), BackplaneError> = pipe
+                .query_async::<()>(&mut connection)
+                .await
+                .map_err(unavailable);
+            down.store(result.is_err(), Ordering::Relaxed);
+            for message in batch.drain(..) {
+                if let Some(done) = message.done {
+                    let _ = done.send(result.clone());
+                }
+            }
+        }
+    }
+
+    /// Delivers what other instances publish to this instance's members, subscribing again
+    /// whenever the connection is lost, until the hub is dropped.
+    async fn listen<K>(
+        redis: Redis,
+        channel: String,
+        first: redis::aio::PubSub,
+        shared: Weak<crate::ws::hub::Shared<K>>,
+    ) where
+        K: Eq + Hash + serde::de::DeserializeOwned,
+    {
+        let mut pubsub = Some(first);
+        let mut wait = Duration::from_millis(50);
+        while shared.strong_count() > 0 {
+            let current = match pubsub.take() {
+                Some(current) => current,
+                None => {
+                    let subscribed = async {
+                        let mut pubsub = redis.client().get_async_pubsub().await?;
+                        pubsub.subscribe(&channel).await?;
+                        Ok::<_, redis::RedisError>(pubsub)
+                    };
+                    match subscribed.await {
+                        Ok(pubsub) => {
+                            wait = Duration::from_millis(50);
+                            pubsub
+                        }
+                        Err(_) => {
+                            tokio::time::sleep(wait).await;
+                            wait = (wait * 2).min(Duration::from_secs(2));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let mut messages = current.into_on_message();
+            loop {
+                let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
+                let Some(hub) = shared.upgrade() else { return };
+                let message = match next {
+                    Err(_) => continue,
+                    Ok(None) => break,
+                    Ok(Some(message)) => message,
+                };
+                let Some((instance, key, frame)) = parse(message.get_payload_bytes()) else {
+                    continue;
+                };
+                if instance == redis.instance() {
+                    continue;
+                }
+                let Ok(key) = serde_json::from_slice::<K>(key) else {
+                    continue;
+                };
+                if let Some(message) = crate::ws::server::to_message(frame) {
+                    hub.deliver(&key, &message);
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn payloads_round_trip_and_truncated_ones_are_refused() {
+            let frame = Frame::Text(bytes::Bytes::from_static(b"{\"a\":1}"));
+            let out = payload(7, b"\"k\"", &frame);
+            assert_eq!(parse(&out), Some((7, &b"\"k\""[..], frame)));
+            for cut in 0..13 + 3 {
+                assert_eq!(parse(&out[..cut]), None, "{cut}");
+            }
+            let mut binary = payload(1, b"1", &Frame::Binary(bytes::Bytes::from_static(b"\0")));
+            binary[8] = b'x';
+            assert_eq!(parse(&binary), None);
+        }
+    }
+}
 
 #[cfg(feature = "sse-server")]
 mod sse {
@@ -407,6 +659,12 @@ mod sse {
     }
 
     impl StreamLog {
+        /// Wait until the reader knows where it starts.
+        pub(crate) async fn ready(&self) {
+            let mut started = self.started.subscribe();
+            let _ = started.wait_for(|started| *started).await;
+        }
+
         /// Append an event's encoded body; the id Redis gave it.
         pub(crate) async fn append(&self, body: Vec<u8>) -> Result<String, PublishError> {
             let retention = &self.config.retention;

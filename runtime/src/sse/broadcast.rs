@@ -394,6 +394,18 @@ impl Broadcaster {
         shared.lock().sender.clone()
     }
 
+    /// Wait until live events reach this instance's subscribers: at once in memory; on Redis,
+    /// once this instance's reader knows where the stream stands (it starts when the
+    /// broadcaster is made, and waits for Redis if Redis cannot be reached). Subscribers without
+    /// a `Last-Event-ID` get the events published after that; resuming subscribers wait for it
+    /// by themselves.
+    pub async fn ready(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(log) = self.shared.redis_log() {
+            log.ready().await;
+        }
+    }
+
     /// The epoch of this hub's in-memory ids (`<epoch>.<n>`).
     pub fn epoch(&self) -> String {
         self.shared.lock().epoch.clone()

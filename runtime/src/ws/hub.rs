@@ -6,6 +6,8 @@ use std::hash::Hash;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use axum::extract::ws::Message;
+
 use super::server::{Outbound, Queue, SendError, to_message};
 use super::{EncodeError, Frame, MessageSet};
 
@@ -15,9 +17,61 @@ use super::{EncodeError, Frame, MessageSet};
 ///
 /// Cloning gives another handle to the same hub. A member leaves when its [`Membership`] is
 /// dropped or its connection ends.
+///
+/// With the `redis` feature, [`Hub::redis`] makes a hub whose groups span every server instance
+/// that opens the same name: a message sent on one instance reaches the members on all of them,
+/// each exactly once (see [`crate::backplane::redis`]).
 pub struct Hub<K, M> {
-    shared: Arc<Mutex<HashMap<K, Vec<Arc<Queue>>>>>,
+    shared: Arc<Shared<K>>,
     _message: PhantomData<fn(M)>,
+}
+
+pub(crate) struct Shared<K> {
+    rooms: Mutex<HashMap<K, Vec<Arc<Queue>>>>,
+    /// Where messages go for the members on other instances.
+    #[cfg(feature = "redis")]
+    relay: Option<crate::backplane::redis::Relay<K>>,
+}
+
+impl<K> Default for Shared<K> {
+    fn default() -> Self {
+        Shared {
+            rooms: Mutex::default(),
+            #[cfg(feature = "redis")]
+            relay: None,
+        }
+    }
+}
+
+impl<K: Eq + Hash> Shared<K> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Vec<Arc<Queue>>>> {
+        // Every update leaves the map consistent, so a poisoned lock is still usable.
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queue a frame for this instance's members of `key`.
+    pub(crate) fn deliver(&self, key: &K, message: &Message) -> Delivery {
+        let mut rooms = self.lock();
+        let mut delivery = Delivery::default();
+        let Some(members) = rooms.get_mut(key) else {
+            return delivery;
+        };
+        members.retain(|queue| match queue.push(message.clone()) {
+            Ok(()) => {
+                delivery.queued += 1;
+                true
+            }
+            Err(SendError::Overflow) => {
+                delivery.overflowed += 1;
+                false
+            }
+            Err(_) => false,
+        });
+        if members.is_empty() {
+            rooms.remove(key);
+        }
+        delivery
+    }
 }
 
 impl<K, M> Clone for Hub<K, M> {
@@ -40,7 +94,11 @@ impl<K, M> Default for Hub<K, M> {
 
 impl<K: std::fmt::Debug, M> std::fmt::Debug for Hub<K, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let rooms = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        let rooms = self
+            .shared
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         f.debug_map()
             .entries(rooms.iter().map(|(k, v)| (k, v.len())))
             .finish()
@@ -50,26 +108,43 @@ impl<K: std::fmt::Debug, M> std::fmt::Debug for Hub<K, M> {
 /// How many members a broadcast reached.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Delivery {
-    /// Queued for this many connections.
+    /// Queued for this many connections of this instance.
     pub queued: usize,
     /// This many were too slow (their queue was full) and are being closed with 1008.
     pub overflowed: usize,
+    /// The hub has a backplane and could not hand it the message (the backplane is known to be
+    /// unreachable, or its queue is full): members on other instances did not get it. Always
+    /// `false` for a hub without a backplane. [`Hub::publish`] waits for the backplane's answer.
+    pub not_relayed: bool,
 }
 
 impl<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> Hub<K, M> {
-    /// An empty hub.
+    /// An empty hub, for this process only.
     pub fn new() -> Self {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, Vec<Arc<Queue>>>> {
-        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    #[cfg(feature = "redis")]
+    pub(crate) fn from_shared(shared: Arc<Shared<K>>) -> Self {
+        Hub {
+            shared,
+            _message: PhantomData,
+        }
+    }
+
+    #[cfg(feature = "redis")]
+    pub(crate) fn shared_with_relay(relay: crate::backplane::redis::Relay<K>) -> Shared<K> {
+        Shared {
+            rooms: Mutex::default(),
+            relay: Some(relay),
+        }
     }
 
     /// Add a connection to the group `key`, until the returned [`Membership`] is dropped.
     #[must_use = "the connection leaves the group when the membership is dropped"]
     pub fn join(&self, key: K, outbound: &Outbound<M>) -> Membership<K, M> {
-        self.lock()
+        self.shared
+            .lock()
             .entry(key.clone())
             .or_default()
             .push(outbound.queue.clone());
@@ -80,46 +155,70 @@ impl<K: Eq + Hash + Clone + Send + 'static, M: MessageSet> Hub<K, M> {
         }
     }
 
-    /// Encode `message` once and queue it for every member of `key`.
+    /// Encode `message` once and queue it for every member of `key` (on a hub with a backplane,
+    /// this instance's members at once and the other instances' through the backplane, without
+    /// waiting for it: see [`Delivery::not_relayed`]).
     pub fn send(&self, key: &K, message: &M) -> Result<Delivery, EncodeError> {
         let frame = message.encode()?;
         Ok(self.send_frame(key, frame))
     }
 
-    /// Queue an encoded frame for every member of `key`.
+    /// Queue an encoded frame for every member of `key`, like [`send`](Self::send).
     pub fn send_frame(&self, key: &K, frame: Frame) -> Delivery {
+        #[cfg(feature = "redis")]
+        if let Some(relay) = &self.shared.relay {
+            let not_relayed = relay.relay(key, &frame, None).is_err();
+            let Some(message) = to_message(frame) else {
+                return Delivery::default();
+            };
+            return Delivery {
+                not_relayed,
+                ..self.shared.deliver(key, &message)
+            };
+        }
         let Some(message) = to_message(frame) else {
             return Delivery::default();
         };
-        let mut rooms = self.lock();
-        let mut delivery = Delivery::default();
-        let Some(members) = rooms.get_mut(key) else {
-            return delivery;
-        };
-        members.retain(|queue| match queue.push(message.clone()) {
-            Ok(()) => {
-                delivery.queued += 1;
-                true
-            }
-            Err(SendError::Overflow) => {
-                delivery.overflowed += 1;
-                false
-            }
-            Err(_) => false,
-        });
-        if members.is_empty() {
-            rooms.remove(key);
-        }
-        delivery
+        self.shared.deliver(key, &message)
     }
 
-    /// How many connections are in the group `key`.
+    /// Like [`send`](Self::send), but on a hub with a backplane wait until the backplane has
+    /// taken the message: [`PublishError::Unavailable`](crate::backplane::PublishError) when it
+    /// cannot be reached (this instance's members got the message; the others did not).
+    pub async fn publish(
+        &self,
+        key: &K,
+        message: &M,
+    ) -> Result<Delivery, crate::backplane::PublishError> {
+        let frame = message.encode()?;
+        #[cfg(feature = "redis")]
+        if let Some(relay) = &self.shared.relay {
+            let (done, answer) = tokio::sync::oneshot::channel();
+            let queued = relay.relay(key, &frame, Some(done));
+            let delivery = match to_message(frame) {
+                Some(message) => self.shared.deliver(key, &message),
+                None => Delivery::default(),
+            };
+            queued?;
+            return match answer.await {
+                Ok(Ok(())) => Ok(delivery),
+                Ok(Err(error)) => Err(error.into()),
+                Err(_) => Err(crate::backplane::BackplaneError::new("the hub is closing").into()),
+            };
+        }
+        Ok(match to_message(frame) {
+            Some(message) => self.shared.deliver(key, &message),
+            None => Delivery::default(),
+        })
+    }
+
+    /// How many connections of this instance are in the group `key`.
     pub fn members(&self, key: &K) -> usize {
-        self.lock().get(key).map_or(0, Vec::len)
+        self.shared.lock().get(key).map_or(0, Vec::len)
     }
 
     fn leave(&self, key: &K, id: u64) {
-        let mut rooms = self.lock();
+        let mut rooms = self.shared.lock();
         if let Some(members) = rooms.get_mut(key) {
             members.retain(|queue| queue.id != id);
             if members.is_empty() {

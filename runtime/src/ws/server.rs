@@ -426,7 +426,7 @@ impl<M: MessageSet> Outbound<M> {
 
 /// A frame as axum sends it; `None` for a text frame that is not UTF-8 (never, for frames made
 /// by [`MessageSet::encode`]).
-pub(super) fn to_message(frame: Frame) -> Option<Message> {
+pub(crate) fn to_message(frame: Frame) -> Option<Message> {
     Some(match frame {
         Frame::Text(bytes) => Message::Text(Utf8Bytes::try_from(bytes).ok()?),
         Frame::Binary(bytes) => Message::Binary(bytes),

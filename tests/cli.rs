@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
+/// A modification time no file written by a test run can have.
+const LONG_AGO: Duration = Duration::from_secs(1_000_000_000);
+
 const OPENAPI: &str = "specs/petstore.openapi.yaml";
 const ASYNCAPI: &str = "specs/petstore.asyncapi.yaml";
 
@@ -80,6 +83,51 @@ fn snapshot_dir(dir: &Path) -> Vec<(PathBuf, Vec<u8>, SystemTime)> {
     out
 }
 
+/// Every spec the repository has: the fixtures that generate, and the pet store.
+fn every_spec() -> Vec<String> {
+    let mut specs: Vec<String> = std::fs::read_dir(common::repo_root().join("tests/fixtures"))
+        .expect("the fixtures")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            let spec = name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json");
+            (spec && !name.starts_with("bad_")).then(|| format!("tests/fixtures/{name}"))
+        })
+        .collect();
+    specs.sort();
+    specs.extend([OPENAPI.to_owned(), ASYNCAPI.to_owned()]);
+    specs
+}
+
+/// Two processes (each with its own hash seeds, addresses and thread timing) generate every
+/// spec byte for byte the same.
+#[test]
+fn two_processes_generate_the_same_bytes() {
+    let specs = every_spec();
+    assert!(specs.len() > 10, "{specs:?}");
+    let mut outputs = Vec::new();
+    for _ in 0..2 {
+        let dir = temp_dir();
+        let mut args = vec!["generate"];
+        args.extend(specs.iter().map(String::as_str));
+        args.extend(["--crate", "determinism", "--out", path_str(dir.path())]);
+        let run = wiregen(&args);
+        assert_code(&run, 0, "generating every spec");
+        let files: Vec<(PathBuf, Vec<u8>)> = snapshot_dir(dir.path())
+            .into_iter()
+            .map(|(path, bytes, _)| (path, bytes))
+            .collect();
+        outputs.push(files);
+    }
+    assert!(outputs[0].len() > 10, "{:?}", outputs[0].len());
+    assert_eq!(
+        outputs[0].iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        outputs[1].iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    for ((path, first), (_, second)) in outputs[0].iter().zip(&outputs[1]) {
+        assert!(first == second, "{}: two processes differ", path.display());
+    }
+}
+
 #[test]
 fn generating_twice_writes_identical_files_once() {
     let dir = temp_dir();
@@ -116,17 +164,25 @@ fn generating_twice_writes_identical_files_once() {
         );
     }
 
-    // Long enough for a rewrite to show in the modification time.
-    std::thread::sleep(Duration::from_millis(50));
+    // Date every file back: a rewrite, however soon, would give it a modification time of
+    // now (no sleeping, no reliance on the file system's time granularity).
+    let long_ago = SystemTime::UNIX_EPOCH + LONG_AGO;
+    for (path, _, _) in &before {
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(path))
+            .and_then(|file| file.set_modified(long_ago))
+            .expect("the modification time can be set");
+    }
     let second = wiregen(&["generate", OPENAPI, ASYNCAPI, "--out", out]);
     assert_code(&second, 0, "second generation");
     let after = snapshot_dir(dir.path());
     assert_eq!(before.len(), after.len());
-    for ((path, bytes, modified), (_, bytes_after, modified_after)) in before.iter().zip(&after) {
+    for ((path, bytes, _), (_, bytes_after, modified_after)) in before.iter().zip(&after) {
         assert_eq!(bytes, bytes_after, "{}: the bytes changed", path.display());
         assert_eq!(
-            modified,
-            modified_after,
+            *modified_after,
+            long_ago,
             "{}: rewritten although unchanged (cargo would rebuild)",
             path.display()
         );

@@ -1,8 +1,9 @@
-//! Spec text is untrusted (STYLE.md habit 5): `tests/fixtures/hostile.yaml` plants Rust in every
-//! name and description it can. The generated code must contain none of it as code: the
-//! injected markers may appear only inside string literals (doc attributes, serde renames,
-//! `as_str` values), every wire name must survive exactly, and the output must build under
-//! `#![deny(warnings)]` and clippy.
+//! Spec text is untrusted (STYLE.md habit 5): `tests/fixtures/hostile.yaml` (OpenAPI) and
+//! `tests/fixtures/hostile_asyncapi.yaml` (AsyncAPI) plant Rust in every name and description
+//! they can. The generated code must contain none of it as code: the injected markers may
+//! appear only inside string literals (doc attributes, serde renames, `as_str` values, tags),
+//! every wire name must survive exactly, and the output must build under `#![deny(warnings)]`
+//! and clippy.
 
 mod common;
 
@@ -13,11 +14,56 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::{self, Visit};
 use wiregen::Settings;
 
-const HOSTILE: &str = "tests/fixtures/hostile.yaml";
+/// A hostile fixture: what it plants, and what must reach the output as text.
+struct Fixture {
+    path: &'static str,
+    /// Markers that are in its descriptions or wire names, so in string literals of the output.
+    in_text: &'static [&'static str],
+    /// Wire names that must reach the output exactly, as string literals.
+    wire_names: &'static [&'static str],
+}
 
-/// Names of functions the fixture tries to inject (in `*/ fn pwned() {} /*` and similar).
-/// All but [`NAME_ONLY_MARKER`] are also in descriptions or wire names, so they must show up in
-/// string literals.
+const FIXTURES: &[Fixture] = &[
+    Fixture {
+        path: "tests/fixtures/hostile.yaml",
+        in_text: &[
+            "pwned",
+            "injected_quote",
+            "injected_attr",
+            "injected_brace",
+            "injected_title",
+            "injected_event",
+        ],
+        wire_names: WIRE_NAMES,
+    },
+    Fixture {
+        path: "tests/fixtures/hostile_asyncapi.yaml",
+        in_text: &[
+            "pwned",
+            "injected_quote",
+            "injected_attr",
+            "injected_brace",
+            "injected_title",
+        ],
+        // Tags reach the known-tags lists and serde renames unchanged (no `RT::` rewriting),
+        // and so do route texts with quotes and bidi code points (escaped in the literal).
+        wire_names: &[
+            "RT::x",
+            "RT::reply \"}",
+            "\"); fn injected_quote() { (\"",
+            "on_message",
+            "kind",
+            "}",
+            "*/ fn pwned() {} /*",
+            "/ws\"\u{202e}/self",
+            "/ws\"\u{202e}/Self",
+            "/router/{id}",
+        ],
+    },
+];
+
+/// Names of functions the fixtures try to inject (in `*/ fn pwned() {} /*` and similar), none
+/// of which may become an identifier.
 const MARKERS: &[&str] = &[
     "pwned",
     "injected_quote",
@@ -27,9 +73,6 @@ const MARKERS: &[&str] = &[
     "injected_title",
     "injected_event",
 ];
-
-/// Planted only in a schema name, which becomes a type identifier and nothing else.
-const NAME_ONLY_MARKER: &str = "injected_schema";
 
 /// Wire names from the fixture that must reach the output exactly, as string literals.
 const WIRE_NAMES: &[&str] = &[
@@ -71,15 +114,15 @@ const FORBIDDEN_MACROS: &[&str] = &[
 /// another one on purpose).
 const ATTRIBUTES: &[&str] = &["doc", "derive", "serde", "allow", "must_use"];
 
-fn generate() -> wiregen::Generated {
-    let generated = wiregen::generate(&[PathBuf::from(HOSTILE)], &Settings::default())
+fn generate(fixture: &Fixture) -> wiregen::Generated {
+    let generated = wiregen::generate(&[PathBuf::from(fixture.path)], &Settings::default())
         .unwrap_or_else(|f| panic!("{}", wiregen::diag::render(&f.diagnostics)));
     assert_eq!(generated.files.len(), 1);
     generated
 }
 
-fn generated() -> String {
-    generate().files.remove(0).contents
+fn generated(fixture: &Fixture) -> String {
+    generate(fixture).files.remove(0).contents
 }
 
 /// Every identifier and string literal in a token stream, attributes and macro bodies included.
@@ -267,22 +310,30 @@ fn problems(contents: &str) -> Vec<String> {
 
 #[test]
 fn injected_code_never_becomes_code() {
-    let contents = generated();
-    let problems = problems(&contents);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-    let mut idents = BTreeSet::new();
-    let mut strings = Vec::new();
-    tokens(
-        contents.parse().expect("the output tokenizes"),
-        &mut idents,
-        &mut strings,
-    );
-    for marker in MARKERS {
-        // Proof that the hostile text reached the generator and was kept as text.
+    for fixture in FIXTURES {
+        let contents = generated(fixture);
+        let problems = problems(&contents);
         assert!(
-            *marker == NAME_ONLY_MARKER || strings.iter().any(|s| s.contains(marker)),
-            "`{marker}` appears in no string literal: was the hostile text dropped?"
+            problems.is_empty(),
+            "{}: {}",
+            fixture.path,
+            problems.join("\n")
         );
+        let mut idents = BTreeSet::new();
+        let mut strings = Vec::new();
+        tokens(
+            contents.parse().expect("the output tokenizes"),
+            &mut idents,
+            &mut strings,
+        );
+        for marker in fixture.in_text {
+            // Proof that the hostile text reached the generator and was kept as text.
+            assert!(
+                strings.iter().any(|s| s.contains(marker)),
+                "{}: `{marker}` appears in no string literal: was the hostile text dropped?",
+                fixture.path
+            );
+        }
     }
 }
 
@@ -354,28 +405,67 @@ fn the_audit_finds_injections() {
 
 #[test]
 fn wire_names_survive_exactly() {
-    let contents = generated();
-    let mut idents = BTreeSet::new();
-    let mut strings = Vec::new();
-    tokens(
-        contents.parse().expect("the output tokenizes"),
-        &mut idents,
-        &mut strings,
-    );
-    let strings: BTreeSet<&str> = strings.iter().map(String::as_str).collect();
-    let missing: Vec<_> = WIRE_NAMES
-        .iter()
-        .filter(|w| !strings.contains(*w))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "wire names missing from the string literals (renames or `as_str` values): {missing:?}"
-    );
+    for fixture in FIXTURES {
+        let contents = generated(fixture);
+        let mut idents = BTreeSet::new();
+        let mut strings = Vec::new();
+        tokens(
+            contents.parse().expect("the output tokenizes"),
+            &mut idents,
+            &mut strings,
+        );
+        let strings: BTreeSet<&str> = strings.iter().map(String::as_str).collect();
+        let missing: Vec<_> = fixture
+            .wire_names
+            .iter()
+            .filter(|w| !strings.contains(*w))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{}: wire names missing from the string literals (renames, tags, routes): {missing:?}",
+            fixture.path
+        );
+    }
+}
+
+/// Names that meet after sanitising, and names of generated items, each get items of their own.
+#[test]
+fn colliding_names_get_distinct_items() {
+    let contents = generated(&FIXTURES[1]);
+    for item in [
+        "pub trait SelfChannel",
+        "pub trait Self2Channel",
+        "pub fn self_router<",
+        "pub fn self2_router<",
+        "pub trait RouterChannel",
+        "pub fn router_router<",
+        "pub fn router<",
+        "fn on_message(",
+        "fn on_message_2(",
+    ] {
+        assert!(contents.contains(item), "missing `{item}`");
+    }
+    let contents = generated(&FIXTURES[0]);
+    for item in [
+        "pub struct GetPetsRequest",
+        "pub struct GetPets2Request",
+        "fn get_pets(",
+        "fn get_pets_2(",
+        "fn new_2(",
+    ] {
+        assert!(contents.contains(item), "missing `{item}`");
+    }
 }
 
 #[test]
 fn doc_lines_are_single_clean_lines() {
-    let contents = generated();
+    for fixture in FIXTURES {
+        doc_lines_are_clean(fixture);
+    }
+}
+
+fn doc_lines_are_clean(fixture: &Fixture) {
+    let contents = generated(fixture);
     let file = syn::parse_file(&contents).expect("the output parses");
     #[derive(Default)]
     struct Docs(Vec<String>);
@@ -394,7 +484,7 @@ fn doc_lines_are_single_clean_lines() {
     }
     let mut docs = Docs::default();
     docs.visit_file(&file);
-    assert!(docs.0.len() > 100, "the fixture's descriptions became docs");
+    assert!(docs.0.len() > 50, "the fixture's descriptions became docs");
     for line in &docs.0 {
         assert!(
             !line.chars().any(|c| c.is_control() && c != '\t'),
@@ -436,22 +526,30 @@ fn doc_lines_are_single_clean_lines() {
 
 #[test]
 fn hostile_output_builds_under_deny_warnings_and_clippy() {
-    let contents = generated();
-    // The checked-in snapshot is this output, and the snapshot crate compiles it...
-    let snapshot =
-        std::fs::read_to_string("tests/snapshots/hostile.rs").expect("the hostile snapshot");
-    assert!(
-        snapshot == contents,
-        "tests/snapshots/hostile.rs is stale (see tests/snapshots.rs)"
-    );
     let lib =
         std::fs::read_to_string("tests/snapshot-crate/src/lib.rs").expect("the snapshot crate");
-    assert!(
-        lib.contains("#![deny(warnings)]") && lib.contains("pub mod hostile;"),
-        "the snapshot crate compiles the hostile snapshot under #![deny(warnings)]"
-    );
-    // ...and so does a standalone crate, under clippy, right now.
-    let generated = generate();
+    assert!(lib.contains("#![deny(warnings)]"));
+    let paths: Vec<PathBuf> = FIXTURES.iter().map(|f| PathBuf::from(f.path)).collect();
+    for fixture in FIXTURES {
+        let stem = std::path::Path::new(fixture.path)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("a file name");
+        // The checked-in snapshot is this output, and the snapshot crate compiles it...
+        let snapshot = std::fs::read_to_string(format!("tests/snapshots/{stem}.rs"))
+            .expect("the hostile snapshot");
+        assert!(
+            snapshot == generated(fixture),
+            "tests/snapshots/{stem}.rs is stale (see tests/snapshots.rs)"
+        );
+        assert!(
+            lib.contains(&format!("pub mod {stem};")),
+            "the snapshot crate compiles {stem} under #![deny(warnings)]"
+        );
+    }
+    // ...and so does a standalone crate of both, under clippy, right now.
+    let generated = wiregen::generate(&paths, &Settings::default())
+        .unwrap_or_else(|f| panic!("{}", wiregen::diag::render(&f.diagnostics)));
     if let Err(output) =
         common::clippy_check_crate("wiregen-hostile-check", &generated.apis, &generated.files)
     {

@@ -766,6 +766,63 @@ pub mod types {
         /// The `"); fn injected_quote() { ("` header parameter.
         pub fn_injected_quote: ::std::option::Option<::std::string::String>,
     }
+
+    /// The events of `GET /v1/pets`, told apart by the SSE `event:` field.
+    ///
+    /// Two operations whose names meet after sanitising: `get-pets` and `get_pets`.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(tag = "event", content = "data")]
+    pub enum GetPetsEvent {
+        #[serde(rename = "message")]
+        Message(::std::string::String),
+    }
+
+    /// Everything `GET /v1/pets` takes.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct GetPetsRequest {}
+
+    /// The events of `GET /v1/pets/{id}`, told apart by the SSE `event:` field.
+    ///
+    /// The other one; its request struct must not take the first one's name.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(tag = "event", content = "data")]
+    pub enum GetPets2Event {
+        #[serde(rename = "message")]
+        Message(::std::string::String),
+    }
+
+    /// Everything `GET /v1/pets/{id}` takes.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct GetPets2Request {
+        /// The `id` path parameter.
+        pub id: ::std::string::String,
+    }
+
+    /// The events of `GET /v1/router`, told apart by the SSE `event:` field.
+    ///
+    /// An operation named like the generated `router`, `new` and `with_config`.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(tag = "event", content = "data")]
+    pub enum RouterEvent {
+        #[serde(rename = "message")]
+        Message(::std::string::String),
+    }
+
+    /// Everything `GET /v1/router` takes.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct RouterRequest {}
+
+    /// The events of `GET /v1/new`, told apart by the SSE `event:` field.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(tag = "event", content = "data")]
+    pub enum New2Event {
+        #[serde(rename = "message")]
+        Message(::std::string::String),
+    }
+
+    /// Everything `GET /v1/new` takes.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct New2Request {}
 }
 
 /// How the types travel: the runtime's traits for events, messages, requests and
@@ -887,6 +944,205 @@ mod wire {
             ::std::result::Result::Ok(())
         }
     }
+
+    impl ::wiregen_runtime::sse::EventSet for super::types::GetPetsEvent {
+        fn event_name(&self) -> &'static str {
+            match self {
+                Self::Message(_) => "message",
+            }
+        }
+
+        fn write_data(
+            &self,
+            out: &mut ::std::vec::Vec<u8>,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::sse::EncodeError> {
+            match self {
+                Self::Message(data) => {
+                    out.extend_from_slice(data.as_bytes());
+                    ::std::result::Result::Ok(())
+                }
+            }
+        }
+
+        fn decode(
+            event: &str,
+            data: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::DecodeError> {
+            let _ = event;
+            ::std::result::Result::Ok(Self::Message(::std::string::String::from(data)))
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::GetPetsRequest {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::GetPetsRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/pets");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
+    impl ::wiregen_runtime::sse::EventSet for super::types::GetPets2Event {
+        fn event_name(&self) -> &'static str {
+            match self {
+                Self::Message(_) => "message",
+            }
+        }
+
+        fn write_data(
+            &self,
+            out: &mut ::std::vec::Vec<u8>,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::sse::EncodeError> {
+            match self {
+                Self::Message(data) => {
+                    out.extend_from_slice(data.as_bytes());
+                    ::std::result::Result::Ok(())
+                }
+            }
+        }
+
+        fn decode(
+            event: &str,
+            data: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::DecodeError> {
+            let _ = event;
+            ::std::result::Result::Ok(Self::Message(::std::string::String::from(data)))
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::GetPets2Request {
+        fn from_request(
+            request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {
+                id: request.path_required("id")?,
+            })
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::GetPets2Request {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/pets/");
+            url.path(&self.id);
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
+    impl ::wiregen_runtime::sse::EventSet for super::types::RouterEvent {
+        fn event_name(&self) -> &'static str {
+            match self {
+                Self::Message(_) => "message",
+            }
+        }
+
+        fn write_data(
+            &self,
+            out: &mut ::std::vec::Vec<u8>,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::sse::EncodeError> {
+            match self {
+                Self::Message(data) => {
+                    out.extend_from_slice(data.as_bytes());
+                    ::std::result::Result::Ok(())
+                }
+            }
+        }
+
+        fn decode(
+            event: &str,
+            data: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::DecodeError> {
+            let _ = event;
+            ::std::result::Result::Ok(Self::Message(::std::string::String::from(data)))
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::RouterRequest {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::RouterRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/router");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
+    impl ::wiregen_runtime::sse::EventSet for super::types::New2Event {
+        fn event_name(&self) -> &'static str {
+            match self {
+                Self::Message(_) => "message",
+            }
+        }
+
+        fn write_data(
+            &self,
+            out: &mut ::std::vec::Vec<u8>,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::sse::EncodeError> {
+            match self {
+                Self::Message(data) => {
+                    out.extend_from_slice(data.as_bytes());
+                    ::std::result::Result::Ok(())
+                }
+            }
+        }
+
+        fn decode(
+            event: &str,
+            data: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::DecodeError> {
+            let _ = event;
+            ::std::result::Result::Ok(Self::Message(::std::string::String::from(data)))
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::New2Request {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::New2Request {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/v1/new");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
 }
 
 /// The server side: implement [`server::HostileFnInjectedTitleTitle`](HostileFnInjectedTitleTitle) and serve [`server::router`](router).
@@ -953,6 +1209,56 @@ pub mod server {
                 ::wiregen_runtime::http::HttpError,
             >,
         > + ::std::marker::Send;
+
+        /// Two operations whose names meet after sanitising: `get-pets` and `get_pets`.
+        ///
+        /// Serves `GET /v1/pets` as a stream of events.
+        fn get_pets(
+            &self,
+            request: super::types::GetPetsRequest,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::wiregen_runtime::sse::server::EventStream<super::types::GetPetsEvent>,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// The other one; its request struct must not take the first one's name.
+        ///
+        /// Serves `GET /v1/pets/{id}` as a stream of events.
+        fn get_pets_2(
+            &self,
+            request: super::types::GetPets2Request,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::wiregen_runtime::sse::server::EventStream<super::types::GetPets2Event>,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// An operation named like the generated `router`, `new` and `with_config`.
+        ///
+        /// Serves `GET /v1/router` as a stream of events.
+        fn router(
+            &self,
+            request: super::types::RouterRequest,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::wiregen_runtime::sse::server::EventStream<super::types::RouterEvent>,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// Serves `GET /v1/new` as a stream of events.
+        fn new_2(
+            &self,
+            request: super::types::New2Request,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::wiregen_runtime::sse::server::EventStream<super::types::New2Event>,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
     }
 
     /// Settings of the generated server: keep-alive interval, batching, request limits.
@@ -979,6 +1285,22 @@ pub mod server {
                 "/v1/hostile/{type}",
                 ::wiregen_runtime::codegen::axum::routing::get(handle_fn::<S>),
             )
+            .route(
+                "/v1/pets",
+                ::wiregen_runtime::codegen::axum::routing::get(handle_get_pets::<S>),
+            )
+            .route(
+                "/v1/pets/{id}",
+                ::wiregen_runtime::codegen::axum::routing::get(handle_get_pets_2::<S>),
+            )
+            .route(
+                "/v1/router",
+                ::wiregen_runtime::codegen::axum::routing::get(handle_router::<S>),
+            )
+            .route(
+                "/v1/new",
+                ::wiregen_runtime::codegen::axum::routing::get(handle_new_2::<S>),
+            )
             .with_state(state)
     }
 
@@ -995,6 +1317,74 @@ pub mod server {
                 &state.config,
                 ::std::option::Option::None,
                 |request| state.service.r#fn(request),
+            )
+            .await
+    }
+
+    async fn handle_get_pets<S: HostileFnInjectedTitleTitle>(
+        ::wiregen_runtime::codegen::axum::extract::State(
+            state,
+        ): ::wiregen_runtime::codegen::axum::extract::State<
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
+        >,
+        request: ::wiregen_runtime::codegen::axum::extract::Request,
+    ) -> ::wiregen_runtime::codegen::axum::response::Response {
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.get_pets(request),
+            )
+            .await
+    }
+
+    async fn handle_get_pets_2<S: HostileFnInjectedTitleTitle>(
+        ::wiregen_runtime::codegen::axum::extract::State(
+            state,
+        ): ::wiregen_runtime::codegen::axum::extract::State<
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
+        >,
+        request: ::wiregen_runtime::codegen::axum::extract::Request,
+    ) -> ::wiregen_runtime::codegen::axum::response::Response {
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.get_pets_2(request),
+            )
+            .await
+    }
+
+    async fn handle_router<S: HostileFnInjectedTitleTitle>(
+        ::wiregen_runtime::codegen::axum::extract::State(
+            state,
+        ): ::wiregen_runtime::codegen::axum::extract::State<
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
+        >,
+        request: ::wiregen_runtime::codegen::axum::extract::Request,
+    ) -> ::wiregen_runtime::codegen::axum::response::Response {
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.router(request),
+            )
+            .await
+    }
+
+    async fn handle_new_2<S: HostileFnInjectedTitleTitle>(
+        ::wiregen_runtime::codegen::axum::extract::State(
+            state,
+        ): ::wiregen_runtime::codegen::axum::extract::State<
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
+        >,
+        request: ::wiregen_runtime::codegen::axum::extract::Request,
+    ) -> ::wiregen_runtime::codegen::axum::response::Response {
+        ::wiregen_runtime::sse::operation::respond(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                |request| state.service.new_2(request),
             )
             .await
     }
@@ -1061,6 +1451,64 @@ pub mod client {
             &self,
             request: &super::types::FnRequest,
         ) -> ::wiregen_runtime::sse::client::EventStream<super::types::FnEvent> {
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
+        }
+
+        /// Two operations whose names meet after sanitising: `get-pets` and `get_pets`.
+        ///
+        /// Subscribes to `GET /v1/pets`: a stream of typed events that reconnects and resumes by itself.
+        pub fn get_pets(
+            &self,
+            request: &super::types::GetPetsRequest,
+        ) -> ::wiregen_runtime::sse::client::EventStream<super::types::GetPetsEvent> {
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
+        }
+
+        /// The other one; its request struct must not take the first one's name.
+        ///
+        /// Subscribes to `GET /v1/pets/{id}`: a stream of typed events that reconnects and resumes by itself.
+        pub fn get_pets_2(
+            &self,
+            request: &super::types::GetPets2Request,
+        ) -> ::wiregen_runtime::sse::client::EventStream<super::types::GetPets2Event> {
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
+        }
+
+        /// An operation named like the generated `router`, `new` and `with_config`.
+        ///
+        /// Subscribes to `GET /v1/router`: a stream of typed events that reconnects and resumes by itself.
+        pub fn router(
+            &self,
+            request: &super::types::RouterRequest,
+        ) -> ::wiregen_runtime::sse::client::EventStream<super::types::RouterEvent> {
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                )
+        }
+
+        /// Subscribes to `GET /v1/new`: a stream of typed events that reconnects and resumes by itself.
+        pub fn new_2(
+            &self,
+            request: &super::types::New2Request,
+        ) -> ::wiregen_runtime::sse::client::EventStream<super::types::New2Event> {
             self.inner
                 .subscribe(
                     ::wiregen_runtime::codegen::http::Method::GET,

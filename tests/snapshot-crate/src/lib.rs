@@ -51,6 +51,11 @@ pub mod asyncapi31_multi;
 #[path = "../../snapshots/hostile.rs"]
 pub mod hostile;
 
+/// Generated from `tests/fixtures/hostile_asyncapi.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/hostile_asyncapi.rs"]
+pub mod hostile_asyncapi;
+
 /// Generated from `tests/fixtures/json_payload.json`.
 #[rustfmt::skip]
 #[path = "../../snapshots/json_payload.rs"]

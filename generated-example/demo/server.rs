@@ -6,17 +6,20 @@
 //!
 //! ```text
 //! petstore-server [--addr HOST:PORT] [--interval-ms N] [--auction-secs N]
+//!                 [--redis redis://HOST:PORT] [--retention N]
 //! curl -N http://127.0.0.1:3000/v1/pets/notifications
 //! curl -N 'http://127.0.0.1:3000/v1/pets/notifications?userId=u-1001'
 //! websocat 'ws://127.0.0.1:3000/auctions/a-demo?userId=u-1001&token=demo'
 //! ```
 //!
-//! Events are encoded once and fanned out to every unfiltered subscriber by the runtime's
-//! `Broadcaster`, which also replays what a client missed when it reconnects with
-//! `Last-Event-ID`. A `userId` subscription gets only the events about that user's orders and
-//! pets, encoded per subscriber.
+//! Events are encoded once and fanned out to every subscriber by the runtime's `Broadcaster`,
+//! which numbers them, keeps them for resuming with `Last-Event-ID` and says so (a `wiregen-gap`
+//! event) when it cannot. A `userId` subscription gets the same frames, filtered to the events
+//! about that user's orders and pets. In memory by default; with `--redis` every instance on the
+//! same Redis shares one event log (a Redis Stream) and the auctions' rooms, so a client can
+//! resume on any instance and bidders on different instances see each other's bids.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -35,28 +38,37 @@ use petstore_generated::petstore_openapi::types::{
     Adoption, OrderDelivered, OrderPlaced, OrderShipped, PetStatus, StatusChange,
     StreamNotificationsEvent as Event,
 };
-use tokio::sync::broadcast;
+use wiregen_runtime::backplane::redis::{Redis, Retention, StreamConfig};
 use wiregen_runtime::http::HttpError;
 use wiregen_runtime::serve::ServeConfig;
-use wiregen_runtime::sse::SseEvent;
 use wiregen_runtime::sse::broadcast::Broadcaster;
+use wiregen_runtime::sse::parse::{Item, Parser};
 use wiregen_runtime::sse::server::EventStream;
+use wiregen_runtime::sse::{EventSet as _, GAP_EVENT, SseEvent};
 use wiregen_runtime::ws::Credential;
 use wiregen_runtime::ws::server::{Hub, Membership, Outbound};
 
 const USAGE: &str = "\
 usage: petstore-server [--addr HOST:PORT] [--interval-ms N] [--auction-secs N]
+                      [--redis redis://HOST:PORT] [--retention N]
 
   --addr HOST:PORT   where to listen (default 127.0.0.1:3000; port 0 picks a free one)
   --interval-ms N    milliseconds between simulated store changes and bids (default 1000)
   --auction-secs N   how long an auction runs from its first connection (default 60)
+  --redis URL        share the event log and the auctions with every instance on this Redis
+                     (default: in memory, this process only)
+  --retention N      with --redis: keep about N events for resuming (default 10000)
 
 Auctions: ws://HOST:PORT/auctions/{auctionId}?userId=NAME&token=TOKEN (any non-empty token).
 
 Prints `listening on http://HOST:PORT` once it accepts connections.";
 
-/// How many recent events a reconnecting client can catch up on.
+/// How many recent events a reconnecting client can catch up on, in memory.
 const REPLAY: usize = 1024;
+
+/// The Redis Stream of the notifications and the hub of the auctions, with `--redis`.
+const STREAM: &str = "petstore-notifications";
+const AUCTIONS: &str = "petstore-auctions";
 
 /// How many orders the `userId` filter remembers (memory stays bounded however long it runs).
 const MAX_ORDERS: usize = 10_000;
@@ -65,6 +77,8 @@ struct Options {
     addr: SocketAddr,
     interval: Duration,
     auction: Duration,
+    redis: Option<String>,
+    retention: usize,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -72,6 +86,8 @@ fn parse_args() -> Result<Options, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
         interval: Duration::from_millis(1000),
         auction: Duration::from_secs(60),
+        redis: None,
+        retention: 10_000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -102,6 +118,15 @@ fn parse_args() -> Result<Options, String> {
                         "--auction-secs {text}: expected a number of seconds, 1 to 86400"
                     ))?;
                 options.auction = Duration::from_secs(secs);
+            }
+            "--redis" => options.redis = Some(value("--redis")?),
+            "--retention" => {
+                let text = value("--retention")?;
+                options.retention = text
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(format!("--retention {text}: expected a positive number"))?;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unexpected argument `{other}`")),
@@ -153,8 +178,23 @@ fn complain(text: &str) {
 async fn serve(options: Options) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let store = Store::new();
-    let auctions = Auctions::new(options.auction);
+    let (feed, hub) = match &options.redis {
+        None => (Broadcaster::new(REPLAY, REPLAY), Hub::new()),
+        Some(url) => {
+            let unavailable = |error| std::io::Error::other(format!("--redis {url}: {error}"));
+            let redis = Redis::connect(url).await.map_err(unavailable)?;
+            let retention = Retention::new().max_len(Some(options.retention));
+            let feed = Broadcaster::redis(&redis, STREAM, StreamConfig::new().retention(retention));
+            feed.ready().await;
+            let hub = Hub::redis(&redis, AUCTIONS).await.map_err(unavailable)?;
+            (feed, hub)
+        }
+    };
+    let store = Store::new(feed);
+    let auctions = Auctions::new(options.auction, hub);
+    // Every instance learns who ordered what from the feed itself (orders placed on other
+    // instances too), for the `userId` filter.
+    tokio::spawn(store.clone().index());
     tokio::spawn(simulate(store.clone(), auctions.clone(), options.interval));
     // Whoever started the server may stop reading its output: never panic over that.
     say(&format!(
@@ -170,35 +210,27 @@ async fn serve(options: Options) -> std::io::Result<()> {
     wiregen_runtime::serve::serve(listener, app, ServeConfig::default()).await
 }
 
-/// The in-memory store: who ordered which pet, and the event feed.
+/// The store: who ordered which pet, and the event feed.
 #[derive(Clone)]
 struct Store {
     shared: Arc<Mutex<Shared>>,
-    /// Encodes each event once for every unfiltered subscriber, and replays by `Last-Event-ID`.
+    /// Numbers each event, encodes it once for every subscriber, and resumes by
+    /// `Last-Event-ID` (in memory, or on Redis with `--redis`).
     hub: Broadcaster,
 }
 
 struct Shared {
     /// Order id → (user, pet), for the `userId` filter.
     orders: BTreeMap<i64, (String, i64)>,
-    /// The last events with their ids, for filtered subscribers that resume.
-    recent: VecDeque<(u64, Event)>,
-    /// Live events for filtered subscribers.
-    live: broadcast::Sender<(u64, Event)>,
-    next_id: u64,
 }
 
 impl Store {
-    fn new() -> Self {
-        let (live, _) = broadcast::channel(REPLAY);
+    fn new(hub: Broadcaster) -> Self {
         Store {
             shared: Arc::new(Mutex::new(Shared {
                 orders: BTreeMap::new(),
-                recent: VecDeque::with_capacity(REPLAY),
-                live,
-                next_id: 1,
             })),
-            hub: Broadcaster::new(REPLAY, REPLAY),
+            hub,
         }
     }
 
@@ -206,32 +238,69 @@ impl Store {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Give the event the next id and send it to every subscriber.
-    fn publish(&self, event: Event) {
-        let mut shared = self.lock();
-        let id = shared.next_id;
-        shared.next_id += 1;
-        if let Event::OrderPlaced(order) = &event {
-            shared
-                .orders
-                .insert(order.order_id, (order.user_id.clone(), order.pet_id));
-            if shared.orders.len() > MAX_ORDERS {
-                shared.orders.pop_first();
+    /// Send the event to every subscriber (of every instance, with `--redis`); the feed gives
+    /// it its id.
+    async fn publish(&self, event: Event) {
+        self.lock().remember(&event);
+        if let Err(error) = self.hub.publish(&SseEvent::new(event)).await {
+            complain(&format!("petstore-server: event not published: {error}"));
+        }
+    }
+
+    /// Follow the feed (from the oldest event kept) and remember every order placed.
+    async fn index(self) {
+        let mut parser = Parser::new();
+        let mut frames = self.hub.subscribe_with_history(None);
+        while let Some(frame) = frames.next().await {
+            for event in decode(&mut parser, &frame) {
+                if let Some(Ok(event)) = event {
+                    self.lock().remember(&event);
+                }
             }
         }
-        let sse = SseEvent::new(event.clone()).with_id(id.to_string());
-        if let Err(error) = self.hub.send_event(&sse) {
-            complain(&format!("petstore-server: event {id} not sent: {error}"));
-        }
-        if shared.recent.len() == REPLAY {
-            shared.recent.pop_front();
-        }
-        shared.recent.push_back((id, event.clone()));
-        let _ = shared.live.send((id, event));
+    }
+
+    /// Whether a frame goes to a `userId` subscription: a gap event always does.
+    fn keeps(&self, user: &str, parser: &mut Parser, frame: &[u8]) -> bool {
+        decode(parser, frame).into_iter().any(|event| match event {
+            None => true,
+            Some(Ok(event)) => {
+                let mut shared = self.lock();
+                shared.remember(&event);
+                shared.concerns(user, &event)
+            }
+            Some(Err(_)) => false,
+        })
     }
 }
 
+/// The events in an encoded frame: `None` for a gap event.
+fn decode(
+    parser: &mut Parser,
+    frame: &[u8],
+) -> Vec<Option<Result<Event, wiregen_runtime::sse::DecodeError>>> {
+    let mut events = Vec::new();
+    parser.push(frame, &mut |item| {
+        if let Item::Event(event) = item {
+            events
+                .push((event.event != GAP_EVENT).then(|| Event::decode(&event.event, &event.data)));
+        }
+    });
+    events
+}
+
 impl Shared {
+    /// Remember who placed an order (idempotent: every subscriber may tell it).
+    fn remember(&mut self, event: &Event) {
+        if let Event::OrderPlaced(order) = event {
+            self.orders
+                .insert(order.order_id, (order.user_id.clone(), order.pet_id));
+            if self.orders.len() > MAX_ORDERS {
+                self.orders.pop_first();
+            }
+        }
+    }
+
     /// Is the event about one of `user`'s orders or a pet they ordered or adopted?
     fn concerns(&self, user: &str, event: &Event) -> bool {
         let order_of_user = |order_id: i64| {
@@ -275,36 +344,14 @@ impl PetStoreNotifications for Store {
                 "userId may only contain letters, digits, '-' and '_'",
             ));
         }
-        let after: Option<u64> = last_event_id.and_then(|id| id.parse().ok());
-        // The replayed events and the live receiver are taken under one lock: none is missed
-        // or sent twice.
-        let (replayed, receiver) = {
-            let shared = self.lock();
-            let replayed: Vec<(u64, Event)> = match after {
-                Some(after) => shared
-                    .recent
-                    .iter()
-                    .filter(|(id, _)| *id > after)
-                    .cloned()
-                    .collect(),
-                None => Vec::new(),
-            };
-            (replayed, shared.live.subscribe())
-        };
-        let live = futures_util::stream::unfold(receiver, |mut receiver| async move {
-            // A subscriber that falls too far behind is ended; it reconnects and resumes.
-            let item = receiver.recv().await.ok()?;
-            Some((item, receiver))
-        });
+        // The same frames, ids and resume as everyone's, filtered.
         let store = self.clone();
-        let events = futures_util::stream::iter(replayed)
-            .chain(live)
-            .filter(move |(_, event)| {
-                let keep = store.lock().concerns(&user, event);
-                std::future::ready(keep)
-            })
-            .map(|(id, event)| SseEvent::new(event).with_id(id.to_string()));
-        Ok(EventStream::new(events))
+        let mut parser = Parser::new();
+        let frames = self
+            .hub
+            .subscribe(last_event_id.as_deref())
+            .filter(move |frame| std::future::ready(store.keeps(&user, &mut parser, frame)));
+        Ok(EventStream::from_frames(frames))
     }
 }
 
@@ -337,9 +384,9 @@ struct Bidder {
 }
 
 impl Auctions {
-    fn new(length: Duration) -> Self {
+    fn new(length: Duration, hub: Hub<String, AuctionServerMessage>) -> Self {
         Auctions {
-            hub: Hub::new(),
+            hub,
             rooms: Arc::default(),
             length,
         }
@@ -552,15 +599,17 @@ async fn simulate(store: Store, auctions: Auctions, interval: Duration) {
                 stage: Stage::Placed,
             };
             next_order += 1;
-            store.publish(Event::OrderPlaced(OrderPlaced {
-                order_id: order.id,
-                pet_id: pet as i64 + 1,
-                user_id: USERS[user].to_owned(),
-                total: 50.0 + 12.5 * dice.below(12) as f64,
-                placed_at: now(),
-            }));
+            store
+                .publish(Event::OrderPlaced(OrderPlaced {
+                    order_id: order.id,
+                    pet_id: pet as i64 + 1,
+                    user_id: USERS[user].to_owned(),
+                    total: 50.0 + 12.5 * dice.below(12) as f64,
+                    placed_at: now(),
+                }))
+                .await;
             status[pet] = PetStatus::Pending;
-            store.publish(status_change(pet, PetStatus::Pending));
+            store.publish(status_change(pet, PetStatus::Pending)).await;
             orders.push(order);
         } else if !orders.is_empty() && (roll < 9 || adopted.is_empty()) {
             let index = dice.below(orders.len());
@@ -569,35 +618,45 @@ async fn simulate(store: Store, auctions: Auctions, interval: Duration) {
                 Stage::Placed => {
                     order.stage = Stage::Shipped;
                     let carrier = CARRIERS[dice.below(CARRIERS.len())];
-                    store.publish(Event::OrderShipped(OrderShipped {
-                        order_id: order.id,
-                        carrier: carrier.to_owned(),
-                        tracking_number: (carrier != "UPS")
-                            .then(|| format!("TR{:09}", order.id * 7919)),
-                    }));
+                    store
+                        .publish(Event::OrderShipped(OrderShipped {
+                            order_id: order.id,
+                            carrier: carrier.to_owned(),
+                            tracking_number: (carrier != "UPS")
+                                .then(|| format!("TR{:09}", order.id * 7919)),
+                        }))
+                        .await;
                 }
                 Stage::Shipped => {
                     order.stage = Stage::Delivered;
-                    store.publish(Event::OrderDelivered(OrderDelivered {
-                        order_id: order.id,
-                        delivered_at: now(),
-                    }));
+                    store
+                        .publish(Event::OrderDelivered(OrderDelivered {
+                            order_id: order.id,
+                            delivered_at: now(),
+                        }))
+                        .await;
                 }
                 Stage::Delivered => {
                     let order = orders.swap_remove(index);
-                    store.publish(Event::Adoption(Adoption {
-                        pet_id: order.pet as i64 + 1,
-                        pet_name: PETS[order.pet].to_owned(),
-                        user_id: USERS[order.user].to_owned(),
-                    }));
+                    store
+                        .publish(Event::Adoption(Adoption {
+                            pet_id: order.pet as i64 + 1,
+                            pet_name: PETS[order.pet].to_owned(),
+                            user_id: USERS[order.user].to_owned(),
+                        }))
+                        .await;
                     status[order.pet] = PetStatus::Adopted;
-                    store.publish(status_change(order.pet, PetStatus::Adopted));
+                    store
+                        .publish(status_change(order.pet, PetStatus::Adopted))
+                        .await;
                 }
             }
         } else if !adopted.is_empty() {
             let pet = adopted[dice.below(adopted.len())];
             status[pet] = PetStatus::Available;
-            store.publish(status_change(pet, PetStatus::Available));
+            store
+                .publish(status_change(pet, PetStatus::Available))
+                .await;
         }
     }
 }

@@ -149,12 +149,18 @@ fn curl_sees_typed_events() {
         "{headers}"
     );
     let mut last_id = 0u64;
+    let epoch = events[0]
+        .1
+        .split_once('.')
+        .map(|(epoch, _)| epoch.to_owned());
     let mut names = std::collections::BTreeSet::new();
     for (name, id, data) in &events {
         let event = Event::decode(name, data)
             .unwrap_or_else(|e| panic!("event {id} ({name}) does not decode: {e}: {data}"));
         assert_eq!(event.event_name(), name);
-        let id: u64 = id.parse().expect("numeric ids");
+        // `<epoch>.<n>`: one epoch per server run, numbers that increase.
+        assert_eq!(id.split_once('.').map(|(e, _)| e.to_owned()), epoch, "{id}");
+        let id = seq(id);
         assert!(id > last_id, "ids increase");
         last_id = id;
         names.insert(name.clone());
@@ -177,19 +183,37 @@ fn user_filter_and_resume() {
         }
     }
     // Resuming after the first event replays the ones after it, in order.
-    let first: u64 = events[0].1.parse().expect("numeric id");
+    let first = &events[0].1;
     let (_, _, resumed) = raw_events_with(
         &server.addr,
         "/v1/pets/notifications",
         &format!("Last-Event-ID: {first}\r\n"),
         1,
     );
-    let next: u64 = resumed[0].1.parse().expect("numeric id");
     assert_eq!(
-        next,
-        first + 1,
+        seq(&resumed[0].1),
+        seq(first) + 1,
         "the replay starts right after the id given"
     );
+    // An id this server never gave (another run's) gets the gap event, then live events.
+    let (_, _, lost) = raw_events_with(
+        &server.addr,
+        "/v1/pets/notifications?userId=u-1001",
+        "Last-Event-ID: 0123456789ab.5\r\n",
+        1,
+    );
+    assert_eq!(lost[0].0, "wiregen-gap", "{lost:?}");
+    assert_eq!(
+        lost[0].2,
+        r#"{"lastEventId":"0123456789ab.5","reason":"unknown"}"#
+    );
+}
+
+/// The number of an id `<epoch>.<n>`.
+fn seq(id: &str) -> u64 {
+    id.split_once('.')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or_else(|| panic!("an id <epoch>.<n>: {id:?}"))
 }
 
 #[test]

@@ -58,8 +58,8 @@ pub enum PublishError {
 impl fmt::Display for PublishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PublishError::Encode(error) => write!(f, "not published: {error}"),
-            PublishError::Unavailable(error) => write!(f, "not published: {error}"),
+            PublishError::Encode(error) => write!(f, "it could not be encoded: {error}"),
+            PublishError::Unavailable(error) => error.fmt(f),
         }
     }
 }

@@ -92,30 +92,36 @@ fn routes(api: &mut Api, diags: &mut Diagnostics) {
             at: channel.location.clone(),
         });
     }
+    // Each route's shape once; routes of one shape are compared with each other only.
+    let mut by_shape: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for later in 0..table.len() {
         let Some(text) = table[later].route.served().map(str::to_owned) else {
             continue;
         };
-        let earlier = table[..later].iter().find(|e| {
-            e.route.served().is_some_and(|served| {
-                shape(served) == shape(&text) && (served != text || e.method == table[later].method)
-            })
+        let earlier_ones = by_shape.entry(shape(&text)).or_default();
+        let earlier = earlier_ones.iter().copied().find(|&e| {
+            table[e]
+                .route
+                .served()
+                .is_some_and(|served| served != text || table[e].method == table[later].method)
         });
-        if let Some(earlier) = earlier {
-            let message = format!(
-                "{} is served at `{text}`, which axum cannot serve beside {} (`{}`): the generated router leaves {} out",
-                table[later].what,
-                earlier.what,
-                earlier.route.served().unwrap_or_default(),
-                table[later].what,
-            );
-            diags.push(
-                Diagnostic::warning(Kind::Unsupported, message)
-                    .at(table[later].at.clone())
-                    .help("routes conflict when they are the same path with the parameters renamed, or the same path and method; its client is still generated"),
-            );
-            table[later].route.in_router = false;
-        }
+        let Some(earlier) = earlier else {
+            earlier_ones.push(later);
+            continue;
+        };
+        let message = format!(
+            "{} is served at `{text}`, which axum cannot serve beside {} (`{}`): the generated router leaves {} out",
+            table[later].what,
+            table[earlier].what,
+            table[earlier].route.served().unwrap_or_default(),
+            table[later].what,
+        );
+        diags.push(
+            Diagnostic::warning(Kind::Unsupported, message)
+                .at(table[later].at.clone())
+                .help("routes conflict when they are the same path with the parameters renamed, or the same path and method; its client is still generated"),
+        );
+        table[later].route.in_router = false;
     }
 }
 

@@ -11,6 +11,9 @@ use wiregen::emit::{self, OutputFile, RuntimeDep};
 use wiregen::ir::Role;
 use wiregen::{Parts, Settings, WriteMode, write_files};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXIT_STATUS: &str = "\
 Exit status:
   0  success

@@ -23,6 +23,7 @@ use quote::quote;
 
 use crate::Settings;
 use crate::diag::{Diagnostic, Kind};
+use crate::format::Module;
 use crate::ir::{Api, SourceInfo, TypeKind};
 
 pub use crate::output::{OutputFile, Uses};
@@ -30,9 +31,60 @@ pub use cargo::{RuntimeDep, crate_files, validate_crate_name};
 
 /// Emit one API as one formatted file.
 ///
+/// The `types` module and the other modules are emitted and formatted on two threads (token
+/// trees and syntax trees cannot cross threads, so each side builds its own from the IR and
+/// hands back text).
+///
 /// Errors are settings wiregen cannot use (an `extra_derives` entry or a `runtime_path` that is
 /// not a Rust path: [`Kind::Invalid`]) or wiregen bugs ([`Kind::Internal`]).
 pub fn emit(api: &Api, settings: &Settings) -> Result<OutputFile, Diagnostic> {
+    check_settings(settings)?;
+    let streams = !api.operations.is_empty();
+    let channels = api.ws_channels().next().is_some();
+    if streams && channels {
+        return Err(internal(
+            "an API has both event streams and WebSocket channels".to_owned(),
+        ));
+    }
+    let file_name = format!("{}.rs", api.module.rust.unraw());
+    let (types, rest) = std::thread::scope(|scope| {
+        // Types are always emitted: the server and client parts need them.
+        let types = scope.spawn(|| {
+            let options = types_options(settings)?;
+            let mut uses = Uses::default();
+            let module = types::module(api, &options, &mut uses)?;
+            let text = crate::format::format_modules(vec![module], &file_name)?;
+            Ok::<_, Diagnostic>((text, uses))
+        });
+        let rest = parts(api, settings, streams, channels).and_then(|(modules, uses)| {
+            Ok((crate::format::format_modules(modules, &file_name)?, uses))
+        });
+        let types = types
+            .join()
+            .unwrap_or_else(|_| Err(internal("emitting the types module panicked".to_owned())));
+        (types, rest)
+    });
+    let (types, types_uses) = types?;
+    let (rest, uses) = rest?;
+    let mut contents = format!("{}\n{types}", header(&api.source));
+    if !rest.is_empty() {
+        contents.push('\n');
+        contents.push_str(&rest);
+    }
+    Ok(OutputFile {
+        path: PathBuf::from(file_name),
+        contents,
+        uses: types_uses.union(uses),
+    })
+}
+
+/// The modules after `types`, for the parts the settings ask for: `wire`, `server`, `client`.
+fn parts(
+    api: &Api,
+    settings: &Settings,
+    streams: bool,
+    channels: bool,
+) -> Result<(Vec<Module>, Uses), Diagnostic> {
     let options = types_options(settings)?;
     let rt = &options.runtime;
     let mut uses = Uses::default();
@@ -41,55 +93,41 @@ pub fn emit(api: &Api, settings: &Settings) -> Result<OutputFile, Diagnostic> {
         server,
         client,
     } = settings.parts;
-    // Types are always emitted: the server and client parts need them.
-    let mut items = vec![types::module(api, &options, &mut uses)?];
-    let streams = !api.operations.is_empty();
-    let channels = api.ws_channels().next().is_some();
-    if streams && channels {
-        return Err(internal(
-            "an API has both event streams and WebSocket channels".to_owned(),
-        ));
+    let mut items = Vec::new();
+    if !((server || client) && (streams || channels)) {
+        return Ok((items, uses));
     }
-    if (server || client) && (streams || channels) {
-        uses.runtime = true;
-        let mut wire = sse::wire_items(api, rt, server, client)?;
-        wire.extend(ws::wire_items(api, rt, server, client)?);
-        wire.extend(param_values(api, rt)?);
-        items.push(quote! {
+    uses.runtime = true;
+    let mut wire = sse::wire_items(api, rt, server, client)?;
+    wire.extend(ws::wire_items(api, rt, server, client)?);
+    wire.extend(param_values(api, rt)?);
+    items.push(Module {
+        head: quote! {
             /// How the types travel: the runtime's traits for events, messages, requests and
             /// parameters.
-            mod wire {
-                #(#wire)*
-            }
-        });
-        if server {
-            if streams {
-                uses.server = true;
-                items.push(sse::server_module(api, rt)?);
-            } else {
-                uses.ws_server = true;
-                items.push(ws::server_module(api, rt)?);
-            }
-        }
-        if client {
-            if streams {
-                uses.client = true;
-                items.push(sse::client_module(api, rt)?);
-            } else {
-                uses.ws_client = true;
-                items.push(ws::client_module(api, rt)?);
-            }
+            mod wire {}
+        },
+        items: wire,
+    });
+    if server {
+        if streams {
+            uses.server = true;
+            items.push(sse::server_module(api, rt)?);
+        } else {
+            uses.ws_server = true;
+            items.push(ws::server_module(api, rt)?);
         }
     }
-    let file_name = format!("{}.rs", api.module.rust.unraw());
-    let tokens: TokenStream = items.into_iter().collect();
-    let formatted = crate::format::format_tokens(tokens, &file_name)?;
-    let contents = format!("{}\n{}", header(&api.source), formatted);
-    Ok(OutputFile {
-        path: PathBuf::from(file_name),
-        contents,
-        uses,
-    })
+    if client {
+        if streams {
+            uses.client = true;
+            items.push(sse::client_module(api, rt)?);
+        } else {
+            uses.ws_client = true;
+            items.push(ws::client_module(api, rt)?);
+        }
+    }
+    Ok((items, uses))
 }
 
 /// `ParamValue` for the string enums parameters use: their wire text.

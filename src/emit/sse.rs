@@ -9,6 +9,7 @@ use quote::quote;
 use super::http::{from_request_impl, to_request_impl};
 use super::tokens::{Runtime, TypeExpr, doc, docs, lit};
 use crate::diag::Diagnostic;
+use crate::format::Module;
 use crate::ir::{
     Api, Docs, EventStream, HttpMethod, JsonAlternative, Operation, Payload, SseEvent, SseFraming,
 };
@@ -135,7 +136,7 @@ fn event_set(rt: &Runtime, ty: &TokenStream, stream: &EventStream) -> TokenStrea
 
 /// The `server` module of an OpenAPI document: the service trait, `router`, and a handler
 /// per served operation.
-pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diagnostic> {
+pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnostic> {
     let outer = TypeExpr {
         space: &api.types,
         outside: true,
@@ -273,32 +274,35 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diag
     let module_docs = doc(&format!(
         "The server side: implement [`server::{service}`]({service}) and serve [`server::{router}`]({router})."
     ));
-    Ok(quote! {
-        #module_docs
-        pub mod server {
-            #trait_docs
-            pub trait #service: ::std::marker::Send + ::std::marker::Sync + 'static {
-                #(#methods)*
-            }
-
-            /// Settings of the generated server: keep-alive interval, batching, request limits.
-            pub type #server_config = #rt::sse::server::ServerConfig;
-
-            /// An axum router serving every operation of the trait, with the default settings.
-            pub fn #router<S: #service>(service: S) -> #rt::codegen::axum::Router {
-                #router_with_config(service, #server_config::default())
-            }
-
-            /// An axum router serving every operation of the trait.
-            pub fn #router_with_config<S: #service>(
-                service: S,
-                config: #server_config,
-            ) -> #rt::codegen::axum::Router {
-                #router_body
-            }
-
-            #(#handlers)*
+    let mut items = vec![quote! {
+        #trait_docs
+        pub trait #service: ::std::marker::Send + ::std::marker::Sync + 'static {
+            #(#methods)*
         }
+
+        /// Settings of the generated server: keep-alive interval, batching, request limits.
+        pub type #server_config = #rt::sse::server::ServerConfig;
+
+        /// An axum router serving every operation of the trait, with the default settings.
+        pub fn #router<S: #service>(service: S) -> #rt::codegen::axum::Router {
+            #router_with_config(service, #server_config::default())
+        }
+
+        /// An axum router serving every operation of the trait.
+        pub fn #router_with_config<S: #service>(
+            service: S,
+            config: #server_config,
+        ) -> #rt::codegen::axum::Router {
+            #router_body
+        }
+    }];
+    items.extend(handlers);
+    Ok(Module {
+        head: quote! {
+            #module_docs
+            pub mod server {}
+        },
+        items,
     })
 }
 
@@ -329,7 +333,7 @@ fn method_value(rt: &Runtime, method: HttpMethod) -> TokenStream {
 }
 
 /// The `client` module of an OpenAPI document: `Client`, one method per operation.
-pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diagnostic> {
+pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnostic> {
     let outer = TypeExpr {
         space: &api.types,
         outside: true,
@@ -347,9 +351,12 @@ pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diag
     let module_docs = doc(&format!(
         "The client side: [`client::{client}`]({client}), one method per operation."
     ));
-    Ok(quote! {
-        #module_docs
-        pub mod client {
+    Ok(Module {
+        head: quote! {
+            #module_docs
+            pub mod client {}
+        },
+        items: vec![quote! {
             /// Settings of a client: timeouts, backoff, reconnection.
             pub type #client_config = #rt::sse::client::ClientConfig;
 
@@ -378,7 +385,7 @@ pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diag
 
                 #(#methods)*
             }
-        }
+        }],
     })
 }
 

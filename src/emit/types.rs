@@ -11,6 +11,7 @@ use super::Uses;
 use super::lints::Allows;
 use super::tokens::{TypeExpr, doc_attrs, lit};
 use crate::diag::Diagnostic;
+use crate::format::Module;
 use crate::ir::{
     AdditionalProperties, Api, Body, Docs, EnumDef, EnumVariant, Field, Param, ParamField,
     ParamsDef, ParamsOf, Presence, SourceInfo, StructDef, TypeDef, TypeKind, TypeRef, UnionDef,
@@ -57,7 +58,7 @@ pub(crate) fn module(
     api: &Api,
     options: &TypesOptions,
     uses: &mut Uses,
-) -> Result<TokenStream, Diagnostic> {
+) -> Result<Module, Diagnostic> {
     let mut builder = Builder {
         options,
         expr: TypeExpr {
@@ -66,6 +67,13 @@ pub(crate) fn module(
         },
         allows: Allows::default(),
         uses,
+        derives: Derives::default(),
+    };
+    builder.derives = Derives {
+        data: builder.derives(DATA_DERIVES, true)?,
+        enums: builder.derives(ENUM_DERIVES, true)?,
+        params: builder.derives(PARAMS_DERIVES, false)?,
+        params_default: builder.derives(&[PARAMS_DERIVES, &["Default"]].concat(), false)?,
     };
     let module_docs = builder.module_docs(api);
     let mut items = Vec::with_capacity(api.types.defs.len());
@@ -124,12 +132,14 @@ pub(crate) fn module(
         .collect::<Result<_, _>>()
         .map_err(|e| super::internal(format!("a lint name does not parse: {e}")))?;
     let allow_attr = (!allows.is_empty()).then(|| quote!(#![allow(#(#allows),*)]));
-    Ok(quote! {
-        #module_docs
-        pub mod types {
-            #allow_attr
-            #(#items)*
-        }
+    Ok(Module {
+        head: quote! {
+            #module_docs
+            pub mod types {
+                #allow_attr
+            }
+        },
+        items,
     })
 }
 
@@ -138,6 +148,16 @@ struct Builder<'a> {
     expr: TypeExpr<'a>,
     allows: Allows,
     uses: &'a mut Uses,
+    derives: Derives,
+}
+
+/// The `#[derive(..)]` attributes of each kind of item, made once per module.
+#[derive(Default)]
+struct Derives {
+    data: TokenStream,
+    enums: TokenStream,
+    params: TokenStream,
+    params_default: TokenStream,
 }
 
 impl Builder<'_> {
@@ -203,6 +223,8 @@ impl Builder<'_> {
         self.expr.ty(ty)
     }
 
+    /// `#[derive(..)]` with the builtin derives (parsed once per module) and, with `extra`,
+    /// the settings' extra derives the type does not have already.
     fn derives(&self, builtin: &[&str], extra: bool) -> Result<TokenStream, Diagnostic> {
         let last_segment = |path: &syn::Path| {
             path.segments
@@ -268,7 +290,7 @@ impl Builder<'_> {
             let field_docs = self.docs(&Docs::from_text("Properties not listed above."));
             items.push(quote! { #field_docs #[serde(flatten)] pub #field: #ty, });
         }
-        let derives = self.derives(DATA_DERIVES, true)?;
+        let derives = &self.derives.data;
         Ok(quote! { #docs #derives pub struct #ident { #(#items)* } })
     }
 
@@ -340,7 +362,7 @@ impl Builder<'_> {
             items.push(quote! { #docs #serde #v, });
             arms.push(quote! { Self::#v => #wire, });
         }
-        let derives = self.derives(ENUM_DERIVES, true)?;
+        let derives = &self.derives.enums;
         Ok(quote! {
             #docs
             #derives
@@ -424,7 +446,7 @@ impl Builder<'_> {
             let ty = self.ty(&TypeRef::Json, 0)?;
             items.push(quote! { #docs #[serde(skip)] #v(#ty), });
         }
-        let derives = self.derives(DATA_DERIVES, true)?;
+        let derives = &self.derives.data;
         Ok(quote! { #docs #derives #serde pub enum #ident { #(#items)* } })
     }
 
@@ -502,11 +524,11 @@ impl Builder<'_> {
             ));
             fields.push(quote! { #docs pub #field: ::std::option::Option<::std::string::String>, });
         }
-        let mut derives = PARAMS_DERIVES.to_vec();
-        if all_optional {
-            derives.push("Default");
-        }
-        let derives = self.derives(&derives, false)?;
+        let derives = if all_optional {
+            &self.derives.params_default
+        } else {
+            &self.derives.params
+        };
         Ok(quote! { #docs #derives pub struct #ident { #(#fields)* } })
     }
 }

@@ -10,6 +10,7 @@ use quote::quote;
 use super::http::{client_key_place, from_request_impl, server_schemes, to_request_impl};
 use super::tokens::{Runtime, TypeExpr, doc, docs, lit};
 use crate::diag::Diagnostic;
+use crate::format::Module;
 use crate::ir::{
     Api, Channel, Docs, Message, MessageSet, Payload, RequestReply, Socket, TextDecoding, TypeKind,
     UnionVariant, WebSocketChannel,
@@ -402,7 +403,7 @@ fn reply_shapes<'a>(
 }
 
 /// The `server` module of an AsyncAPI document.
-pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diagnostic> {
+pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnostic> {
     let outer = TypeExpr {
         space: &api.types,
         outside: true,
@@ -451,9 +452,7 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diag
     let module_docs = doc(&format!(
         "The server side: implement each channel's trait and serve [`server::{router}`]({router})."
     ));
-    Ok(quote! {
-        #module_docs
-        pub mod server {
+    let mut items = vec![quote! {
             /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
             /// request limits, and what to do with invalid frames.
             pub type #server_config = #rt::ws::server::ServerConfig;
@@ -472,9 +471,14 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diag
             ) -> #rt::codegen::axum::Router {
                 #body
             }
-
-            #(#out)*
-        }
+    }];
+    items.extend(out);
+    Ok(Module {
+        head: quote! {
+            #module_docs
+            pub mod server {}
+        },
+        items,
     })
 }
 
@@ -905,7 +909,7 @@ fn socket_server(api: &Api, rt: &Runtime, socket: &Socket) -> Result<TokenStream
 }
 
 /// The `client` module of an AsyncAPI document.
-pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diagnostic> {
+pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnostic> {
     let outer = TypeExpr {
         space: &api.types,
         outside: true,
@@ -918,14 +922,17 @@ pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<TokenStream, Diag
     for socket in &api.sockets {
         out.push(socket_client(api, rt, socket)?);
     }
-    Ok(quote! {
-        /// The client side: one typed client per channel.
-        pub mod client {
-            /// Settings of a client: timeouts, queue sizes, reconnection.
-            pub type #client_config = #rt::ws::client::ClientConfig;
-
-            #(#out)*
-        }
+    let mut items = vec![quote! {
+        /// Settings of a client: timeouts, queue sizes, reconnection.
+        pub type #client_config = #rt::ws::client::ClientConfig;
+    }];
+    items.extend(out);
+    Ok(Module {
+        head: quote! {
+            /// The client side: one typed client per channel.
+            pub mod client {}
+        },
+        items,
     })
 }
 

@@ -20,7 +20,11 @@ impl Docs {
     pub fn from_text(text: &str) -> Docs {
         let mut lines = Vec::new();
         let mut in_fence: Option<&'static str> = None;
-        let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
+        let normalised = if text.contains('\r') {
+            std::borrow::Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
         for raw in normalised.split('\n') {
             let line = safe_line(raw);
             let trimmed = line.trim_start();

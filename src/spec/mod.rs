@@ -62,6 +62,35 @@ impl Loc {
     }
 }
 
+/// The value a JSON pointer names (RFC 6901), as `serde_json::Value::pointer` finds it but
+/// without allocating for segments that hold no escape: lowering looks up deep pointers often.
+fn pointer_get<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    let mut current = value;
+    for segment in rest.split('/') {
+        let key: std::borrow::Cow<'_, str> = if segment.contains('~') {
+            std::borrow::Cow::Owned(segment.replace("~1", "/").replace("~0", "~"))
+        } else {
+            std::borrow::Cow::Borrowed(segment)
+        };
+        current = match current {
+            Value::Object(map) => map.get(key.as_ref())?,
+            Value::Array(items) => {
+                // RFC 6901: no leading zeros, no sign.
+                if key.len() > 1 && key.starts_with('0') || key.starts_with('+') {
+                    return None;
+                }
+                items.get(key.parse::<usize>().ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
 /// Append `key` to a JSON pointer being built, escaping `~` and `/`.
 pub fn push_escaped(pointer: &mut String, key: &str) {
     for c in key.chars() {
@@ -75,7 +104,11 @@ pub fn push_escaped(pointer: &mut String, key: &str) {
 
 /// Unescape one JSON pointer segment.
 pub fn unescape(segment: &str) -> String {
-    segment.replace("~1", "/").replace("~0", "~")
+    if segment.contains('~') {
+        segment.replace("~1", "/").replace("~0", "~")
+    } else {
+        segment.to_owned()
+    }
 }
 
 /// Which specification a root document follows.
@@ -214,7 +247,7 @@ impl Sources {
 
     /// The value at a location, if the pointer resolves.
     pub fn get(&self, loc: &Loc) -> Option<&Value> {
-        self.try_file(loc.file)?.value.pointer(&loc.pointer)
+        pointer_get(&self.try_file(loc.file)?.value, &loc.pointer)
     }
 
     /// The source position of a location: the exact node if the source map has it, else its

@@ -643,3 +643,32 @@ fn mutated_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn pointer_lookups_agree_with_serde_json() {
+    let value = serde_json::json!({
+        "a/b": {"c~d": [10, {"": "empty key"}]},
+        "paths": {"/v1/{id}": {"get": {"x": true}}},
+        "list": [[1, 2], [3]],
+    });
+    for pointer in [
+        "",
+        "/a~1b",
+        "/a~1b/c~0d/0",
+        "/a~1b/c~0d/1/",
+        "/paths/~1v1~1{id}/get/x",
+        "/list/1/0",
+        "/list/01",
+        "/list/+1",
+        "/list/9",
+        "/missing",
+        "a",
+        "/paths/~1v1~1{id}/get/x/deeper",
+    ] {
+        assert_eq!(
+            super::pointer_get(&value, pointer),
+            value.pointer(pointer),
+            "{pointer:?}"
+        );
+    }
+}

@@ -313,11 +313,20 @@ fn socket_set(
     let mut decode = Vec::new();
     let mut gets = Vec::new();
     let mut sets = Vec::new();
+    let mut decode_binary = None;
     for (index, v) in members {
         let Some(set) = api.channels[*index].direction(to_server) else {
             continue;
         };
         let ty = outer.named(set.enum_id)?;
+        // Lowering lets at most one channel of a socket carry binary frames.
+        if set.binary.is_some() {
+            decode_binary = Some(quote! {
+                fn decode_binary(data: &[u8]) -> ::std::result::Result<Self, #rt::ws::DecodeError> {
+                    <#ty as #rt::ws::MessageSet>::decode_binary(data).map(Self::#v)
+                }
+            });
+        }
         encode.push(quote!(Self::#v(m) => #rt::ws::MessageSet::encode(m),));
         let unknown = set.unknown.as_ref().map(|unknown| {
             quote! {
@@ -345,6 +354,8 @@ fn socket_set(
                 #(#decode)*
                 attempts.finish()
             }
+
+            #decode_binary
 
             fn correlation_id(&self) -> ::std::option::Option<&str> {
                 match self { #(#gets)* }

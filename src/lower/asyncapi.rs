@@ -297,9 +297,16 @@ pub fn lower(
             diags,
         );
         let protocol = match &draft.transport {
-            Transport::WebSocket => ChannelProtocol::WebSocket(websocket_channel(
-                types, names, &draft, &pathnames, &servers, &location, diags,
-            )),
+            Transport::WebSocket => {
+                let document = DocumentServers {
+                    root,
+                    servers: &servers,
+                    pathnames: &pathnames,
+                };
+                ChannelProtocol::WebSocket(websocket_channel(
+                    types, names, &document, &draft, &location, diags,
+                ))
+            }
             Transport::Other(name) => ChannelProtocol::Other(name.clone()),
         };
         index_of[index] = Some(out.channels.len());
@@ -370,17 +377,31 @@ fn read_operations(
     out
 }
 
+/// The document's root and servers, as a WebSocket channel's route and security need them.
+#[derive(Clone, Copy)]
+struct DocumentServers<'a> {
+    root: &'a Loc,
+    /// `servers`: (name, where, protocol).
+    servers: &'a [(String, Loc, String)],
+    /// The pathname of each `ws`/`wss` server.
+    pathnames: &'a [(Loc, String, Option<String>)],
+}
+
 /// What a WebSocket channel has besides its messages: its route, connection parameters,
 /// handshake security and the identifiers of its items.
 fn websocket_channel(
     types: &mut SchemaLowerer<'_>,
     names: &mut ModuleNames,
+    document: &DocumentServers<'_>,
     draft: &ChannelDraft<'_>,
-    pathnames: &[(Loc, String, Option<String>)],
-    servers: &[(String, Loc, String)],
     location: &Option<Location>,
     diags: &mut Diagnostics,
 ) -> WebSocketChannel {
+    let DocumentServers {
+        root,
+        servers,
+        pathnames,
+    } = *document;
     let sources = types.sources();
     let channel = draft.object;
     let stem = draft.name.rust.unraw().to_owned();
@@ -423,7 +444,7 @@ fn websocket_channel(
     WebSocketChannel {
         route,
         params,
-        security: channel_security(sources, &draft.target, channel, servers, diags),
+        security: channel_security(sources, root, &draft.target, channel, servers, diags),
         socket: None,
         items: ChannelItems {
             server_trait: names.server.claim_joined(&[&stem, "Channel"], Case::Camel),
@@ -654,10 +675,17 @@ fn shared_sockets(
     sockets
 }
 
-/// How the frames of one direction of a shared socket are told apart.
+/// How the frames of one direction of a shared socket are told apart: text frames by their
+/// tags, binary frames by being binary (so at most one channel may carry binary messages).
 #[derive(Clone, Debug, PartialEq)]
-enum SocketSide {
-    /// No channel has messages this way yet.
+struct SocketSide {
+    text: TextSide,
+    binary: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum TextSide {
+    /// No channel has text messages this way yet.
     Empty,
     /// JSON told apart by a tag property (or one-key wrappers: `None`), with the tags taken.
     Tagged(Option<String>, Vec<String>),
@@ -667,35 +695,47 @@ enum SocketSide {
 
 fn side(channel: &Channel, to_server: bool) -> SocketSide {
     let Some(set) = channel.direction(to_server) else {
-        return SocketSide::Empty;
+        return SocketSide {
+            text: TextSide::Empty,
+            binary: false,
+        };
     };
     let tags = || set.messages.iter().filter_map(|m| m.tag.clone()).collect();
-    match (&set.text, set.binary) {
-        (TextDecoding::Tagged { tag }, None) => SocketSide::Tagged(Some(tag.clone()), tags()),
-        (TextDecoding::Wrapped, None) => SocketSide::Tagged(None, tags()),
-        _ => SocketSide::Opaque,
+    let text = match &set.text {
+        TextDecoding::None => TextSide::Empty,
+        TextDecoding::Tagged { tag } => TextSide::Tagged(Some(tag.clone()), tags()),
+        TextDecoding::Wrapped => TextSide::Tagged(None, tags()),
+        TextDecoding::TryEach => TextSide::Opaque,
+    };
+    SocketSide {
+        text,
+        binary: set.binary.is_some(),
     }
 }
 
 /// The socket's side with a channel's messages added, or why they cannot be.
 fn join(socket: &SocketSide, channel: &SocketSide) -> Result<SocketSide, String> {
-    match (socket, channel) {
-        (s, SocketSide::Empty) => Ok(s.clone()),
-        (SocketSide::Empty, c @ SocketSide::Tagged(..)) => Ok(c.clone()),
-        (SocketSide::Tagged(repr, taken), SocketSide::Tagged(theirs, tags)) => {
+    if socket.binary && channel.binary {
+        return Err("carry binary frames, as another channel of the socket does".to_owned());
+    }
+    let text = match (&socket.text, &channel.text) {
+        (s, TextSide::Empty) => s.clone(),
+        (TextSide::Empty, c @ TextSide::Tagged(..)) => c.clone(),
+        (TextSide::Tagged(repr, taken), TextSide::Tagged(theirs, tags)) => {
             if repr != theirs {
                 return Err("are told apart differently (another tag property)".to_owned());
             }
             if let Some(tag) = tags.iter().find(|t| taken.contains(t)) {
                 return Err(format!("reuse the tag `{tag}`"));
             }
-            Ok(SocketSide::Tagged(
-                repr.clone(),
-                taken.iter().chain(tags).cloned().collect(),
-            ))
+            TextSide::Tagged(repr.clone(), taken.iter().chain(tags).cloned().collect())
         }
-        _ => Err("have no tag to tell them apart".to_owned()),
-    }
+        _ => return Err("have no tag to tell them apart".to_owned()),
+    };
+    Ok(SocketSide {
+        text,
+        binary: socket.binary || channel.binary,
+    })
 }
 
 /// The protocol of a channel's servers (its own list, else every server of the document).
@@ -1027,6 +1067,7 @@ fn address_params(address: &str) -> Vec<String> {
 
 fn channel_security(
     sources: &Sources,
+    root: &Loc,
     channel_loc: &Loc,
     channel: &Map<String, Value>,
     servers: &[(String, Loc, String)],
@@ -1048,10 +1089,38 @@ fn channel_security(
         let Some(Value::Array(list)) = sources.get(&list_loc) else {
             continue;
         };
+        let mut scheme_locs = Vec::new();
         for i in 0..list.len() {
-            let Ok(scheme_loc) = sources.deref(&list_loc.index(i)) else {
+            let Ok(entry_loc) = sources.deref(&list_loc.index(i)) else {
                 continue;
             };
+            let Some(Value::Object(entry)) = sources.get(&entry_loc) else {
+                continue;
+            };
+            if entry.contains_key("type") {
+                scheme_locs.push(entry_loc);
+                continue;
+            }
+            // A security requirement by name (AsyncAPI 2.x, and OpenAPI's style):
+            // `{token: []}` names `components.securitySchemes.token`.
+            for name in entry.keys() {
+                let named = root
+                    .child("components")
+                    .child("securitySchemes")
+                    .child(name);
+                match sources.deref(&named) {
+                    Ok(loc) if sources.get(&loc).is_some() => scheme_locs.push(loc),
+                    _ => diags.push(
+                        Diagnostic::warning(
+                            Kind::Reference,
+                            format!("the security requirement `{name}` names no scheme of `components.securitySchemes`, so it is not applied"),
+                        )
+                        .at(sources.locate(&entry_loc.child(name))),
+                    ),
+                }
+            }
+        }
+        for scheme_loc in scheme_locs {
             let Some(Value::Object(scheme)) = sources.get(&scheme_loc) else {
                 continue;
             };

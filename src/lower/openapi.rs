@@ -189,7 +189,9 @@ fn event_stream(
         .and_then(Value::as_str)
         .map(str::to_owned);
 
-    let (framing, mut events) = events_of(types, &media_loc, &media_obj, &base, diags);
+    let (framing, mut events, member_sentinel) =
+        events_of(types, &media_loc, &media_obj, &base, diags);
+    let sentinel = sentinel.or(member_sentinel);
     let enum_name = types.claim_type_name(&format!("{base}Event"));
     let mut variant_names = Namespace::new();
     for event in &mut events {
@@ -437,14 +439,16 @@ fn request_body(
     })
 }
 
-/// The events a media type describes, and how they are framed.
+/// The events a media type describes, how they are framed, and an end-of-stream sentinel
+/// written as one of them (a member whose `data` is a single string value and that names no
+/// event: `{data: {type: string, enum: ['[DONE]']}}`).
 fn events_of(
     types: &mut SchemaLowerer<'_>,
     media_loc: &Loc,
     media: &Map<String, Value>,
     type_base: &str,
     diags: &mut Diagnostics,
-) -> (SseFraming, Vec<SseEvent>) {
+) -> (SseFraming, Vec<SseEvent>, Option<String>) {
     let sources = types.sources();
     let schema_key = if media.contains_key("itemSchema") {
         "itemSchema"
@@ -459,6 +463,7 @@ fn events_of(
                 docs: Docs::default(),
                 payload: Payload::Text,
             }],
+            None,
         )
     };
     let Ok(schema_loc) = sources.deref(&media_loc.child(schema_key)) else {
@@ -467,16 +472,35 @@ fn events_of(
     let Some(Value::Object(schema)) = sources.get(&schema_loc) else {
         return raw();
     };
+    let framing_of = |events: &[SseEvent]| {
+        if events.iter().any(|e| e.name.wire != "message") {
+            SseFraming::Named
+        } else {
+            SseFraming::Payload
+        }
+    };
     // A union of envelopes.
     for keyword in ["oneOf", "anyOf"] {
         if let Some(Value::Array(members)) = schema.get(keyword) {
             let member_locs: Vec<Loc> = (0..members.len())
                 .filter_map(|i| sources.deref(&schema_loc.child(keyword).index(i)).ok())
                 .collect();
-            if !member_locs.is_empty() && member_locs.iter().all(|m| is_envelope(sources.get(m))) {
+            let kinds: Vec<Envelope> = member_locs
+                .iter()
+                .map(|m| envelope_kind(sources.get(m)))
+                .collect();
+            if !member_locs.is_empty() && kinds.iter().all(|k| *k != Envelope::Payload) {
                 let mapping = mapping_names(types, &schema_loc, schema);
                 let mut events = Vec::new();
-                for member in &member_locs {
+                let mut sentinel = None;
+                for (member, kind) in member_locs.iter().zip(&kinds) {
+                    if *kind == Envelope::Ambiguous {
+                        warn_ambiguous(types, member, diags);
+                    }
+                    if let Some(value) = sentinel_member(types, member) {
+                        sentinel.get_or_insert(value);
+                        continue;
+                    }
                     let names = mapping
                         .iter()
                         .filter(|(_, t)| t == member)
@@ -484,19 +508,19 @@ fn events_of(
                         .collect::<Vec<_>>();
                     events.extend(envelope_events(types, member, names, type_base, diags));
                 }
-                return (SseFraming::Named, dedupe(events, types, &schema_loc, diags));
+                let events = dedupe(events, types, &schema_loc, diags);
+                return (framing_of(&events), events, sentinel);
             }
         }
     }
-    if is_envelope(Some(&Value::Object(schema.clone()))) {
-        let events = envelope_events(types, &schema_loc, Vec::new(), type_base, diags);
-        let named = events.iter().any(|e| e.name.wire != "message");
-        let framing = if named {
-            SseFraming::Named
-        } else {
-            SseFraming::Payload
-        };
-        return (framing, dedupe(events, types, &schema_loc, diags));
+    match envelope_kind(Some(&Value::Object(schema.clone()))) {
+        Envelope::Fields => {
+            let events = envelope_events(types, &schema_loc, Vec::new(), type_base, diags);
+            let events = dedupe(events, types, &schema_loc, diags);
+            return (framing_of(&events), events, None);
+        }
+        Envelope::Ambiguous => warn_ambiguous(types, &schema_loc, diags),
+        Envelope::Payload => {}
     }
     if schema.get("type").and_then(Value::as_str) == Some("string")
         && !schema.contains_key("contentSchema")
@@ -518,22 +542,93 @@ fn events_of(
             docs: Docs::default(),
             payload: Payload::Json(payload),
         }],
+        None,
     )
 }
 
-/// An envelope: an object whose properties are all SSE fields and that has `data` or `event`.
-fn is_envelope(value: Option<&Value>) -> bool {
+/// Whether a schema describes an SSE event's fields rather than its payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Envelope {
+    /// Its properties are SSE fields (`event`, `data`, `id`, `retry`), with `data` or `event`; or
+    /// also the fields server frameworks add (Spring's `comment`; Micronaut's `name`, the event
+    /// name) beside `data` and an SSE field (`id`, `retry`, `event`, `comment`).
+    Fields,
+    /// Only `data` and `name`: Micronaut's `Event` or a payload with those properties. Read as the
+    /// payload, with a warning.
+    Ambiguous,
+    /// A payload.
+    Payload,
+}
+
+fn envelope_kind(value: Option<&Value>) -> Envelope {
     let Some(Value::Object(obj)) = value else {
-        return false;
+        return Envelope::Payload;
     };
     let Some(Value::Object(props)) = obj.get("properties") else {
-        return false;
+        return Envelope::Payload;
     };
-    !props.is_empty()
-        && props
-            .keys()
-            .all(|k| matches!(k.as_str(), "event" | "data" | "id" | "retry"))
-        && (props.contains_key("data") || props.contains_key("event"))
+    let has = |key: &str| props.contains_key(key);
+    if props.is_empty() || !(has("data") || has("event")) {
+        return Envelope::Payload;
+    }
+    if props
+        .keys()
+        .all(|k| matches!(k.as_str(), "event" | "data" | "id" | "retry"))
+    {
+        return Envelope::Fields;
+    }
+    let framework = props.keys().all(|k| {
+        matches!(
+            k.as_str(),
+            "event" | "data" | "id" | "retry" | "comment" | "name"
+        )
+    });
+    match framework {
+        true if has("data") && ["id", "retry", "event", "comment"].iter().any(|k| has(k)) => {
+            Envelope::Fields
+        }
+        true if has("data") => Envelope::Ambiguous,
+        _ => Envelope::Payload,
+    }
+}
+
+fn warn_ambiguous(types: &SchemaLowerer<'_>, at: &Loc, diags: &mut Diagnostics) {
+    diags.push(
+        Diagnostic::warning(
+            Kind::Invalid,
+            "a schema with only `data` and `name` may be an event envelope (Micronaut's `Event`, whose `name` is the event name) or a payload: it is read as the payload",
+        )
+        .at(types.sources().locate(at))
+        .help("add `id`, `retry` or `event` to the envelope's properties to have it read as an envelope"),
+    );
+}
+
+/// An envelope that only carries a fixed string as its `data` and names no event of its own:
+/// the end-of-stream marker, and its value.
+fn sentinel_member(types: &SchemaLowerer<'_>, envelope: &Loc) -> Option<String> {
+    let sources = types.sources();
+    let props = envelope.child("properties");
+    let names_event = ["event", "name"].iter().any(|key| {
+        sources
+            .deref(&props.child(key))
+            .ok()
+            .and_then(|l| sources.get(&l))
+            .and_then(Value::as_object)
+            .is_some_and(|e| e.contains_key("const") || e.contains_key("enum"))
+    });
+    if names_event {
+        return None;
+    }
+    let data = sources.deref(&props.child("data")).ok()?;
+    let data = sources.get(&data)?.as_object()?;
+    match (data.get("const"), data.get("enum")) {
+        (Some(Value::String(value)), _) => Some(value.clone()),
+        (None, Some(Value::Array(values))) => match values.as_slice() {
+            [Value::String(value)] => Some(value.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Discriminator mapping of a union of envelopes: event name → member location.
@@ -575,7 +670,12 @@ fn envelope_events(
         return Vec::new();
     };
     let props_loc = envelope_loc.child("properties");
-    let event_loc = sources.deref(&props_loc.child("event")).ok();
+    // The event name: `event`, or Micronaut's `name`.
+    let event_loc = sources
+        .deref(&props_loc.child("event"))
+        .ok()
+        .filter(|l| sources.get(l).is_some())
+        .or_else(|| sources.deref(&props_loc.child("name")).ok());
     let event_schema = event_loc
         .as_ref()
         .and_then(|l| sources.get(l))

@@ -604,6 +604,31 @@ impl<'a> SchemaLowerer<'a> {
             .iter()
             .map(|m| Variant::inspect(self.sources, m, diags))
             .collect();
+        // `type` beside the union constrains every variant; `object` is what object variants
+        // are anyway, anything else is not applied: say so.
+        if let Some(ty) = obj.get("type") {
+            let declared = type_names(ty);
+            let agrees = |candidate: &Variant| {
+                let own = self
+                    .sources
+                    .get(&candidate.target)
+                    .and_then(|v| v.get("type"))
+                    .map(type_names)
+                    .unwrap_or_default();
+                (candidate.is_object && declared.contains(&"object"))
+                    || (!own.is_empty() && own.iter().all(|t| declared.contains(t)))
+            };
+            if !declared.is_empty() && !candidates.iter().all(agrees) {
+                diags.push(
+                    Diagnostic::warning(
+                        Kind::Unsupported,
+                        format!("`type` beside `{keyword}` is not applied to its variants: each variant's own schema decides"),
+                    )
+                    .at(self.sources.locate_key(&loc.child("type")))
+                    .help(format!("move the `type` into the `{keyword}` variants")),
+                );
+            }
+        }
         let tag = discriminator
             .as_ref()
             .map(|d| d.property.clone())
@@ -784,7 +809,8 @@ impl<'a> SchemaLowerer<'a> {
             if key.starts_with("x-") || KNOWN_KEYWORDS.contains(&key.as_str()) {
                 continue;
             }
-            let at = self.sources.locate(&loc.child(key));
+            // The keyword's own place (its key), not its value's.
+            let at = self.sources.locate_key(&loc.child(key));
             if UNMODELLED_KEYWORDS.contains(&key.as_str()) {
                 diags.push(
                     Diagnostic::warning(
@@ -1011,6 +1037,17 @@ fn string_enum(obj: &Map<String, Value>) -> EnumDef {
         variants,
         param: false,
     }
+}
+
+/// The types a `type` keyword names, `null` left out (a nullable union says nothing about its
+/// variants by it).
+fn type_names(ty: &Value) -> Vec<&str> {
+    let names: Vec<&str> = match ty {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(types) => types.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    names.into_iter().filter(|t| *t != "null").collect()
 }
 
 fn is_null_value_schema(schema: &Value) -> bool {

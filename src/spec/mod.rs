@@ -320,6 +320,9 @@ impl Sources {
                 How::Moved,
             ));
         }
+        if let Some(through) = self.through_refs(file, &segments) {
+            return Ok((through, How::Exact));
+        }
         let matches = refs::lenient_matches(&target.value, &segments);
         if let [only] = matches.as_slice() {
             return Ok((
@@ -340,6 +343,35 @@ impl Sources {
             error = error.help("reading an unescaped `/` as part of a key gives more than one match; escape `/` in keys as `~1`");
         }
         Err(error)
+    }
+
+    /// Follow `segments` from the root of `file`, going through the `$ref`s met on the way
+    /// (`#/channels/echo/messages/ping` when `#/channels/echo` is a `$ref` to
+    /// `#/components/channels/echo`), as the AsyncAPI parser does. `None` when a segment is
+    /// missing, or when the way goes through more than 64 `$ref`s (a loop).
+    fn through_refs(&self, file: FileId, segments: &[String]) -> Option<Loc> {
+        let mut current = Loc {
+            file,
+            pointer: String::new(),
+        };
+        let mut refs_followed = 0;
+        for segment in segments {
+            let value = self.get(&current)?;
+            let has_child = match value {
+                Value::Object(map) => map.contains_key(segment),
+                Value::Array(items) => segment.parse::<usize>().is_ok_and(|i| i < items.len()),
+                _ => false,
+            };
+            if !has_child {
+                if value.get("$ref").is_none() || refs_followed >= 64 {
+                    return None;
+                }
+                refs_followed += 1;
+                current = self.deref(&current).ok()?;
+            }
+            current = current.child(segment);
+        }
+        self.get(&current).is_some().then_some(current)
     }
 
     /// The file a `$ref`'s file part names, relative to the referring file.

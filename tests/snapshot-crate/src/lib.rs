@@ -11,10 +11,20 @@
 #[path = "../../snapshots/asyncapi26.rs"]
 pub mod asyncapi26;
 
+/// Generated from `tests/fixtures/asyncapi26_security.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/asyncapi26_security.rs"]
+pub mod asyncapi26_security;
+
 /// Generated from `tests/fixtures/asyncapi30.yaml`.
 #[rustfmt::skip]
 #[path = "../../snapshots/asyncapi30.rs"]
 pub mod asyncapi30;
+
+/// Generated from `tests/fixtures/asyncapi30_fidelity.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/asyncapi30_fidelity.rs"]
+pub mod asyncapi30_fidelity;
 
 /// Generated from `tests/fixtures/asyncapi30_frames.yml`.
 #[rustfmt::skip]
@@ -70,6 +80,11 @@ pub mod openapi30;
 #[rustfmt::skip]
 #[path = "../../snapshots/openapi31.rs"]
 pub mod openapi31;
+
+/// Generated from `tests/fixtures/openapi31_envelopes.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/openapi31_envelopes.rs"]
+pub mod openapi31_envelopes;
 
 /// Generated from `tests/fixtures/openapi32.yaml`.
 #[rustfmt::skip]

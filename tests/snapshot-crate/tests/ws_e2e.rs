@@ -436,3 +436,83 @@ async fn a_bidder_that_stops_reading_is_dropped_at_the_queue_bound() {
     );
     drop(slow);
 }
+
+/// The whole HTTP response to an upgrade request for `target`, over a raw socket.
+async fn raw_upgrade(addr: std::net::SocketAddr, target: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // The refusal is short and ends the exchange; read until the body has arrived.
+    while !String::from_utf8_lossy(&response).contains("}") {
+        let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut buffer))
+            .await
+            .expect("the server answers")
+            .unwrap();
+        if read == 0 {
+            break;
+        }
+        response.extend_from_slice(&buffer[..read]);
+    }
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_handshake_parameters_are_refused_before_the_channel_sees_them() {
+    // A 60 KiB `userId` makes the request target longer than the default 8 KiB: 414.
+    let addr = serve(Store::default(), ServerConfig::default()).await;
+    let huge = "u".repeat(60 * 1024);
+    let response = raw_upgrade(addr, &format!("/auctions/a-1?userId={huge}&token={TOKEN}")).await;
+    assert!(
+        response.starts_with("HTTP/1.1 414"),
+        "{}",
+        &response[..100.min(response.len())]
+    );
+    // The generated client reports the status.
+    let params = AuctionParams {
+        auction_id: "a-1".into(),
+        user_id: Some(huge.clone()),
+    };
+    let error = AuctionClient::connect(
+        &format!("ws://{addr}"),
+        &params,
+        Some(&token()),
+        ClientConfig::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.status(), Some(414), "{error}");
+
+    // Under a larger target limit, the parameter's own limit (4 KiB) answers 400, naming it.
+    let limits = wiregen_runtime::request::RequestLimits::default().max_uri_length(128 * 1024);
+    let addr = serve(
+        Store::default(),
+        ServerConfig::default().request_limits(limits),
+    )
+    .await;
+    let long = "u".repeat(5 * 1024);
+    let response = raw_upgrade(addr, &format!("/auctions/a-1?userId={long}&token={TOKEN}")).await;
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(
+        response.contains("parameter `userId` is 5120 bytes long; at most 4096 are accepted"),
+        "{response}"
+    );
+    // A value within the limit still connects.
+    let params = AuctionParams {
+        auction_id: "a-1".into(),
+        user_id: Some("u".repeat(1024)),
+    };
+    let connected = AuctionClient::connect(
+        &format!("ws://{addr}"),
+        &params,
+        Some(&token()),
+        ClientConfig::default(),
+    )
+    .await;
+    assert!(connected.is_ok(), "{:?}", connected.err());
+}

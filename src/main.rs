@@ -59,6 +59,14 @@ struct GenerateArgs {
     /// The path generated code uses to reach the runtime crate.
     #[arg(long, value_name = "PATH", default_value = "::wiregen_runtime")]
     runtime_path: String,
+    /// With --crate: the version requirement of the `wiregen-runtime` dependency (default: this
+    /// wiregen's version; inside wiregen's own repository, its `runtime/` by path).
+    #[arg(long, value_name = "REQ", conflicts_with = "runtime_local")]
+    runtime_version: Option<String>,
+    /// With --crate: depend on the `wiregen-runtime` crate in this directory (written relative
+    /// to the generated crate), e.g. a checkout of wiregen's `runtime/`.
+    #[arg(long, value_name = "DIR")]
+    runtime_local: Option<PathBuf>,
     /// Also derive this trait on every generated type (repeatable), e.g. `schemars::JsonSchema`.
     #[arg(long = "derive", value_name = "PATH")]
     derives: Vec<String>,
@@ -149,6 +157,8 @@ fn generate(args: GenerateArgs, console: &mut Console) -> Status {
         check,
         role,
         runtime_path,
+        runtime_version,
+        runtime_local,
         derives,
         unknown_messages,
         no_server,
@@ -171,6 +181,13 @@ fn generate(args: GenerateArgs, console: &mut Console) -> Status {
     if let Some(name) = &crate_name {
         usage.extend(emit::validate_crate_name(name).err());
     }
+    let runtime = match runtime_dep(&out, runtime_version, runtime_local.as_deref()) {
+        Ok(runtime) => runtime,
+        Err(diagnostic) => {
+            usage.push(diagnostic);
+            RuntimeDep::Version(env!("CARGO_PKG_VERSION").to_owned())
+        }
+    };
     if !usage.is_empty() {
         console.diagnostics(&usage);
         return Status::Usage;
@@ -186,7 +203,7 @@ fn generate(args: GenerateArgs, console: &mut Console) -> Status {
     console.diagnostics(&generated.diagnostics);
     let files: Vec<OutputFile> = match &crate_name {
         Some(name) => {
-            match emit::crate_files(&generated.apis, &generated.files, name, &runtime_dep(&out)) {
+            match emit::crate_files(&generated.apis, &generated.files, name, &runtime) {
                 Ok(files) => files,
                 Err(diagnostic) => return fail(console, diagnostic),
             }
@@ -283,22 +300,54 @@ fn failure_status(diagnostics: &[Diagnostic]) -> Status {
     }
 }
 
-/// How a generated crate reaches `wiregen-runtime`: when this binary runs from its own
-/// repository (the `runtime/` crate is where it was built), by a relative path from the output
-/// directory; otherwise by this version from crates.io. Never by an absolute path: generated
-/// files get checked in.
-fn runtime_dep(out: &Path) -> RuntimeDep {
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime");
-    let relative = || {
-        if !runtime.join("Cargo.toml").is_file() {
-            return None;
-        }
-        relative_path(&resolve(out)?, &runtime.canonicalize().ok()?)
-    };
-    match relative() {
+/// How a generated crate reaches `wiregen-runtime`: the version asked for, the local
+/// directory asked for (by a path relative to the crate: never absolute, generated files get
+/// checked in), or by default this wiregen's version from crates.io, except inside wiregen's own
+/// repository (an ancestor of the output directory holds `runtime/`, the `wiregen-runtime`
+/// crate), whose crates use the runtime next to them.
+fn runtime_dep(
+    out: &Path,
+    version: Option<String>,
+    local: Option<&Path>,
+) -> Result<RuntimeDep, Diagnostic> {
+    if let Some(version) = version {
+        return Ok(RuntimeDep::Version(version));
+    }
+    let out = resolve(out);
+    if let Some(local) = local {
+        let manifest = local.join("Cargo.toml");
+        let relative = out
+            .as_deref()
+            .zip(local.canonicalize().ok())
+            .and_then(|(out, local)| relative_path(out, &local));
+        return match relative {
+            Some(path) if is_runtime_crate(&manifest) => Ok(RuntimeDep::Path(path)),
+            _ => Err(Diagnostic::error(
+                Kind::Io,
+                format!(
+                    "`{}` is not the `wiregen-runtime` crate (no Cargo.toml naming it there)",
+                    local.display()
+                ),
+            )
+            .help("give the directory of wiregen's `runtime/` crate")),
+        };
+    }
+    let repository = out.as_deref().and_then(|out| {
+        out.ancestors()
+            .map(|ancestor| ancestor.join("runtime"))
+            .find(|runtime| is_runtime_crate(&runtime.join("Cargo.toml")))
+            .and_then(|runtime| relative_path(out, &runtime))
+    });
+    Ok(match repository {
         Some(path) => RuntimeDep::Path(path),
         None => RuntimeDep::Version(env!("CARGO_PKG_VERSION").to_owned()),
-    }
+    })
+}
+
+/// Is this the manifest of the `wiregen-runtime` crate?
+fn is_runtime_crate(manifest: &Path) -> bool {
+    std::fs::read_to_string(manifest)
+        .is_ok_and(|text| text.lines().any(|l| l.trim() == "name = \"wiregen-runtime\""))
 }
 
 /// The canonical form of a path that may not exist yet: its longest existing ancestor,
@@ -474,13 +523,29 @@ mod tests {
     }
 
     #[test]
-    fn the_runtime_dependency_is_never_absolute() {
-        match runtime_dep(Path::new("target/wiregen-cli-test-out")) {
-            RuntimeDep::Path(path) => {
+    fn the_runtime_dependency() {
+        // Inside this repository: the runtime next to it, by a relative path.
+        let inside = runtime_dep(Path::new("target/wiregen-cli-test-out"), None, None);
+        assert_eq!(inside.ok(), Some(RuntimeDep::Path("../../runtime".into())));
+        // Anywhere else: this version, from crates.io.
+        let elsewhere = std::env::temp_dir().join("wiregen-runtime-dep-test");
+        assert_eq!(
+            runtime_dep(&elsewhere, None, None).ok(),
+            Some(RuntimeDep::Version(env!("CARGO_PKG_VERSION").into()))
+        );
+        // As asked: a version, or a local crate by a relative path.
+        assert_eq!(
+            runtime_dep(&elsewhere, Some("0.1".into()), None).ok(),
+            Some(RuntimeDep::Version("0.1".into()))
+        );
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        match runtime_dep(&elsewhere, None, Some(&here.join("runtime"))) {
+            Ok(RuntimeDep::Path(path)) => {
                 assert!(!Path::new(&path).is_absolute(), "{path}");
-                assert_eq!(path, "../../runtime");
+                assert!(path.ends_with("runtime"), "{path}");
             }
-            RuntimeDep::Version(version) => assert_eq!(version, env!("CARGO_PKG_VERSION")),
+            other => panic!("a path dependency, got {other:?}"),
         }
+        assert!(runtime_dep(&elsewhere, None, Some(here)).is_err(), "not the runtime crate");
     }
 }

@@ -240,6 +240,7 @@ fn crate_output_is_a_building_crate() {
     let dir = temp_dir();
     let root = dir.path().join("petstore");
     let out = path_str(&root);
+    // Outside this repository the runtime comes from crates.io by default ...
     let run = wiregen(&[
         "generate",
         OPENAPI,
@@ -251,6 +252,24 @@ fn crate_output_is_a_building_crate() {
     ]);
     assert_code(&run, 0, "--crate");
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let version = format!("wiregen-runtime = {{ version = \"{}\", features = [", env!("CARGO_PKG_VERSION"));
+    assert!(manifest.contains(&version), "{manifest}");
+    // ... and from a local checkout when asked, as a user of an unpublished runtime would.
+    let runtime = common::repo_root().join("runtime");
+    let run = wiregen(&[
+        "generate",
+        OPENAPI,
+        ASYNCAPI,
+        "--out",
+        out,
+        "--crate",
+        "petstore-api",
+        "--runtime-local",
+        path_str(&runtime),
+    ]);
+    assert_code(&run, 0, "--crate --runtime-local");
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(manifest.contains("wiregen-runtime = { path = \""), "{manifest}");
     assert!(
         manifest.contains("name = \"petstore-api\""),
         "the package name:\n{manifest}"
@@ -263,6 +282,10 @@ fn crate_output_is_a_building_crate() {
         );
     }
     let lib = std::fs::read_to_string(root.join("src/lib.rs")).expect("src/lib.rs");
+    assert!(
+        lib.contains("pub use ::wiregen_runtime;"),
+        "the runtime is re-exported:\n{lib}"
+    );
     for module in ["petstore_openapi", "petstore_asyncapi"] {
         assert!(
             lib.contains(&format!("pub mod {module};")),

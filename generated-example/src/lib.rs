@@ -10,3 +10,6 @@ pub mod petstore_asyncapi;
 /// Generated from `specs/petstore.openapi.yaml` (OpenAPI 3.2.0).
 #[rustfmt::skip]
 pub mod petstore_openapi;
+/// The runtime the generated code uses (`wiregen-runtime`), re-exported: its types
+/// appear in the traits to implement.
+pub use ::wiregen_runtime;

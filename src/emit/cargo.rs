@@ -309,6 +309,17 @@ fn lib_rs(modules: &[(&Api, &OutputFile)]) -> Result<String, Diagnostic> {
             pub mod #ident;
         });
     }
+    let uses_runtime = modules.iter().any(|(_, file)| file.uses.runtime);
+    if uses_runtime {
+        // Users implement the server traits with the runtime's types (`EventStream`,
+        // `Outbound`, `HttpError`): they reach them through this crate, without naming the
+        // runtime in their own Cargo.toml.
+        items.push(quote! {
+            /// The runtime the generated code uses (`wiregen-runtime`), re-exported: its types
+            /// appear in the traits to implement.
+            pub use ::wiregen_runtime;
+        });
+    }
     let docs = super::tokens::doc_attrs(&Docs::from_text(&lines.join("\n")), true);
     let formatted = crate::format::format_tokens(quote!(#docs #(#items)*), "src/lib.rs")?;
     let sources: Vec<&SourceInfo> = modules.iter().map(|(api, _)| &api.source).collect();

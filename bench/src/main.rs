@@ -9,7 +9,7 @@
 //!   --rounds 3                 rounds (at most 10); every figure is the median of the rounds
 //!   --paced 200000             deliveries per second of the paced phase
 //!   --window 512               events published beyond what every subscriber has (at most 2048)
-//!   --servers generated,axum-once,axum-per-subscriber,express
+//!   --servers generated,generated-redis,axum-once,axum-per-subscriber,express
 //!   --no-pin                   do not pin the server and the load generator to separate CPUs
 //!   --smoke                    5 subscribers x 50 events per server: check every event arrives
 //! ```
@@ -23,6 +23,8 @@
 
 mod loadgen;
 mod measure;
+#[path = "../../tests/peers/redis.rs"]
+mod redis_server;
 mod servers;
 
 use std::cell::RefCell;
@@ -36,6 +38,21 @@ use std::time::{Duration, Instant};
 use loadgen::{MAX_WINDOW, Tally};
 use measure::Histogram;
 use servers::RustServer;
+
+/// The URL of the `redis-server` of `generated-redis`.
+static REDIS_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Starts a `redis-server` on a free 127.0.0.1 port if `servers` has `generated-redis` (a
+/// missing `redis-server` is an error); it is stopped when the returned guard is dropped.
+fn start_redis(servers: &[Server]) -> Result<Option<redis_server::RedisServer>, String> {
+    if !servers.contains(&Server::Rust(RustServer::GeneratedRedis)) {
+        return Ok(None);
+    }
+    let server = std::panic::catch_unwind(redis_server::RedisServer::start)
+        .map_err(|_| "redis-server did not start: run scripts/install-peers".to_owned())?;
+    let _ = REDIS_URL.set(server.url());
+    Ok(Some(server))
+}
 
 /// How long a server child lives at most, whatever happens to this process.
 const SERVER_LIFETIME: Duration = Duration::from_secs(300);
@@ -88,6 +105,7 @@ impl Default for Options {
             window: 512,
             servers: vec![
                 Server::Rust(RustServer::Generated),
+                Server::Rust(RustServer::GeneratedRedis),
                 Server::Rust(RustServer::AxumOnce),
                 Server::Rust(RustServer::AxumPerSubscriber),
                 Server::Express,
@@ -194,6 +212,9 @@ impl ServerProcess {
                     .map_err(|e| format!("cannot find this program: {e}"))?;
                 let mut command = Command::new(exe);
                 command.args(["--serve", kind.name(), "--window", &window.to_string()]);
+                if let Some(url) = REDIS_URL.get() {
+                    command.env(servers::REDIS_URL_ENV, url);
+                }
                 if let Some(cpu) = cpu {
                     command.args(["--cpu", &cpu.to_string()]);
                 }
@@ -493,6 +514,7 @@ fn bench(options: &Options) -> Result<(), String> {
         );
         servers.retain(|server| *server != Server::Express);
     }
+    let _redis = start_redis(&servers)?;
     describe(options, cpus, server_cpu);
     let runtime = runtime()?;
     let local = tokio::task::LocalSet::new();
@@ -577,6 +599,7 @@ fn smoke(options: &Options) -> Result<(), String> {
                 .to_owned(),
         );
     }
+    let _redis = start_redis(&servers)?;
     let runtime = runtime()?;
     let local = tokio::task::LocalSet::new();
     let mut failures = Vec::new();
@@ -786,6 +809,17 @@ fn report(rows: &[Row], options: &Options) {
             verdict(p99 <= 1.0),
             verdict(p99_saturated <= 1.0)
         );
+        if let Some(redis) = find(Server::Rust(RustServer::GeneratedRedis)) {
+            let vs = redis.saturated.events_per_second / generated.saturated.events_per_second;
+            println!(
+                "  - Redis backplane ≥ 0.8× in memory, saturated: {vs:.3}× ({}); CPU per event \
+                 {:.3}×; paced latency added p50 {:+.2} ms, p99 {:+.2} ms",
+                verdict(vs >= 0.8),
+                redis.saturated.cpu_ms_per_1000 / generated.saturated.cpu_ms_per_1000,
+                redis.paced.p50_ms - generated.paced.p50_ms,
+                redis.paced.p99_ms - generated.paced.p99_ms,
+            );
+        }
         if let Some(express) = find(Server::Express) {
             let vs = generated.saturated.events_per_second / express.saturated.events_per_second;
             println!(

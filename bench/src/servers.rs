@@ -1,5 +1,6 @@
 //! The servers under test, each run in a child process of its own (`sse-fanout --serve KIND`):
-//! the generated pet store server and two hand-written axum servers, all publishing the same
+//! the generated pet store server (in memory, and on the Redis backplane) and two hand-written
+//! axum servers, all publishing the same
 //! `order-placed` events under the control of the load generator (lines on stdin).
 //!
 //! Control protocol (shared with `express-fanout.mjs`): the server prints `port N` once it
@@ -48,6 +49,10 @@ pub const BROADCAST_CAPACITY: usize = 4096;
 pub enum RustServer {
     /// The generated pet store server (`router_with_config`) fed by the runtime's `Broadcaster`.
     Generated,
+    /// The same on the Redis backplane (`Broadcaster::redis`, the Redis of [`REDIS_URL_ENV`]):
+    /// every event goes through a Redis Stream (`XADD`, then this instance's `XREAD`) before its
+    /// subscribers get it.
+    GeneratedRedis,
     /// Hand-written axum: each event encoded once, the `Bytes` shared by every subscriber.
     AxumOnce,
     /// Hand-written axum: each subscriber builds its own `axum::response::sse::Event`.
@@ -55,8 +60,9 @@ pub enum RustServer {
 }
 
 impl RustServer {
-    pub const ALL: [RustServer; 3] = [
+    pub const ALL: [RustServer; 4] = [
         RustServer::Generated,
+        RustServer::GeneratedRedis,
         RustServer::AxumOnce,
         RustServer::AxumPerSubscriber,
     ];
@@ -64,6 +70,7 @@ impl RustServer {
     pub fn name(self) -> &'static str {
         match self {
             RustServer::Generated => "generated",
+            RustServer::GeneratedRedis => "generated-redis",
             RustServer::AxumOnce => "axum-once",
             RustServer::AxumPerSubscriber => "axum-per-subscriber",
         }
@@ -100,6 +107,41 @@ impl PetStoreNotifications for Notifications {
         let subscription = self.hub.subscribe(request.last_event_id.as_deref());
         Ok(EventStream::from_frames(subscription))
     }
+}
+
+/// The environment variable that gives `generated-redis` its Redis URL.
+pub const REDIS_URL_ENV: &str = "WIREGEN_BENCH_REDIS";
+
+/// The generated server on the Redis backplane. Events are published in order, many at a time
+/// (`publish_all`: one pipeline of `XADD`s, one round trip).
+async fn generated_redis() -> Result<(Router, Publish), String> {
+    use wiregen_runtime::backplane::redis::{Redis, StreamConfig};
+    let url = std::env::var(REDIS_URL_ENV)
+        .map_err(|_| format!("generated-redis needs {REDIS_URL_ENV}=redis://HOST:PORT"))?;
+    let redis = Redis::connect(&url)
+        .await
+        .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    let hub = Broadcaster::redis(&redis, "sse-fanout", StreamConfig::new());
+    hub.ready().await;
+    let app =
+        server::router_with_config(Notifications { hub: hub.clone() }, ServerConfig::default());
+    let (queue, mut events) = mpsc::unbounded_channel::<SseEvent<StreamNotificationsEvent>>();
+    tokio::spawn(async move {
+        let mut batch = Vec::new();
+        while events.recv_many(&mut batch, 256).await > 0 {
+            for result in hub.publish_all(&batch).await {
+                if let Err(error) = result {
+                    eprintln!("sse-fanout server: an event was not published: {error}");
+                }
+            }
+            batch.clear();
+        }
+    });
+    let publish = move |seq: u64| {
+        let event = SseEvent::new(StreamNotificationsEvent::OrderPlaced(order(seq)));
+        let _ = queue.send(event);
+    };
+    Ok((app, Box::new(publish)))
 }
 
 /// What publishes event number `seq` to every subscriber.
@@ -213,6 +255,7 @@ pub fn serve(kind: RustServer, window: u64, lifetime: Duration) -> Result<(), St
             .port();
         let (app, publish) = match kind {
             RustServer::Generated => generated(),
+            RustServer::GeneratedRedis => generated_redis().await?,
             RustServer::AxumOnce => axum_once(),
             RustServer::AxumPerSubscriber => axum_per_subscriber(),
         };
@@ -232,7 +275,7 @@ pub fn serve(kind: RustServer, window: u64, lifetime: Duration) -> Result<(), St
         writeln!(stdout, "port {port}")
             .and_then(|()| stdout.flush())
             .map_err(|e| format!("cannot write the port: {e}"))?;
-        let served = if kind == RustServer::Generated {
+        let served = if matches!(kind, RustServer::Generated | RustServer::GeneratedRedis) {
             // As a user serves the generated router: the runtime's `serve` (TCP_NODELAY, a
             // header-read timeout), with a connection limit above the largest subscriber count
             // so that it serves as many as the hand-written servers do.

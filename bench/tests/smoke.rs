@@ -15,7 +15,13 @@ fn every_server_delivers_every_event_to_every_subscriber() {
         output.status.success(),
         "sse-fanout --smoke failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    for server in ["generated", "axum-once", "axum-per-subscriber", "express"] {
+    for server in [
+        "generated",
+        "generated-redis",
+        "axum-once",
+        "axum-per-subscriber",
+        "express",
+    ] {
         let line = format!(
             "smoke {server}: delivered 250/250 events to 5 subscribers, 0 lost, 0 duplicated"
         );

@@ -141,6 +141,12 @@ impl Drop for Proxy {
     }
 }
 
+/// A Redis Stream entry: its id and its fields.
+type Entry = (String, Vec<(String, Vec<u8>)>);
+
+/// The bids one bidder heard: (user, amount).
+type Heard = Arc<Mutex<Vec<(String, u64)>>>;
+
 /// A stream id as a comparable pair.
 fn pos(id: &str) -> (u64, u64) {
     let (ms, n) = id
@@ -166,7 +172,7 @@ async fn stream_ids(url: &str, after: &str, until: &str) -> Vec<(u64, u64)> {
     let mut ids = Vec::new();
     let mut from = format!("({after}");
     loop {
-        let page: Vec<(String, Vec<(String, Vec<u8>)>)> = redis::cmd("XRANGE")
+        let page: Vec<Entry> = redis::cmd("XRANGE")
             .arg(STREAM_KEY)
             .arg(&from)
             .arg(until)
@@ -216,12 +222,13 @@ async fn wait_len(url: &str, len: usize, deadline: Instant, what: &str) {
 }
 
 fn quick_client_config() -> ClientConfig {
-    let mut config = ClientConfig::default();
-    config.connect_timeout = Duration::from_secs(5);
-    config.initial_retry = Duration::from_millis(100);
-    config.max_backoff = Duration::from_millis(800);
-    config.idle_timeout = Some(Duration::from_secs(30));
-    config
+    ClientConfig {
+        connect_timeout: Duration::from_secs(5),
+        initial_retry: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(800),
+        idle_timeout: Some(Duration::from_secs(30)),
+        ..ClientConfig::default()
+    }
 }
 
 /// Any pet store event, its data left undecoded.
@@ -267,7 +274,7 @@ async fn three_instances_one_order_through_kills_and_restarts() {
     // Everyone starts after the stream's first entry, so everyone is owed the same events.
     wait_len(&url, 1, deadline, "first event").await;
     let mut connection = redis_connection(&url).await;
-    let first: Vec<(String, Vec<(String, Vec<u8>)>)> = redis::cmd("XRANGE")
+    let first: Vec<Entry> = redis::cmd("XRANGE")
         .arg(STREAM_KEY)
         .arg("-")
         .arg("+")
@@ -422,7 +429,7 @@ async fn an_auction_spans_three_instances() {
     let instances: Vec<Instance> = (0..3).map(|_| Instance::redis(&redis.url())).collect();
     let token = Credential::ApiKey("demo".into());
     let mut senders = Vec::new();
-    let heard: Vec<Arc<Mutex<Vec<(String, u64)>>>> = (0..BIDDERS).map(|_| Arc::default()).collect();
+    let heard: Vec<Heard> = (0..BIDDERS).map(|_| Arc::default()).collect();
     for (n, heard) in heard.iter().enumerate() {
         let base = format!("ws://{}", instances[n % 3].addr);
         let params = AuctionParams {
@@ -475,7 +482,7 @@ async fn an_auction_spans_three_instances() {
         }
     }
     // A last bid, published after all the others: anything sent twice would arrive before it.
-    let last = (format!("bidder-0"), 9999);
+    let last = ("bidder-0".to_owned(), 9999);
     expected.push(last.clone());
     senders[0]
         .send(&AuctionClientMessage::Bid(Bid { amount: 9999.0 }))

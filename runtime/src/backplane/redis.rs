@@ -708,6 +708,54 @@ mod sse {
             Ok(id)
         }
 
+        /// Append several encoded bodies in one pipeline, in order; their ids.
+        pub(crate) async fn append_all(
+            &self,
+            bodies: Vec<Vec<u8>>,
+        ) -> Vec<Result<String, PublishError>> {
+            if bodies.is_empty() {
+                return Vec::new();
+            }
+            let count = bodies.len();
+            let retention = &self.config.retention;
+            let min_id = retention
+                .max_age
+                .map(|age| format!("{}-0", now_ms().saturating_sub(age.as_millis() as u64)));
+            let mut pipe = redis::pipe();
+            for body in bodies {
+                let xadd = pipe.cmd("XADD").arg(&self.key);
+                match (retention.max_len, &min_id) {
+                    (Some(len), _) => {
+                        xadd.arg("MAXLEN").arg("~").arg(len);
+                    }
+                    (None, Some(min_id)) => {
+                        xadd.arg("MINID").arg("~").arg(min_id);
+                    }
+                    (None, None) => {}
+                }
+                xadd.arg("*").arg("f").arg(body);
+            }
+            if let (Some(_), Some(min_id)) = (retention.max_len, &min_id) {
+                pipe.cmd("XTRIM")
+                    .arg(&self.key)
+                    .arg("MINID")
+                    .arg("~")
+                    .arg(min_id)
+                    .ignore();
+            }
+            let mut connection = self.redis.manager();
+            match pipe.query_async::<Vec<String>>(&mut connection).await {
+                Ok(ids) if ids.len() == count => ids.into_iter().map(Ok).collect(),
+                Ok(_) => (0..count)
+                    .map(|_| Err(BackplaneError::new("Redis answered a pipeline short").into()))
+                    .collect(),
+                Err(error) => {
+                    let error = unavailable(error);
+                    (0..count).map(|_| Err(error.clone().into())).collect()
+                }
+            }
+        }
+
         /// The newest entry, if any.
         async fn head(&self) -> Result<Option<(Pos, String)>, BackplaneError> {
             let mut connection = self.redis.manager();

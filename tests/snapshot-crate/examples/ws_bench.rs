@@ -1,11 +1,12 @@
-//! WebSocket broadcast benchmark: one auction, N bidders listening, one bidder bidding; every
-//! accepted bid is broadcast to all N. Compares the generated pet store server (the `Store` of
-//! the end-to-end tests on the generated traits, the runtime's `Hub`) with a hand-written axum
-//! server (tokio `broadcast`, each frame encoded once, queued frames written and flushed
-//! together, 4 KiB buffers) and Node's `ws` (`tests/peers/ws-server.mjs`).
+//! WebSocket broadcast benchmark: one auction, N bidders listening, S bidders bidding at once
+//! (10 by default); every bid is broadcast to everyone in the auction. Compares the generated
+//! pet store server (the generated router and traits, bids broadcast through the runtime's
+//! `Hub`) with a hand-written axum server (tokio `broadcast`, each frame encoded once, queued
+//! frames written and flushed together, 4 KiB buffers) and Node's `ws`
+//! (`tests/peers/ws-server.mjs`).
 //!
 //! `cargo run --release -p wiregen-snapshots --example ws_bench -- [--clients 100,1000]
-//! [--deliveries 2000000] [--window 128]` (bids per run: deliveries ÷ clients)
+//! [--deliveries 2000000] [--window 128] [--senders 10]` (bids per run: deliveries ÷ clients)
 //!
 //! Each server runs in its own process (pinned to CPU 0 with `taskset` when there is one; this
 //! process pins itself to CPU 1), so its CPU time and RSS are read from `/proc/<pid>`. The load
@@ -45,6 +46,7 @@ fn main() {
     let mut clients = vec![100usize, 1000];
     let mut deliveries = 2_000_000usize;
     let mut window = 128u64;
+    let mut senders = 10usize;
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned().unwrap_or_default();
@@ -52,6 +54,7 @@ fn main() {
             "--clients" => clients = value.split(',').filter_map(|c| c.parse().ok()).collect(),
             "--deliveries" => deliveries = value.parse().unwrap_or(deliveries),
             "--window" => window = value.parse().unwrap_or(window),
+            "--senders" => senders = value.parse().unwrap_or(senders).max(1),
             other => {
                 eprintln!("ws_bench: unknown option {other}; see the module docs");
                 std::process::exit(2);
@@ -72,7 +75,7 @@ fn main() {
         let messages = (deliveries / n.max(1)).max(1);
         let mut baseline: Option<Figures> = None;
         for kind in ["handwritten", "generated", "node-ws"] {
-            let figures = runtime.block_on(run(kind, n, messages, window));
+            let figures = runtime.block_on(run(kind, n, messages, window, senders));
             match figures {
                 Ok(f) => {
                     let (rate, cpu) = match &baseline {
@@ -214,7 +217,13 @@ fn amount(text: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
-async fn run(kind: &str, clients: usize, messages: usize, window: u64) -> Result<Figures, String> {
+async fn run(
+    kind: &str,
+    clients: usize,
+    messages: usize,
+    window: u64,
+    senders: usize,
+) -> Result<Figures, String> {
     let server = start_server(kind)?;
     let pid = server.child.id();
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -223,10 +232,16 @@ async fn run(kind: &str, clients: usize, messages: usize, window: u64) -> Result
     for i in 0..clients {
         listeners.push(open(server.port, &format!("l{i}")).await?);
     }
-    let mut sender = open(server.port, "bench").await?;
+    // The senders are in the auction too: what they receive is read and dropped.
+    let mut bidders = Vec::with_capacity(senders);
+    for s in 0..senders {
+        let (sink, mut stream) = open(server.port, &format!("bench{s}")).await?.split();
+        tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
+        bidders.push(sink);
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_idle = proc_field(pid, "VmRSS:").unwrap_or(0);
-    let idle_kib_per_conn = rss_idle.saturating_sub(rss_before) as f64 / (clients + 1) as f64;
+    let idle_kib_per_conn = rss_idle.saturating_sub(rss_before) as f64 / (clients + senders) as f64;
 
     let base = Instant::now();
     let sent_at: Arc<Vec<AtomicU64>> =
@@ -262,7 +277,10 @@ async fn run(kind: &str, clients: usize, messages: usize, window: u64) -> Result
             (got, latencies)
         }));
     }
-    // Bids 1..=messages, at most `window` in flight per listener on average.
+    // Bids 1..=messages, taking turns among the senders, at most `window` in flight per
+    // listener on average. Each sender writes its bids 16 at a time; all of them write what they
+    // have before the generator waits for the listeners.
+    let mut pending = vec![0usize; senders];
     for k in 1..=messages {
         let deadline = Instant::now() + DEADLINE;
         while (k as u64 - 1) * clients as u64 - received.load(Ordering::Relaxed)
@@ -271,14 +289,29 @@ async fn run(kind: &str, clients: usize, messages: usize, window: u64) -> Result
             if Instant::now() > deadline {
                 return Err("listeners stopped receiving".into());
             }
+            for (sender, pending) in bidders.iter_mut().zip(&mut pending) {
+                if *pending > 0 {
+                    sender.flush().await.map_err(|e| e.to_string())?;
+                    *pending = 0;
+                }
+            }
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
         sent_at[k].store(base.elapsed().as_micros() as u64, Ordering::Relaxed);
+        let s = k % senders;
+        let sender = &mut bidders[s];
         sender
             .feed(Message::text(format!(r#"{{"type":"bid","amount":{k}}}"#)))
             .await
             .map_err(|e| e.to_string())?;
-        if k % 16 == 0 || k == messages {
+        pending[s] += 1;
+        if pending[s] == 16 {
+            sender.flush().await.map_err(|e| e.to_string())?;
+            pending[s] = 0;
+        }
+    }
+    for (sender, pending) in bidders.iter_mut().zip(&pending) {
+        if *pending > 0 {
             sender.flush().await.map_err(|e| e.to_string())?;
         }
     }
@@ -314,9 +347,11 @@ async fn run(kind: &str, clients: usize, messages: usize, window: u64) -> Result
 async fn serve(kind: &str, port_file: &str) {
     use axum::serve::ListenerExt;
     let router = match kind {
-        "generated" => wiregen_snapshots::petstore_asyncapi::server::router_with_config(
-            ws_support::Store::default(),
-            wiregen_runtime::ws::server::ServerConfig::default().queue_capacity(4096),
+        "generated" => wiregen_snapshots::petstore_asyncapi::server::auction_router(
+            std::sync::Arc::new(bench_auction::BenchAuction::default()),
+            std::sync::Arc::new(
+                wiregen_runtime::ws::server::ServerConfig::default().queue_capacity(4096),
+            ),
         ),
         _ => handwritten::router(),
     };
@@ -331,6 +366,72 @@ async fn serve(kind: &str, port_file: &str) {
         let _ = stream.set_nodelay(true);
     });
     let _ = axum::serve(listener, router).await;
+}
+
+/// The generated server's side of the benchmark: the generated `AuctionChannel` trait, every
+/// bid broadcast to the auction through the runtime's `Hub` (as the hand-written server does;
+/// the end-to-end tests' `Store` ignores bids that do not beat the leader, which concurrent
+/// senders' bids often do not).
+mod bench_auction {
+    use wiregen_runtime::http::HttpError;
+    use wiregen_runtime::ws::Credential;
+    use wiregen_runtime::ws::server::{Hub, Membership, Outbound};
+    use wiregen_snapshots::petstore_asyncapi::server::AuctionChannel;
+    use wiregen_snapshots::petstore_asyncapi::types::{
+        AuctionClientMessage, AuctionParams, AuctionServerMessage, BidPlaced,
+    };
+
+    #[derive(Clone, Default)]
+    pub struct BenchAuction {
+        hub: Hub<String, AuctionServerMessage>,
+    }
+
+    pub struct Bidder {
+        auction: String,
+        user: String,
+        _room: Membership<String, AuctionServerMessage>,
+    }
+
+    impl AuctionChannel for BenchAuction {
+        type Session = Bidder;
+        type Auth = ();
+
+        async fn authenticate(
+            &self,
+            credential: Option<Credential>,
+            _params: &AuctionParams,
+        ) -> Result<(), HttpError> {
+            match credential {
+                Some(Credential::ApiKey(key)) if key == super::TOKEN => Ok(()),
+                _ => Err(HttpError::new(401, "a valid `token` is required")),
+            }
+        }
+
+        async fn on_connect(
+            &self,
+            params: AuctionParams,
+            _auth: (),
+            outbound: Outbound<AuctionServerMessage>,
+        ) -> Result<Bidder, HttpError> {
+            Ok(Bidder {
+                _room: self.hub.join(params.auction_id.clone(), &outbound),
+                auction: params.auction_id,
+                user: params.user_id.unwrap_or_default(),
+            })
+        }
+
+        async fn on_message(&self, session: &mut Bidder, message: AuctionClientMessage) {
+            if let AuctionClientMessage::Bid(bid) = message {
+                let _ = self.hub.send(
+                    &session.auction,
+                    &AuctionServerMessage::BidPlaced(BidPlaced {
+                        user_id: session.user.clone(),
+                        amount: bid.amount,
+                    }),
+                );
+            }
+        }
+    }
 }
 
 /// The hand-written baseline: what a careful person writes with axum alone.

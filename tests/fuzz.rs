@@ -386,7 +386,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
 
 /// Write `contents` as `spec.<extension>` in a fresh directory and exercise it. A panic becomes
 /// an `Err`, and the input is kept as `target/wiregen-fuzz-failures/last-failure.<extension>`
-/// (while shrinking, the last failure written is the smallest).
+/// (while shrinking, the last failure written is the smallest). What cannot be caught (a stack
+/// overflow aborts the process) leaves its input as `target/wiregen-fuzz-failures/current.*`.
 fn exercise_text(contents: &[u8], extension: &str) -> Result<(), String> {
     let dir = tempfile::Builder::new()
         .prefix("wiregen-fuzz-")
@@ -394,6 +395,9 @@ fn exercise_text(contents: &[u8], extension: &str) -> Result<(), String> {
         .map_err(|e| format!("temp dir: {e}"))?;
     let path: PathBuf = dir.path().join(format!("spec.{extension}"));
     std::fs::write(&path, contents).map_err(|e| format!("write {}: {e}", path.display()))?;
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/wiregen-fuzz-failures");
+    let _ = std::fs::create_dir_all(&kept)
+        .and_then(|()| std::fs::write(kept.join(format!("current.{extension}")), contents));
     let outcome = match std::panic::catch_unwind(|| exercise(&path)) {
         Ok(outcome) => outcome,
         Err(payload) => {
@@ -406,9 +410,8 @@ fn exercise_text(contents: &[u8], extension: &str) -> Result<(), String> {
         }
     };
     if let Err(problem) = outcome {
-        let kept = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/wiregen-fuzz-failures");
         let file = kept.join(format!("last-failure.{extension}"));
-        let _ = std::fs::create_dir_all(&kept).and_then(|()| std::fs::write(&file, contents));
+        let _ = std::fs::write(&file, contents);
         return Err(format!("{problem}\n(input kept at {})", file.display()));
     }
     Ok(())

@@ -660,7 +660,9 @@ fn crate_files_list_exactly_the_used_dependencies() {
         lib.ends_with(
             "\n\n/// Generated from `specs/a.yaml` (`OpenAPI 3.1.0 \\u{202e}`).\n#[rustfmt::skip]\npub mod a_stream;\n\
              /// Generated from `specs/petstore.yaml */ fn pwned() {}` (`OpenAPI 3.1.0 \\u{202e}`).\n\
-             #[rustfmt::skip]\npub mod petstore_openapi;\n"
+             #[rustfmt::skip]\npub mod petstore_openapi;\n\
+             /// The runtime the generated code uses (`wiregen-runtime`), re-exported: its types\n\
+             /// appear in the traits to implement.\npub use ::wiregen_runtime;\n"
         ),
         "{lib}"
     );

@@ -207,6 +207,9 @@ pub struct Sources {
     links: BTreeMap<FileId, BTreeMap<String, FileId>>,
 }
 
+/// How deeply walks through `$ref`s ([`Sources::through_refs`]) may nest.
+const MAX_THROUGH_DEPTH: usize = 8;
+
 /// Longest `$ref` chain [`Sources::deref`] follows.
 const MAX_REF_CHAIN: usize = 1000;
 
@@ -348,8 +351,25 @@ impl Sources {
     /// Follow `segments` from the root of `file`, going through the `$ref`s met on the way
     /// (`#/channels/echo/messages/ping` when `#/channels/echo` is a `$ref` to
     /// `#/components/channels/echo`), as the AsyncAPI parser does. `None` when a segment is
-    /// missing, or when the way goes through more than 64 `$ref`s (a loop).
+    /// missing, or when the way goes through more than 64 `$ref`s (a loop). A `$ref` met on the
+    /// way may itself need this walk (`#/a/b` where `#/a` is `{$ref: '#/a/b'}`): such nesting is
+    /// cut at [`MAX_THROUGH_DEPTH`], so a loop through it ends as "does not resolve".
     fn through_refs(&self, file: FileId, segments: &[String]) -> Option<Loc> {
+        thread_local! {
+            static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        }
+        /// Leaves one level of nesting when the walk returns, however it returns.
+        struct Nested;
+        impl Drop for Nested {
+            fn drop(&mut self) {
+                DEPTH.with(|depth| depth.set(depth.get().saturating_sub(1)));
+            }
+        }
+        if DEPTH.with(|depth| depth.replace(depth.get() + 1)) >= MAX_THROUGH_DEPTH {
+            DEPTH.with(|depth| depth.set(depth.get() - 1));
+            return None;
+        }
+        let _nested = Nested;
         let mut current = Loc {
             file,
             pointer: String::new(),

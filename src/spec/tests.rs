@@ -379,6 +379,24 @@ fn a_self_loop_and_a_two_step_loop_are_located_errors() {
 }
 
 #[test]
+fn a_pointer_through_a_ref_to_itself_is_an_error_not_a_stack_overflow() {
+    // Found by `tests/fuzz.rs`: resolving `#/components/schemas/Tick` goes through
+    // `#/components/schemas`, whose `$ref` is that same pointer.
+    let text = format!(
+        "{OPENAPI_HEAD}paths:\n  /a:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema:\n                $ref: '#/components/schemas/Tick'\ncomponents:\n  schemas:\n    $ref: '#/components/schemas/Tick'\n"
+    );
+    let (_, diagnostics, _dir) = load_files("through-itself", &[("api.yaml", &text)]);
+    let errors = errors(&diagnostics);
+    assert!(!errors.is_empty(), "{diagnostics:?}");
+    assert!(
+        errors
+            .iter()
+            .all(|d| d.kind == Kind::Reference && d.location.is_some()),
+        "{diagnostics:?}"
+    );
+}
+
+#[test]
 fn a_recursive_schema_is_not_a_loop() {
     let text = format!(
         "{OPENAPI_HEAD}components:\n  schemas:\n    Node:\n      type: object\n      properties:\n        children:\n          type: array\n          items:\n            $ref: '#/components/schemas/Node'\n        parent:\n          $ref: '#/components/schemas/Node'\n"

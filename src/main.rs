@@ -202,12 +202,10 @@ fn generate(args: GenerateArgs, console: &mut Console) -> Status {
     };
     console.diagnostics(&generated.diagnostics);
     let files: Vec<OutputFile> = match &crate_name {
-        Some(name) => {
-            match emit::crate_files(&generated.apis, &generated.files, name, &runtime) {
-                Ok(files) => files,
-                Err(diagnostic) => return fail(console, diagnostic),
-            }
-        }
+        Some(name) => match emit::crate_files(&generated.apis, &generated.files, name, &runtime) {
+            Ok(files) => files,
+            Err(diagnostic) => return fail(console, diagnostic),
+        },
         None => generated.files,
     };
 
@@ -346,8 +344,10 @@ fn runtime_dep(
 
 /// Is this the manifest of the `wiregen-runtime` crate?
 fn is_runtime_crate(manifest: &Path) -> bool {
-    std::fs::read_to_string(manifest)
-        .is_ok_and(|text| text.lines().any(|l| l.trim() == "name = \"wiregen-runtime\""))
+    std::fs::read_to_string(manifest).is_ok_and(|text| {
+        text.lines()
+            .any(|l| l.trim() == "name = \"wiregen-runtime\"")
+    })
 }
 
 /// The canonical form of a path that may not exist yet: its longest existing ancestor,
@@ -546,6 +546,9 @@ mod tests {
             }
             other => panic!("a path dependency, got {other:?}"),
         }
-        assert!(runtime_dep(&elsewhere, None, Some(here)).is_err(), "not the runtime crate");
+        assert!(
+            runtime_dep(&elsewhere, None, Some(here)).is_err(),
+            "not the runtime crate"
+        );
     }
 }

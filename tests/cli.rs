@@ -252,7 +252,10 @@ fn crate_output_is_a_building_crate() {
     ]);
     assert_code(&run, 0, "--crate");
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
-    let version = format!("wiregen-runtime = {{ version = \"{}\", features = [", env!("CARGO_PKG_VERSION"));
+    let version = format!(
+        "wiregen-runtime = {{ version = \"{}\", features = [",
+        env!("CARGO_PKG_VERSION")
+    );
     assert!(manifest.contains(&version), "{manifest}");
     // ... and from a local checkout when asked, as a user of an unpublished runtime would.
     let runtime = common::repo_root().join("runtime");
@@ -269,7 +272,10 @@ fn crate_output_is_a_building_crate() {
     ]);
     assert_code(&run, 0, "--crate --runtime-local");
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
-    assert!(manifest.contains("wiregen-runtime = { path = \""), "{manifest}");
+    assert!(
+        manifest.contains("wiregen-runtime = { path = \""),
+        "{manifest}"
+    );
     assert!(
         manifest.contains("name = \"petstore-api\""),
         "the package name:\n{manifest}"

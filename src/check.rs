@@ -180,8 +180,13 @@ fn invariants(api: &Api, diags: &mut Diagnostics) {
             }
         }
         for reply in &channel.replies {
-            let asks = channel.direction(true).map_or(0, |s| s.messages.len());
-            let answers = channel.direction(false).map_or(0, |s| s.messages.len());
+            let client_asks = reply.initiator == crate::ir::Initiator::Client;
+            let asks = channel
+                .direction(client_asks)
+                .map_or(0, |s| s.messages.len());
+            let answers = channel
+                .direction(!client_asks)
+                .map_or(0, |s| s.messages.len());
             if reply.request >= asks || reply.replies.iter().any(|&r| r >= answers) {
                 problems.push(format!(
                     "request/reply `{}` refers to a missing message",

@@ -366,7 +366,7 @@ pub enum Payload {
 #[derive(Clone, Debug)]
 pub enum ChannelProtocol {
     /// `ws` or `wss`: served and connected to.
-    WebSocket(WebSocketChannel),
+    WebSocket(Box<WebSocketChannel>),
     /// Anything else (MQTT, Mercure, HTTP streaming…): types are generated, handlers are not.
     Other(String),
 }
@@ -439,6 +439,9 @@ pub struct ChannelItems {
     pub router: RustIdent,
     /// `client`: the typed client (`AuctionClient`).
     pub client: RustIdent,
+    /// `server`: the trait of the requests the server sends, implemented for the channel's
+    /// outbound queue (`AuctionCalls`); generated only when the server asks something.
+    pub calls: RustIdent,
 }
 
 /// Index of a [`Socket`] in [`Api::sockets`].
@@ -552,13 +555,17 @@ pub enum Initiator {
 /// A request and the messages that may answer it.
 #[derive(Clone, Debug)]
 pub struct RequestReply {
-    /// The operation name, and the method answering it (server trait) or calling it (client),
-    /// claimed among both.
+    /// The operation name, and the method sending the request: the client's when the client
+    /// asks, the channel's calls trait's when the server asks.
     pub name: Name,
+    /// The method answering the request: the server trait's (the same as `name`) when the
+    /// client asks, the client's (`answer_<name>`) when the server asks. Both are claimed
+    /// among the channel's methods.
+    pub answer: RustIdent,
     /// Who asks.
     pub initiator: Initiator,
     /// The request: an index into the asking side's direction (`to_server` when the client
-    /// asks).
+    /// asks, `to_client` when the server asks).
     pub request: usize,
     /// The replies: indices into the other direction, at least one.
     pub replies: Vec<usize>,

@@ -12,8 +12,8 @@ use super::tokens::{Runtime, TypeExpr, doc, docs, lit};
 use crate::diag::Diagnostic;
 use crate::format::Module;
 use crate::ir::{
-    Api, Channel, Docs, Message, MessageSet, Payload, RequestReply, Socket, TextDecoding, TypeKind,
-    UnionVariant, WebSocketChannel,
+    Api, Channel, Docs, Initiator, Message, MessageSet, Payload, RequestReply, Socket,
+    TextDecoding, TypeKind, UnionVariant, WebSocketChannel,
 };
 use crate::names::RustIdent;
 
@@ -376,21 +376,27 @@ struct ReplyShape<'a> {
     request_variant: &'a RustIdent,
     request_ty: Option<TokenStream>,
     /// The one reply's variant and payload type; `None` when several messages may answer (the
-    /// method then returns the whole server → client enum).
+    /// method then takes or returns the whole enum of the answering direction).
     reply_variant: Option<(&'a RustIdent, Option<TokenStream>)>,
 }
 
+/// The request/reply operations of `channel` that `initiator` starts.
 fn reply_shapes<'a>(
     api: &'a Api,
     channel: &'a Channel,
     outer: &TypeExpr<'_>,
+    initiator: Initiator,
 ) -> Result<Vec<ReplyShape<'a>>, Diagnostic> {
-    let (Some(asks), Some(answers)) = (&channel.to_server, &channel.to_client) else {
+    let client_asks = initiator == Initiator::Client;
+    let (Some(asks), Some(answers)) = (
+        channel.direction(client_asks),
+        channel.direction(!client_asks),
+    ) else {
         return Ok(Vec::new());
     };
     let (ask_variants, answer_variants) = (variants(api, asks)?, variants(api, answers)?);
     let mut out = Vec::new();
-    for reply in &channel.replies {
+    for reply in channel.replies.iter().filter(|r| r.initiator == initiator) {
         let request = &ask_variants[reply.request];
         let reply_variant = match reply.replies.as_slice() {
             [one] => {
@@ -509,8 +515,9 @@ fn channel_server(
     let in_ty = set_type(rt, outer, channel.to_server.as_ref())?;
     let out_ty = set_type(rt, outer, channel.to_client.as_ref())?;
     let secured = !ws.security.is_empty();
-    let replies = reply_shapes(api, channel, outer)?;
-    let requests: Vec<usize> = channel.replies.iter().map(|r| r.request).collect();
+    let replies = reply_shapes(api, channel, outer, Initiator::Client)?;
+    let asked = reply_shapes(api, channel, outer, Initiator::Server)?;
+    let requests: Vec<usize> = replies.iter().map(|r| r.reply.request).collect();
     let other_messages = channel.to_server.as_ref().is_some_and(|set| {
         (0..set.messages.len()).any(|i| !requests.contains(&i)) || set.unknown.is_some()
     });
@@ -536,9 +543,17 @@ fn channel_server(
     let on_message = other_messages.then(|| {
         let more = (!replies.is_empty())
             .then(|| quote!(#[doc = " Requests of request/reply operations go to their own methods, never here."]));
+        let late = (!asked.is_empty()).then(|| {
+            let calls = &ws.items.calls;
+            let text = format!(
+                " Replies to the server's requests ([`{calls}`]) go to the calls waiting for them; one that comes after its call gave up comes here."
+            );
+            quote!(#[doc = #text])
+        });
         quote! {
             /// One message from the client, in the order they came.
             #more
+            #late
             fn on_message(
                 &self,
                 session: &mut Self::Session,
@@ -614,25 +629,49 @@ fn channel_server(
             quote!(_service: &S, _session: &mut S::Session, _outbound),
             quote!(match message {}),
         )
-    } else if replies.is_empty() {
+    } else if replies.is_empty() && asked.is_empty() {
         (
             quote!(service: &S, session: &mut S::Session, _outbound),
             quote!(service.on_message(session, message).await;),
         )
     } else {
-        let rest =
-            other_messages.then(|| quote!(other => service.on_message(session, other).await,));
-        (
-            quote!(service: &S, session: &mut S::Session, outbound),
+        // Replies to the server's own requests go to the calls waiting for them first.
+        let answered = (!asked.is_empty()).then(|| {
+            quote! {
+                let ::std::option::Option::Some(message) = outbound.answered(message) else {
+                    return;
+                };
+            }
+        });
+        let body = if replies.is_empty() {
+            quote!(service.on_message(session, message).await;)
+        } else {
+            let rest =
+                other_messages.then(|| quote!(other => service.on_message(session, other).await,));
             quote! {
                 let correlation = #rt::ws::MessageSet::correlation_id(&message).map(::std::string::String::from);
                 match message {
                     #(#reply_arms)*
                     #rest
                 }
-            },
+            }
+        };
+        (
+            quote!(service: &S, session: &mut S::Session, outbound),
+            quote!(#answered #body),
         )
     };
+    let answer_count = channel.to_server.as_ref().map_or(0, |set| {
+        set.messages.len() + usize::from(set.unknown.is_some())
+    });
+    let calls = server_calls(
+        rt,
+        ws,
+        &asked,
+        (&in_ty, answer_count),
+        &out_ty,
+        server_config,
+    )?;
     let route = match &ws.route.axum {
         Some(path) => {
             let path = lit(path);
@@ -737,12 +776,97 @@ fn channel_server(
             }
         }
 
+        #calls
+
         #router_docs
         pub fn #channel_router<S: #server_trait>(
             service: ::std::sync::Arc<S>,
             config: ::std::sync::Arc<#server_config>,
         ) -> #rt::codegen::axum::Router {
             #route
+        }
+    })
+}
+
+/// The trait of the requests the server sends on a channel, implemented for its outbound
+/// queue; nothing when the server asks nothing.
+fn server_calls(
+    rt: &Runtime,
+    ws: &WebSocketChannel,
+    asked: &[ReplyShape<'_>],
+    (in_ty, answer_count): (&TokenStream, usize),
+    out_ty: &TokenStream,
+    server_config: &RustIdent,
+) -> Result<TokenStream, Diagnostic> {
+    if asked.is_empty() {
+        return Ok(TokenStream::new());
+    }
+    let calls = &ws.items.calls;
+    let mut methods = Vec::new();
+    let mut bodies = Vec::new();
+    for shape in asked {
+        let method = &shape.reply.name.rust;
+        let method_docs = docs(&shape.request.docs.clone().with_paragraph(Docs::from_text(&format!(
+            "Request/reply `{}`: sends a `{}` request to this client and waits for its reply with the same correlation id (set here unless the request has one), until [`{server_config}::call_timeout`]. Await it from a task of your own, never from a handler of this connection's messages: they are read one at a time, so the reply would wait behind the handler.",
+            shape.reply.name.wire, shape.request.name.wire
+        ))));
+        let request_variant = shape.request_variant;
+        let (request_param, request) = match &shape.request_ty {
+            Some(ty) => (
+                quote!(request: #ty),
+                quote!(#out_ty::#request_variant(request)),
+            ),
+            None => (TokenStream::new(), quote!(#out_ty::#request_variant)),
+        };
+        let (reply_ty, unpack) = match &shape.reply_variant {
+            Some((variant, ty)) => {
+                let (ty, pattern, value) = match ty {
+                    Some(ty) => (ty.clone(), quote!(#in_ty::#variant(reply)), quote!(reply)),
+                    None => (quote!(()), quote!(#in_ty::#variant), quote!(())),
+                };
+                let rest = (answer_count > 1).then(|| {
+                    quote!(_ => ::std::result::Result::Err(#rt::ws::server::CallError::UnexpectedReply),)
+                });
+                (
+                    ty,
+                    quote! {
+                        match reply {
+                            #pattern => ::std::result::Result::Ok(#value),
+                            #rest
+                        }
+                    },
+                )
+            }
+            None => (in_ty.clone(), quote!(::std::result::Result::Ok(reply))),
+        };
+        methods.push(quote! {
+            #method_docs
+            fn #method(
+                &self,
+                #request_param
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<#reply_ty, #rt::ws::server::CallError>,
+            > + ::std::marker::Send;
+        });
+        bodies.push(quote! {
+            async fn #method(
+                &self,
+                #request_param
+            ) -> ::std::result::Result<#reply_ty, #rt::ws::server::CallError> {
+                let reply: #in_ty = self.call(#request).await?;
+                #unpack
+            }
+        });
+    }
+    Ok(quote! {
+        /// The requests the server sends on this channel: call them on the connection's
+        /// outbound queue (the one `on_connect` receives).
+        pub trait #calls {
+            #(#methods)*
+        }
+
+        impl #calls for #rt::ws::server::Outbound<#out_ty> {
+            #(#bodies)*
         }
     })
 }
@@ -975,7 +1099,7 @@ fn channel_client(
     let answer_count = channel.to_client.as_ref().map_or(0, |set| {
         set.messages.len() + usize::from(set.unknown.is_some())
     });
-    for shape in reply_shapes(api, channel, outer)? {
+    for shape in reply_shapes(api, channel, outer, Initiator::Client)? {
         let method = &shape.reply.name.rust;
         let method_docs = docs(&shape.request.docs.clone().with_paragraph(Docs::from_text(&format!(
             "Request/reply `{}`: sends a `{}` request and waits for the reply with the same correlation id (set here unless the request has one), until [`{client_config}::call_timeout`].",
@@ -1020,6 +1144,9 @@ fn channel_client(
                 #unpack
             }
         });
+    }
+    for shape in reply_shapes(api, channel, outer, Initiator::Server)? {
+        calls.push(client_answer(rt, &shape, &out_ty)?);
     }
     let sender_docs = doc(&format!(
         "The untyped sender underneath, for [`call`]({}::ws::client::Sender::call) with any message.",
@@ -1083,6 +1210,52 @@ fn channel_client(
             }
 
             #(#calls)*
+        }
+    })
+}
+
+/// The client's method answering a request the server sends: the reply gets the request's
+/// correlation id.
+fn client_answer(
+    rt: &Runtime,
+    shape: &ReplyShape<'_>,
+    out_ty: &TokenStream,
+) -> Result<TokenStream, Diagnostic> {
+    let method = &shape.reply.answer;
+    let (Some(request_ty), Some(correlation)) = (&shape.request_ty, &shape.request.correlation)
+    else {
+        return Err(super::internal(format!(
+            "request/reply `{}` asks with a message that carries no correlation id",
+            shape.reply.name.wire
+        )));
+    };
+    let field = &correlation.field;
+    let id = if correlation.optional {
+        quote!(request.#field.as_deref())
+    } else {
+        quote!(::std::option::Option::Some(request.#field.as_str()))
+    };
+    let (reply_param, reply) = match &shape.reply_variant {
+        Some((variant, Some(ty))) => (quote!(reply: #ty), quote!(#out_ty::#variant(reply))),
+        Some((variant, None)) => (TokenStream::new(), quote!(#out_ty::#variant)),
+        None => (quote!(reply: #out_ty), quote!(reply)),
+    };
+    let method_docs = docs(&shape.request.docs.clone().with_paragraph(Docs::from_text(&format!(
+        "Request/reply `{}`: answers a `{}` request the server sent (it comes from the receiver like any message); the reply is sent with the request's correlation id.",
+        shape.reply.name.wire, shape.request.name.wire
+    ))));
+    Ok(quote! {
+        #method_docs
+        pub async fn #method(
+            &self,
+            request: &#request_ty,
+            #reply_param
+        ) -> ::std::result::Result<(), #rt::ws::client::ClientError> {
+            let mut reply = #reply;
+            if let ::std::option::Option::Some(id) = #id {
+                #rt::ws::MessageSet::set_correlation_id(&mut reply, id);
+            }
+            self.sender.send(&reply).await
         }
     })
 }

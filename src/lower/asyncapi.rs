@@ -303,9 +303,9 @@ pub fn lower(
                     servers: &servers,
                     pathnames: &pathnames,
                 };
-                ChannelProtocol::WebSocket(websocket_channel(
+                ChannelProtocol::WebSocket(Box::new(websocket_channel(
                     types, names, &document, &draft, &location, diags,
-                ))
+                )))
             }
             Transport::Other(name) => ChannelProtocol::Other(name.clone()),
         };
@@ -451,6 +451,7 @@ fn websocket_channel(
             endpoint: names.server.claim_joined(&[&stem, "Endpoint"], Case::Camel),
             router: names.server.claim_joined(&[&stem, "router"], Case::Snake),
             client: names.client.claim_joined(&[&stem, "Client"], Case::Camel),
+            calls: names.server.claim_joined(&[&stem, "Calls"], Case::Camel),
         },
     }
 }
@@ -493,14 +494,11 @@ fn request_reply(
         diags.push(plain(why));
         return;
     }
-    if !client_asks {
-        diags.push(plain(
-            "the server asks and the client answers, which is not generated yet".to_owned(),
-        ));
-        return;
-    }
     let target = &channels[channel];
-    let (Some(asks), Some(answers)) = (target.direction(true), target.direction(false)) else {
+    let (Some(asks), Some(answers)) = (
+        target.direction(client_asks),
+        target.direction(!client_asks),
+    ) else {
         return;
     };
     let position =
@@ -527,16 +525,28 @@ fn request_reply(
         )));
         return;
     }
-    // The method answers (server trait) and calls (client) it: free in both.
+    // When the client asks, one name serves the method answering it (server trait) and the
+    // one calling it (client). When the server asks, the call is a method of the channel's
+    // calls trait and the client answers with `answer_<name>`.
     let channel_ref = &mut channels[channel];
     let mut methods = Namespace::with_reserved(CHANNEL_METHODS.iter().copied());
     for existing in &channel_ref.replies {
         methods.claim(existing.name.rust.clone(), Case::Snake);
+        methods.claim(existing.answer.clone(), Case::Snake);
     }
     let name = methods.claim_name(&key, Case::Snake).0;
+    let (initiator, answer) = if client_asks {
+        (Initiator::Client, name.rust.clone())
+    } else {
+        (
+            Initiator::Server,
+            methods.claim_joined(&["answer", &key], Case::Snake),
+        )
+    };
     channel_ref.replies.push(RequestReply {
         name,
-        initiator: Initiator::Client,
+        answer,
+        initiator,
         request,
         replies: reply_indices,
     });

@@ -33,6 +33,77 @@ pub mod types {
     pub struct EchoParams {}
 
     #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    pub struct AgentAnswer {
+        #[serde(rename = "promptId")]
+        pub prompt_id: ::std::string::String,
+        pub text: ::std::string::String,
+    }
+
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    pub struct AgentStatusRequest {
+        #[serde(
+            rename = "requestId",
+            default,
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    pub struct AgentNote {
+        pub text: ::std::string::String,
+    }
+
+    /// Every client → server message of this channel.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(tag = "type")]
+    pub enum AgentClientMessage {
+        #[serde(rename = "answer")]
+        Answer(AgentAnswer),
+        #[serde(rename = "statusRequest")]
+        StatusRequest(AgentStatusRequest),
+        #[serde(rename = "note")]
+        Note(AgentNote),
+    }
+
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    pub struct AgentPrompt {
+        #[serde(
+            rename = "promptId",
+            default,
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub prompt_id: ::std::option::Option<::std::string::String>,
+        pub question: ::std::string::String,
+    }
+
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    pub struct AgentStatus {
+        #[serde(
+            rename = "requestId",
+            default,
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub request_id: ::std::option::Option<::std::string::String>,
+        pub busy: bool,
+    }
+
+    /// Every server → client message of this channel.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(tag = "type")]
+    pub enum AgentServerMessage {
+        /// A question the agent asks the user.
+        #[serde(rename = "prompt")]
+        Prompt(AgentPrompt),
+        #[serde(rename = "status")]
+        Status(AgentStatus),
+    }
+
+    /// What a connection to `/raw/agent` carries in its URL and upgrade request.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct AgentParams {}
+
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
     pub struct RootFeedTick {
         pub seq: i64,
     }
@@ -174,6 +245,117 @@ mod wire {
     impl ::wiregen_runtime::params::ToRequest for super::types::EchoParams {
         fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
             url.literal("/raw/echo");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::AgentClientMessage {
+        fn encode(
+            &self,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::Frame,
+            ::wiregen_runtime::ws::EncodeError,
+        > {
+            ::wiregen_runtime::ws::encode_json(self)
+        }
+
+        fn decode_text(
+            text: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
+            ::wiregen_runtime::ws::decode_tagged_json(
+                text,
+                "type",
+                &["answer", "statusRequest", "note"],
+            )
+        }
+
+        fn correlation_id(&self) -> ::std::option::Option<&str> {
+            match self {
+                Self::Answer(m) => ::std::option::Option::Some(m.prompt_id.as_str()),
+                Self::StatusRequest(m) => m.request_id.as_deref(),
+                _ => ::std::option::Option::None,
+            }
+        }
+
+        fn set_correlation_id(&mut self, id: &str) -> bool {
+            match self {
+                Self::Answer(m) => {
+                    m.prompt_id = ::std::string::String::from(id);
+                    true
+                }
+                Self::StatusRequest(m) => {
+                    m.request_id = ::std::option::Option::Some(
+                        ::std::string::String::from(id),
+                    );
+                    true
+                }
+                _ => false,
+            }
+        }
+    }
+
+    impl ::wiregen_runtime::ws::MessageSet for super::types::AgentServerMessage {
+        fn encode(
+            &self,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::Frame,
+            ::wiregen_runtime::ws::EncodeError,
+        > {
+            ::wiregen_runtime::ws::encode_json(self)
+        }
+
+        fn decode_text(
+            text: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::ws::DecodeError> {
+            ::wiregen_runtime::ws::decode_tagged_json(
+                text,
+                "type",
+                &["prompt", "status"],
+            )
+        }
+
+        fn correlation_id(&self) -> ::std::option::Option<&str> {
+            match self {
+                Self::Prompt(m) => m.prompt_id.as_deref(),
+                Self::Status(m) => m.request_id.as_deref(),
+            }
+        }
+
+        fn set_correlation_id(&mut self, id: &str) -> bool {
+            match self {
+                Self::Prompt(m) => {
+                    m.prompt_id = ::std::option::Option::Some(
+                        ::std::string::String::from(id),
+                    );
+                    true
+                }
+                Self::Status(m) => {
+                    m.request_id = ::std::option::Option::Some(
+                        ::std::string::String::from(id),
+                    );
+                    true
+                }
+            }
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::AgentParams {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::AgentParams {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/raw/agent");
         }
 
         fn write_headers(
@@ -492,7 +674,8 @@ pub mod server {
 
     /// An axum router serving every channel, with the default settings.
     pub fn router<
-        S: EchoChannel + RootFeedChannel + RealtimeChannel + RealtimeControlChannel,
+        S: EchoChannel + AgentChannel + RootFeedChannel + RealtimeChannel
+            + RealtimeControlChannel,
     >(service: S) -> ::wiregen_runtime::codegen::axum::Router {
         router_with_config(service, ServerConfig::default())
     }
@@ -501,12 +684,14 @@ pub mod server {
     /// each; a channel whose route conflicts with an earlier one's is left out (wiregen
     /// warned about it).
     pub fn router_with_config<
-        S: EchoChannel + RootFeedChannel + RealtimeChannel + RealtimeControlChannel,
+        S: EchoChannel + AgentChannel + RootFeedChannel + RealtimeChannel
+            + RealtimeControlChannel,
     >(service: S, config: ServerConfig) -> ::wiregen_runtime::codegen::axum::Router {
         let service = ::std::sync::Arc::new(service);
         let config = ::std::sync::Arc::new(config);
         ::wiregen_runtime::codegen::axum::Router::new()
             .merge(echo_router(service.clone(), config.clone()))
+            .merge(agent_router(service.clone(), config.clone()))
             .merge(root_feed_router(service.clone(), config.clone()))
             .merge(v1_realtime_socket_router(service.clone(), config.clone()))
     }
@@ -623,6 +808,189 @@ pub mod server {
             S,
             EchoEndpoint,
         >("/raw/echo", service, config)
+    }
+
+    /// The `agent` channel at `/raw/agent`: implement this trait and serve [`router`] (or [`agent_router`]).
+    pub trait AgentChannel: ::std::marker::Send + ::std::marker::Sync + 'static {
+        /// What the server keeps for one connection, from [`on_connect`](Self::on_connect) until
+        /// [`on_disconnect`](Self::on_disconnect).
+        type Session: ::std::marker::Send + 'static;
+
+        /// A client asks to connect: accept it with its session (keep `outbound` to send it
+        /// messages, or join it to a hub), or refuse the upgrade with an HTTP error.
+        fn on_connect(
+            &self,
+            params: super::types::AgentParams,
+            outbound: ::wiregen_runtime::ws::server::Outbound<
+                super::types::AgentServerMessage,
+            >,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                Self::Session,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
+        /// One message from the client, in the order they came.
+        /// Requests of request/reply operations go to their own methods, never here.
+        /// Replies to the server's requests ([`AgentCalls`]) go to the calls waiting for them; one that comes after its call gave up comes here.
+        fn on_message(
+            &self,
+            session: &mut Self::Session,
+            message: super::types::AgentClientMessage,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send;
+
+        /// Request/reply `agentStatus`: answers a `statusRequest` request; the reply's correlation id is set to the request's.
+        fn agent_status(
+            &self,
+            session: &mut Self::Session,
+            request: super::types::AgentStatusRequest,
+        ) -> impl ::std::future::Future<
+            Output = super::types::AgentStatus,
+        > + ::std::marker::Send;
+
+        /// A frame that is not a message of this channel. Return how to answer it, or `None`
+        /// for the configured [`ServerConfig::on_invalid`].
+        fn on_invalid(
+            &self,
+            session: &mut Self::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> impl ::std::future::Future<
+            Output = ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy>,
+        > + ::std::marker::Send {
+            let _ = (session, error);
+            ::std::future::ready(::std::option::Option::None)
+        }
+
+        /// The connection ended.
+        fn on_disconnect(
+            &self,
+            session: Self::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) -> impl ::std::future::Future<Output = ()> + ::std::marker::Send {
+            let _ = (session, reason);
+            ::std::future::ready(())
+        }
+    }
+
+    /// Serves the channel's trait through the runtime's generic channel.
+    struct AgentEndpoint;
+
+    impl<S: AgentChannel> ::wiregen_runtime::ws::channel::Endpoint<S> for AgentEndpoint {
+        type In = super::types::AgentClientMessage;
+
+        type Out = super::types::AgentServerMessage;
+
+        type Session = S::Session;
+
+        async fn open(
+            service: &S,
+            request: &::wiregen_runtime::request::RequestParts,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::AgentServerMessage,
+            >,
+        ) -> ::std::result::Result<S::Session, ::wiregen_runtime::http::HttpError> {
+            let params = <super::types::AgentParams as ::wiregen_runtime::request::FromRequest>::from_request(
+                request,
+            )?;
+            service.on_connect(params, outbound.clone()).await
+        }
+
+        async fn message(
+            service: &S,
+            session: &mut S::Session,
+            outbound: &::wiregen_runtime::ws::server::Outbound<
+                super::types::AgentServerMessage,
+            >,
+            message: super::types::AgentClientMessage,
+        ) {
+            let ::std::option::Option::Some(message) = outbound.answered(message) else {
+                return;
+            };
+            let correlation = ::wiregen_runtime::ws::MessageSet::correlation_id(&message)
+                .map(::std::string::String::from);
+            match message {
+                super::types::AgentClientMessage::StatusRequest(request) => {
+                    ::wiregen_runtime::ws::channel::reply(
+                        outbound,
+                        correlation.as_deref(),
+                        super::types::AgentServerMessage::Status(
+                            service.agent_status(session, request).await,
+                        ),
+                    )
+                }
+                other => service.on_message(session, other).await,
+            }
+        }
+
+        async fn invalid(
+            service: &S,
+            session: &mut S::Session,
+            error: ::wiregen_runtime::ws::DecodeError,
+        ) -> ::std::option::Option<::wiregen_runtime::ws::server::InvalidPolicy> {
+            service.on_invalid(session, error).await
+        }
+
+        async fn disconnect(
+            service: &S,
+            session: S::Session,
+            reason: ::wiregen_runtime::ws::server::Disconnect,
+        ) {
+            service.on_disconnect(session, reason).await;
+        }
+    }
+
+    /// The requests the server sends on this channel: call them on the connection's
+    /// outbound queue (the one `on_connect` receives).
+    pub trait AgentCalls {
+        /// A question the agent asks the user.
+        ///
+        /// Request/reply `askUser`: sends a `prompt` request to this client and waits for its reply with the same correlation id (set here unless the request has one), until [`ServerConfig::call_timeout`]. Await it from a task of your own, never from a handler of this connection's messages: they are read one at a time, so the reply would wait behind the handler.
+        fn ask_user(
+            &self,
+            request: super::types::AgentPrompt,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                super::types::AgentAnswer,
+                ::wiregen_runtime::ws::server::CallError,
+            >,
+        > + ::std::marker::Send;
+    }
+
+    impl AgentCalls
+    for ::wiregen_runtime::ws::server::Outbound<super::types::AgentServerMessage> {
+        async fn ask_user(
+            &self,
+            request: super::types::AgentPrompt,
+        ) -> ::std::result::Result<
+            super::types::AgentAnswer,
+            ::wiregen_runtime::ws::server::CallError,
+        > {
+            let reply: super::types::AgentClientMessage = self
+                .call(super::types::AgentServerMessage::Prompt(request))
+                .await?;
+            match reply {
+                super::types::AgentClientMessage::Answer(reply) => {
+                    ::std::result::Result::Ok(reply)
+                }
+                _ => {
+                    ::std::result::Result::Err(
+                        ::wiregen_runtime::ws::server::CallError::UnexpectedReply,
+                    )
+                }
+            }
+        }
+    }
+
+    /// An axum router serving only this channel.
+    pub fn agent_router<S: AgentChannel>(
+        service: ::std::sync::Arc<S>,
+        config: ::std::sync::Arc<ServerConfig>,
+    ) -> ::wiregen_runtime::codegen::axum::Router {
+        ::wiregen_runtime::ws::channel::route::<
+            S,
+            AgentEndpoint,
+        >("/raw/agent", service, config)
     }
 
     /// Root feed
@@ -1160,6 +1528,120 @@ pub mod client {
             super::types::EchoServerMessage,
         > {
             &self.sender
+        }
+    }
+
+    /// A typed client of the `agent` channel at `/raw/agent`.
+    ///
+    /// [`connect`](Self::connect) returns the client (cheap to clone; the connection closes when every clone is dropped) and the stream of what the server sends.
+    #[derive(Clone, Debug)]
+    pub struct AgentClient {
+        sender: ::wiregen_runtime::ws::client::Sender<
+            super::types::AgentClientMessage,
+            super::types::AgentServerMessage,
+        >,
+    }
+
+    impl AgentClient {
+        /// Connect to the server at `base_url` (for example `ws://127.0.0.1:3000`).
+        pub async fn connect(
+            base_url: &str,
+            params: &super::types::AgentParams,
+            config: ClientConfig,
+        ) -> ::std::result::Result<
+            (
+                Self,
+                ::wiregen_runtime::ws::client::Receiver<super::types::AgentServerMessage>,
+            ),
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            let request = Self::request(base_url, params)?;
+            let (sender, receiver) = ::wiregen_runtime::ws::client::connect(
+                    request,
+                    config,
+                )
+                .await?;
+            ::std::result::Result::Ok((Self { sender }, receiver))
+        }
+
+        /// The URL and headers [`connect`](Self::connect) uses.
+        pub fn request(
+            base_url: &str,
+            params: &super::types::AgentParams,
+        ) -> ::std::result::Result<
+            ::wiregen_runtime::ws::client::ConnectRequest,
+            ::wiregen_runtime::ws::client::ConnectError,
+        > {
+            ::wiregen_runtime::ws::connect::request(
+                base_url,
+                params,
+                ::std::option::Option::None,
+                ::std::option::Option::None,
+            )
+        }
+
+        /// Send a message.
+        pub async fn send(
+            &self,
+            message: &super::types::AgentClientMessage,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.send(message).await
+        }
+
+        /// Close the connection normally (1000); reconnection stops.
+        pub async fn close(
+            &self,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            self.sender.close(::wiregen_runtime::ws::close_code::NORMAL).await
+        }
+
+        /// The untyped sender underneath, for [`call`](::wiregen_runtime::ws::client::Sender::call) with any message.
+        pub fn sender(
+            &self,
+        ) -> &::wiregen_runtime::ws::client::Sender<
+            super::types::AgentClientMessage,
+            super::types::AgentServerMessage,
+        > {
+            &self.sender
+        }
+
+        /// Request/reply `agentStatus`: sends a `statusRequest` request and waits for the reply with the same correlation id (set here unless the request has one), until [`ClientConfig::call_timeout`].
+        pub async fn agent_status(
+            &self,
+            request: super::types::AgentStatusRequest,
+        ) -> ::std::result::Result<
+            super::types::AgentStatus,
+            ::wiregen_runtime::ws::client::ClientError,
+        > {
+            let reply = self
+                .sender
+                .call(super::types::AgentClientMessage::StatusRequest(request))
+                .await?;
+            match reply {
+                super::types::AgentServerMessage::Status(reply) => {
+                    ::std::result::Result::Ok(reply)
+                }
+                _ => {
+                    ::std::result::Result::Err(
+                        ::wiregen_runtime::ws::client::ClientError::UnexpectedReply,
+                    )
+                }
+            }
+        }
+
+        /// A question the agent asks the user.
+        ///
+        /// Request/reply `askUser`: answers a `prompt` request the server sent (it comes from the receiver like any message); the reply is sent with the request's correlation id.
+        pub async fn answer_ask_user(
+            &self,
+            request: &super::types::AgentPrompt,
+            reply: super::types::AgentAnswer,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::ws::client::ClientError> {
+            let mut reply = super::types::AgentClientMessage::Answer(reply);
+            if let ::std::option::Option::Some(id) = request.prompt_id.as_deref() {
+                ::wiregen_runtime::ws::MessageSet::set_correlation_id(&mut reply, id);
+            }
+            self.sender.send(&reply).await
         }
     }
 

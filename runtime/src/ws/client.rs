@@ -379,7 +379,7 @@ impl<Out: MessageSet, In: MessageSet> Sender<Out, In> {
         let id = match request.correlation_id() {
             Some(id) if !id.is_empty() => id.to_owned(),
             _ => {
-                let id = fresh_id();
+                let id = super::fresh_id();
                 if !request.set_correlation_id(&id) {
                     return Err(ClientError::NotARequest);
                 }
@@ -408,19 +408,6 @@ impl<Out: MessageSet, In: MessageSet> Sender<Out, In> {
             .await
             .map_err(|_| ClientError::Closed)
     }
-}
-
-/// A correlation id unique in this process and unlikely to repeat across processes.
-fn fresh_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    format!(
-        "{:x}-{}",
-        nanos & 0xffff_ffff_ffff,
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// The receiving half: a stream of [`Event`]s that ends when the connection ends for good.

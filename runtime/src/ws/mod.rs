@@ -101,6 +101,20 @@ impl Frame {
     }
 }
 
+/// A correlation id unique in this process and unlikely to repeat across processes.
+pub(crate) fn fresh_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    format!(
+        "{:x}-{}",
+        nanos & 0xffff_ffff_ffff,
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
 /// The messages one direction of a channel carries: implemented by the direction enums wiregen
 /// generates (`<Channel>ClientMessage`, `<Channel>ServerMessage`).
 ///

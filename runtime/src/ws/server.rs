@@ -41,7 +41,8 @@
 //! unmasked frame), with 1002, as RFC 6455 section 7.1.7 asks: a Close is sent before the
 //! connection ends. Other connections are never affected.
 
-use std::collections::VecDeque;
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,7 +52,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
@@ -94,6 +95,8 @@ pub struct ServerConfig {
     /// Limits on what an upgrade request may carry (target length, parameter length), checked
     /// before its connection parameters are read: a handshake over them is refused with a 4xx.
     pub request_limits: crate::request::RequestLimits,
+    /// How long [`Outbound::call`] waits for the client's reply (default 30 s).
+    pub call_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -110,6 +113,7 @@ impl Default for ServerConfig {
             close_timeout: Duration::from_secs(5),
             on_invalid: InvalidPolicy::ErrorFrame,
             request_limits: crate::request::RequestLimits::default(),
+            call_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -168,6 +172,12 @@ impl ServerConfig {
     /// Set [`request_limits`](Self::request_limits).
     pub fn request_limits(mut self, limits: crate::request::RequestLimits) -> Self {
         self.request_limits = limits;
+        self
+    }
+
+    /// Set [`call_timeout`](Self::call_timeout).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
         self
     }
 }
@@ -234,6 +244,41 @@ impl std::fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// Why a request the server sent ([`Outbound::call`]) got no reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The request was not queued.
+    Send(SendError),
+    /// The request carries no correlation id (its message is not a request of a request/reply
+    /// operation).
+    NotARequest,
+    /// No reply within [`ServerConfig::call_timeout`].
+    Timeout,
+    /// The connection ended before the reply came.
+    Disconnected,
+    /// The reply that came is not one the call expects.
+    UnexpectedReply,
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Send(error) => error.fmt(f),
+            CallError::NotARequest => f.write_str("the message carries no correlation id"),
+            CallError::Timeout => f.write_str("no reply before the timeout"),
+            CallError::Disconnected => f.write_str("the connection ended before the reply came"),
+            CallError::UnexpectedReply => f.write_str("the reply is not of the expected kind"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// A reply on its way to the call waiting for it (typed by the call: the channels sharing a
+/// socket each decode their own messages).
+type Answer = Box<dyn Any + Send>;
+
 #[derive(Debug)]
 pub(super) struct Queue {
     state: Mutex<QueueState>,
@@ -241,6 +286,10 @@ pub(super) struct Queue {
     capacity: usize,
     max_bytes: usize,
     pub(super) id: u64,
+    /// The server's requests waiting for a reply, by correlation id: apart from `state`, so
+    /// broadcasts never wait on it.
+    calls: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    call_timeout: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -262,7 +311,7 @@ fn payload_len(message: &Message) -> usize {
 }
 
 impl Queue {
-    fn new(capacity: usize, max_bytes: usize) -> Queue {
+    fn new(capacity: usize, max_bytes: usize, call_timeout: Duration) -> Queue {
         static IDS: AtomicU64 = AtomicU64::new(0);
         Queue {
             state: Mutex::new(QueueState::default()),
@@ -270,12 +319,18 @@ impl Queue {
             capacity: capacity.max(1),
             max_bytes: max_bytes.max(1),
             id: IDS.fetch_add(1, Ordering::Relaxed),
+            calls: Mutex::default(),
+            call_timeout,
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
         // Every update leaves the state consistent, so a poisoned lock is still usable.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn calls(&self) -> MutexGuard<'_, HashMap<String, oneshot::Sender<Answer>>> {
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn push(&self, message: Message) -> Result<(), SendError> {
@@ -330,6 +385,9 @@ impl Queue {
         state.ended = true;
         state.frames = VecDeque::new();
         state.bytes = 0;
+        drop(state);
+        // Dropping the waiting calls' senders tells them the connection is gone.
+        self.calls().clear();
     }
 
     fn is_closed(&self) -> bool {
@@ -377,7 +435,11 @@ impl<M: MessageSet> Outbound<M> {
     /// A queue for a connection about to be upgraded with `config`.
     pub fn new(config: &ServerConfig) -> Self {
         Outbound {
-            queue: Arc::new(Queue::new(config.queue_capacity, config.queue_bytes)),
+            queue: Arc::new(Queue::new(
+                config.queue_capacity,
+                config.queue_bytes,
+                config.call_timeout,
+            )),
             _message: PhantomData,
         }
     }
@@ -411,6 +473,65 @@ impl<M: MessageSet> Outbound<M> {
     /// How many bytes of payload wait in the queue (what is being written is not counted).
     pub fn queued_bytes(&self) -> usize {
         self.queue.bytes()
+    }
+
+    /// Send a request of a request/reply operation the server starts and wait, up to
+    /// [`ServerConfig::call_timeout`], for the client's message with the same correlation id
+    /// (set here unless the request has one). The reply is decoded as `In`, the messages the
+    /// client sends on this channel.
+    ///
+    /// Replies are read by the connection's task, which hands messages to the channel one at a
+    /// time: await a call from a task of your own (`tokio::spawn`), never from the handler of
+    /// a message of the same connection, which would hold the reading of the reply until the
+    /// call times out.
+    pub async fn call<In: MessageSet>(&self, mut request: M) -> Result<In, CallError> {
+        let id = match request.correlation_id() {
+            Some(id) if !id.is_empty() => id.to_owned(),
+            _ => {
+                let id = super::fresh_id();
+                if !request.set_correlation_id(&id) {
+                    return Err(CallError::NotARequest);
+                }
+                id
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        if self.queue.is_closed() {
+            return Err(CallError::Send(SendError::Closed));
+        }
+        self.queue.calls().insert(id.clone(), reply);
+        let outcome = async {
+            self.send(&request).map_err(CallError::Send)?;
+            match tokio::time::timeout(self.queue.call_timeout, answer).await {
+                Ok(Ok(message)) => message
+                    .downcast::<In>()
+                    .map(|message| *message)
+                    .map_err(|_| CallError::UnexpectedReply),
+                Ok(Err(_)) => Err(CallError::Disconnected),
+                Err(_) => Err(CallError::Timeout),
+            }
+        }
+        .await;
+        self.queue.calls().remove(&id);
+        outcome
+    }
+
+    /// Hand `message` to the [`call`](Self::call) waiting for its correlation id, if one is;
+    /// otherwise give it back. Generated channels run every inbound message through this
+    /// when the server starts request/reply operations.
+    pub fn answered<In: MessageSet>(&self, message: In) -> Option<In> {
+        let Some(id) = message.correlation_id() else {
+            return Some(message);
+        };
+        let waiting = self.queue.calls().remove(id);
+        match waiting {
+            Some(call) => {
+                // A call that gave up has dropped its receiver: the reply is late, and dropped.
+                let _ = call.send(Box::new(message));
+                None
+            }
+            None => Some(message),
+        }
     }
 
     /// The same connection's queue, sending messages of another set: how the channels sharing
@@ -781,7 +902,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_closes_with_1008_and_frees_its_frames() {
-        let queue = Queue::new(2, usize::MAX);
+        let queue = Queue::new(2, usize::MAX, Duration::from_secs(1));
         assert_eq!(queue.push(Message::Text("a".into())), Ok(()));
         assert_eq!(queue.push(Message::Text("b".into())), Ok(()));
         assert_eq!(
@@ -799,7 +920,7 @@ mod tests {
 
     #[test]
     fn a_queue_over_its_byte_bound_closes_with_1008() {
-        let queue = Queue::new(256, 1000);
+        let queue = Queue::new(256, 1000, Duration::from_secs(1));
         let frame = |size: usize| Message::Binary(bytes::Bytes::from(vec![0u8; size]));
         // One frame larger than the bound goes out alone.
         assert_eq!(queue.push(frame(5000)), Ok(()));

@@ -50,8 +50,10 @@ impl std::error::Error for BackplaneError {}
 pub enum PublishError {
     /// It could not be encoded; nothing was published.
     Encode(Box<dyn std::error::Error + Send + Sync>),
-    /// The backplane cannot be reached now; nothing was published (for a hub: nothing reached
-    /// the members on other instances). Subscribers stay connected; publish again later.
+    /// The backplane cannot be reached now, or did not answer: as a rule nothing was published
+    /// (for a hub: nothing reached the members on other instances), except that a command cut
+    /// off by a lost connection after it was sent may have been carried out (then subscribers
+    /// get the event, once). Subscribers stay connected; publish again later.
     Unavailable(BackplaneError),
 }
 

@@ -302,7 +302,8 @@ mod hub {
         queue: mpsc::Sender<Outgoing>,
         encode_key: fn(&K) -> Option<Vec<u8>>,
         instance: u64,
-        /// The last publish failed: `send` reports at once rather than queueing for nothing.
+        /// The last publish failed: `send` reports that the message may not reach the other
+        /// instances.
         down: Arc<AtomicBool>,
     }
 
@@ -337,22 +338,26 @@ mod hub {
     }
 
     impl<K> Relay<K> {
-        /// Hand a frame for `key` to the publishing task.
+        /// Hand a frame for `key` to the publishing task. An error when it could not be queued,
+        /// or when Redis could not be reached at the last attempt (the frame is queued all the
+        /// same: it is published if Redis is back by then, and that attempt tells whether it is).
         pub(crate) fn relay(
             &self,
             key: &K,
             frame: &Frame,
             done: Option<oneshot::Sender<Result<(), BackplaneError>>>,
         ) -> Result<(), BackplaneError> {
-            if done.is_none() && self.down.load(Ordering::Relaxed) {
-                return Err(BackplaneError::new("Redis could not be reached"));
-            }
             let key = (self.encode_key)(key)
                 .ok_or_else(|| BackplaneError::new("the hub key does not serialize"))?;
             let payload = payload(self.instance, &key, frame);
+            let waits = done.is_some();
             self.queue
                 .try_send(Outgoing { payload, done })
-                .map_err(|_| BackplaneError::new("too many messages wait for Redis"))
+                .map_err(|_| BackplaneError::new("too many messages wait for Redis"))?;
+            if !waits && self.down.load(Ordering::Relaxed) {
+                return Err(BackplaneError::new("Redis could not be reached"));
+            }
+            Ok(())
         }
     }
 
@@ -837,8 +842,12 @@ mod sse {
                 Ok(info) => Ok(info_field(&info, "max-deleted-entry-id")
                     .and_then(|id| parse_id(&id))
                     .is_some_and(|deleted| deleted > from)),
-                // No such key: everything is gone (unless nothing was ever there).
-                Err(error) if matches!(error.kind(), redis::ErrorKind::Server(_)) => {
+                // No such key: everything is gone (unless nothing was ever there). Any other
+                // error (a Redis still loading its data answers `LOADING`) is not an answer.
+                Err(error)
+                    if matches!(error.kind(), redis::ErrorKind::Server(_))
+                        && error.to_string().contains("no such key") =>
+                {
                     Ok(from != Pos(0, 0))
                 }
                 Err(error) => Err(unavailable(error)),

@@ -416,7 +416,8 @@ impl Broadcaster {
     ///
     /// In memory this never waits and only fails to encode. On Redis it waits for the stream to
     /// take the event, and fails with [`PublishError::Unavailable`] while Redis cannot be reached
-    /// (nothing was published then; subscribers stay connected and go on once it is back).
+    /// (subscribers stay connected and go on once it is back; see there for the one case where
+    /// such an event was appended all the same).
     pub async fn publish<E: EventSet>(&self, event: &SseEvent<E>) -> Result<String, PublishError> {
         #[cfg(feature = "redis")]
         if let Some(log) = self.shared.redis_log() {

@@ -112,9 +112,11 @@ pub struct Delivery {
     pub queued: usize,
     /// This many were too slow (their queue was full) and are being closed with 1008.
     pub overflowed: usize,
-    /// The hub has a backplane and could not hand it the message (the backplane is known to be
-    /// unreachable, or its queue is full): members on other instances did not get it. Always
-    /// `false` for a hub without a backplane. [`Hub::publish`] waits for the backplane's answer.
+    /// The hub has a backplane and the message may not reach the members on other instances:
+    /// the backplane's queue is full (they do not get it), or the backplane could not be reached
+    /// at the last attempt (it is tried again in turn, and arrives only if the backplane is back
+    /// by then). Always `false` for a hub without a backplane. [`Hub::publish`] waits for the
+    /// backplane's answer.
     pub not_relayed: bool,
 }
 

@@ -2,7 +2,8 @@
 //! test starts itself: two instances (two connections, two broadcasters on one stream) share one
 //! log and one order; resuming on the other instance is exact; ids older than the retention or
 //! unknown get the gap event; Redis restarted with its data: publishing fails while it is away,
-//! subscribers stay connected and go on with nothing lost or repeated.
+//! subscribers stay connected and go on with nothing lost or repeated. WebSocket hubs on two
+//! instances share their groups, and say when Redis is away.
 
 #[path = "../../tests/peers/redis.rs"]
 mod redis_server;
@@ -237,4 +238,95 @@ async fn redis_restarted_with_its_data_loses_nothing() {
     assert_eq!(got_a, published);
     assert_eq!(got_b, published);
     assert_eq!(ids(take(&mut resumed, 50).await), published[50..]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket hubs on Redis.
+
+/// A one-message set: its text is the frame.
+struct Note(String);
+
+impl wiregen_runtime::ws::MessageSet for Note {
+    fn encode(&self) -> Result<wiregen_runtime::ws::Frame, wiregen_runtime::ws::EncodeError> {
+        Ok(wiregen_runtime::ws::Frame::text(self.0.clone()))
+    }
+
+    fn decode_text(text: &str) -> Result<Self, wiregen_runtime::ws::DecodeError> {
+        Ok(Note(text.to_owned()))
+    }
+}
+
+/// Waits until `outbound` holds `count` frames (no connection writes them out here).
+async fn wait_queued(outbound: &wiregen_runtime::ws::server::Outbound<Note>, count: usize) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while outbound.queued() < count {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {count} frames arrived",
+            outbound.queued()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hubs_span_instances_and_say_when_redis_is_away() {
+    use wiregen_runtime::ws::server::{Hub, Outbound, ServerConfig};
+    let mut server = redis_server::RedisServer::start();
+    let connect = || async { Redis::connect(&server.url()).await.expect("Redis answers") };
+    let a: Hub<String, Note> = Hub::redis(&connect().await, "rooms").await.expect("a hub");
+    let b: Hub<String, Note> = Hub::redis(&connect().await, "rooms").await.expect("a hub");
+    let config = ServerConfig::default();
+    let (on_a, on_b, elsewhere) = (
+        Outbound::<Note>::new(&config),
+        Outbound::<Note>::new(&config),
+        Outbound::<Note>::new(&config),
+    );
+    let _ma = a.join("room-1".to_owned(), &on_a);
+    let _mb = b.join("room-1".to_owned(), &on_b);
+    let _other = b.join("room-2".to_owned(), &elsewhere);
+
+    // A message sent on one instance reaches the members of that key on both, once.
+    let delivery = a.publish(&"room-1".to_owned(), &Note("one".into())).await;
+    assert_eq!(
+        delivery.expect("published").queued,
+        1,
+        "the local member at once"
+    );
+    wait_queued(&on_b, 1).await;
+    b.send(&"room-1".to_owned(), &Note("two".into()))
+        .expect("encodes");
+    wait_queued(&on_a, 2).await;
+    // A last message from each side: anything sent twice would have arrived before it.
+    a.publish(&"room-1".to_owned(), &Note("three".into()))
+        .await
+        .expect("published");
+    wait_queued(&on_b, 3).await;
+    assert_eq!(
+        (on_a.queued(), on_b.queued(), elsewhere.queued()),
+        (3, 3, 0)
+    );
+
+    // Redis away: publishing says so (the local member still gets the message).
+    server.stop();
+    match a.publish(&"room-1".to_owned(), &Note("lost".into())).await {
+        Err(PublishError::Unavailable(_)) => {}
+        other => panic!("expected Unavailable while Redis is stopped, got {other:?}"),
+    }
+    assert_eq!(on_a.queued(), 4);
+    server.restart();
+    // Back: messages cross again (each hub subscribes again by itself).
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut n = 0;
+    while on_b.queued() < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no message crossed after the restart"
+        );
+        let _ = a
+            .publish(&"room-1".to_owned(), &Note(format!("again {n}")))
+            .await;
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

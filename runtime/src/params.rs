@@ -5,6 +5,19 @@
 //!
 //! Lists follow OpenAPI's defaults: repeated keys in a query string (`?tag=a&tag=b`; a single
 //! comma-separated value is accepted too), comma-separated in paths and headers.
+//!
+//! The other OpenAPI serialization styles ([`Style`], with `explode`) are written by
+//! `UrlBuilder::{path,query}_{styled,object}`, [`set_header_object`], [`add_cookie_list`] and
+//! [`add_cookie_object`], and read by the matching methods of
+//! [`RequestParts`](crate::request::RequestParts). Struct parameters implement [`ParamObject`].
+//! What is written follows RFC 6570 and the spec's "Style Examples" table: the delimiters a style
+//! defines are written as the table writes them (`,` `.` `;` `=` literally, `%20` between the
+//! items of `spaceDelimited`, `%7C` between those of `pipeDelimited`, `name%5Bkey%5D` for
+//! `deepObject`), and every name and value is percent-encoded, a delimiter inside a value
+//! included, so that values survive the round trip whatever they hold. Two characters have no
+//! second percent-encoded form, so inside a value they are written another way: a space in a
+//! `spaceDelimited` item is `+` (form encoding), a `|` in a `pipeDelimited` item is a bare `|`;
+//! and `.` (unreserved, so RFC 6570 leaves it alone) is `%2E` inside `label` values.
 
 use std::fmt;
 
@@ -165,9 +178,29 @@ pub fn parse_with_serde<T: serde::de::DeserializeOwned>(text: &str) -> Result<T,
 /// Percent-encode for a path segment or a query component: everything but RFC 3986 unreserved
 /// characters.
 pub fn percent_encode(text: &str, out: &mut String) {
+    escape(text, Escape::Plain, out);
+}
+
+/// How one name or value is escaped, beyond RFC 3986's unreserved characters (which stay).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Escape {
+    /// Everything else percent-encoded.
+    Plain,
+    /// `label` style: `.` too, since it separates the items.
+    Label,
+    /// `spaceDelimited` items: `%20` separates them, so a space inside one is `+`.
+    Space,
+    /// `pipeDelimited` items: `%7C` separates them, so a `|` inside one stays bare.
+    Pipe,
+}
+
+fn escape(text: &str, how: Escape, out: &mut String) {
     for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+        match (byte, how) {
+            (b'.', Escape::Label) => out.push_str("%2E"),
+            (b' ', Escape::Space) => out.push('+'),
+            (b'|', Escape::Pipe) => out.push('|'),
+            (b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~', _) => {
                 out.push(byte as char)
             }
             _ => {
@@ -178,6 +211,119 @@ pub fn percent_encode(text: &str, out: &mut String) {
             }
         }
     }
+}
+
+/// Escaped items joined by a delimiter that is written as is.
+fn join_escaped<'a>(
+    items: impl IntoIterator<Item = &'a str>,
+    how: Escape,
+    delimiter: &str,
+    out: &mut String,
+) {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str(delimiter);
+        }
+        escape(item, how, out);
+    }
+}
+
+/// The text form of each value.
+fn texts<T: ParamValue>(values: &[T]) -> Vec<String> {
+    values.iter().map(to_text).collect()
+}
+
+/// An object's fields as they are written: `key,value,key,value` when not exploded, each
+/// `key=value` (joined by `delimiter`) when exploded.
+fn write_object_fields(
+    fields: &[(&'static str, String)],
+    how: Escape,
+    delimiter: &str,
+    explode: bool,
+    out: &mut String,
+) {
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(delimiter);
+        }
+        escape(key, how, out);
+        out.push_str(if explode { "=" } else { delimiter });
+        escape(value, how, out);
+    }
+}
+
+/// How a parameter's value is serialized (OpenAPI `style`).
+///
+/// Which styles a place allows: `simple`, `label` and `matrix` in paths (`simple` is the
+/// default), `form` (the default), `spaceDelimited`, `pipeDelimited` and `deepObject` in
+/// queries, `simple` in headers and `form` in cookies. A style used where it does not belong is
+/// written and read as the place's default, and a combination the spec leaves undefined
+/// (`spaceDelimited` or `pipeDelimited` exploded, `deepObject` for a list) as the exploded
+/// `form` style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// `form`: `name=a,b` in a query or cookie, or `name=a&name=b` exploded.
+    Form,
+    /// `simple`: `a,b` in a path or header (objects `k,v,k,v`, or `k=v,k=v` exploded).
+    Simple,
+    /// `label`: `.a,b` in a path, or `.a.b` exploded.
+    Label,
+    /// `matrix`: `;name=a,b` in a path, or `;name=a;name=b` exploded.
+    Matrix,
+    /// `spaceDelimited`: `name=a%20b` in a query.
+    SpaceDelimited,
+    /// `pipeDelimited`: `name=a%7Cb` in a query.
+    PipeDelimited,
+    /// `deepObject`: `name[k]=v` in a query, for objects.
+    DeepObject,
+}
+
+impl Style {
+    /// Whether a query parameter in this style carries all its items in one `name=` pair
+    /// (rather than one pair per item or field).
+    pub(crate) fn joins_query_items(self, explode: bool) -> bool {
+        !explode && self != Style::DeepObject
+    }
+}
+
+/// A struct parameter (an object schema whose fields are scalars or string enums): its fields
+/// as name/value text pairs, and back. Implemented by generated code.
+pub trait ParamObject: Sized {
+    /// Append each present field as (wire name, text) in declaration order; absent optional
+    /// fields are skipped.
+    fn write_fields(&self, out: &mut Vec<(&'static str, String)>);
+    /// Build the struct from (name, text) pairs (already split and percent-decoded); a missing
+    /// required field or a value that does not parse is a [`ParamError`] naming the field.
+    fn read_fields(fields: &[(String, String)]) -> Result<Self, ParamError>;
+}
+
+/// The fields an object writes.
+pub(crate) fn object_fields<O: ParamObject>(value: &O) -> Vec<(&'static str, String)> {
+    let mut fields = Vec::new();
+    value.write_fields(&mut fields);
+    fields
+}
+
+/// A required field of a [`ParamObject`], for generated `read_fields`: the first pair named
+/// `name`, parsed.
+pub fn field_required<T: ParamValue>(
+    fields: &[(String, String)],
+    name: &str,
+) -> Result<T, ParamError> {
+    field_optional(fields, name)?.ok_or_else(|| ParamError::missing(name))
+}
+
+/// An optional field of a [`ParamObject`], for generated `read_fields`: `None` when no pair is
+/// named `name`.
+pub fn field_optional<T: ParamValue>(
+    fields: &[(String, String)],
+    name: &str,
+) -> Result<Option<T>, ParamError> {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, text)| T::parse_param(text).map_err(|error| error.named(name)))
+        .transpose()
 }
 
 /// Percent-decode a query component (`+` is a space); invalid escapes stay as written and
@@ -260,7 +406,170 @@ impl UrlBuilder {
         }
     }
 
-    fn pair(&mut self, name: &str, value: &str) {
+    /// A path parameter in a style (`simple`, `label` or `matrix`; the others are written as
+    /// `simple`); a scalar is a one-element slice. An empty list writes nothing, as RFC 6570
+    /// writes an undefined value. A segment that comes out as `.` or `..`, `%2E` counting as
+    /// a dot (`label`'s empty string or `.`, `simple`'s `.` or `..`), is a dot segment to URL
+    /// parsers (reqwest's included), which remove it, and the segment before it for `..`,
+    /// before the request is sent: such values cannot travel in a path.
+    pub fn path_styled<T: ParamValue>(
+        &mut self,
+        name: &str,
+        values: &[T],
+        style: Style,
+        explode: bool,
+    ) {
+        let texts = texts(values);
+        let items = texts.iter().map(String::as_str);
+        let out = &mut self.out;
+        match style {
+            Style::Label if explode => {
+                for item in items {
+                    out.push('.');
+                    escape(item, Escape::Label, out);
+                }
+            }
+            Style::Label if !texts.is_empty() => {
+                out.push('.');
+                join_escaped(items, Escape::Label, ",", out);
+            }
+            Style::Matrix if explode => {
+                for item in items {
+                    out.push(';');
+                    escape(name, Escape::Plain, out);
+                    if !item.is_empty() {
+                        out.push('=');
+                        escape(item, Escape::Plain, out);
+                    }
+                }
+            }
+            Style::Matrix if !texts.is_empty() => {
+                out.push(';');
+                escape(name, Escape::Plain, out);
+                if texts != [""] {
+                    out.push('=');
+                    join_escaped(items, Escape::Plain, ",", out);
+                }
+            }
+            Style::Label | Style::Matrix => {}
+            _ => join_escaped(items, Escape::Plain, ",", out),
+        }
+    }
+
+    /// A struct path parameter in a style (`simple`, `label` or `matrix`; the others are
+    /// written as `simple`). An object with no field present writes nothing.
+    pub fn path_object<O: ParamObject>(
+        &mut self,
+        name: &str,
+        value: &O,
+        style: Style,
+        explode: bool,
+    ) {
+        let fields = object_fields(value);
+        if fields.is_empty() {
+            return;
+        }
+        let out = &mut self.out;
+        match style {
+            Style::Label => {
+                out.push('.');
+                let delimiter = if explode { "." } else { "," };
+                write_object_fields(&fields, Escape::Label, delimiter, explode, out);
+            }
+            Style::Matrix if explode => {
+                for (key, value) in &fields {
+                    out.push(';');
+                    escape(key, Escape::Plain, out);
+                    if !value.is_empty() {
+                        out.push('=');
+                        escape(value, Escape::Plain, out);
+                    }
+                }
+            }
+            Style::Matrix => {
+                out.push(';');
+                escape(name, Escape::Plain, out);
+                out.push('=');
+                write_object_fields(&fields, Escape::Plain, ",", false, out);
+            }
+            _ => write_object_fields(&fields, Escape::Plain, ",", explode, out),
+        }
+    }
+
+    /// A list query parameter in a style: `form` (one `name=value` pair per item when
+    /// exploded, `name=a,b` when not), `spaceDelimited` (`name=a%20b`) or `pipeDelimited`
+    /// (`name=a%7Cb`). Nothing for an empty slice.
+    pub fn query_styled<T: ParamValue>(
+        &mut self,
+        name: &str,
+        values: &[T],
+        style: Style,
+        explode: bool,
+    ) {
+        if values.is_empty() {
+            return;
+        }
+        let texts = texts(values);
+        let items = texts.iter().map(String::as_str);
+        if !style.joins_query_items(explode) {
+            for item in items {
+                self.pair(name, item);
+            }
+            return;
+        }
+        self.start_pair(name);
+        let out = &mut self.out;
+        match style {
+            Style::SpaceDelimited => join_escaped(items, Escape::Space, "%20", out),
+            Style::PipeDelimited => join_escaped(items, Escape::Pipe, "%7C", out),
+            _ => join_escaped(items, Escape::Plain, ",", out),
+        }
+    }
+
+    /// A struct query parameter in a style: `form` exploded (each field its own
+    /// `key=value` pair), `form` not exploded (`name=k,v,k,v`), `spaceDelimited`
+    /// (`name=k%20v`), `pipeDelimited` (`name=k%7Cv`) or `deepObject` (`name%5Bk%5D=v`). An
+    /// object with no field present is `name=` in the styles that have a pair of their own,
+    /// nothing when exploded.
+    pub fn query_object<O: ParamObject>(
+        &mut self,
+        name: &str,
+        value: &O,
+        style: Style,
+        explode: bool,
+    ) {
+        let fields = object_fields(value);
+        if style == Style::DeepObject {
+            if fields.is_empty() {
+                self.pair(name, "");
+            }
+            for (key, value) in &fields {
+                self.separator();
+                escape(name, Escape::Plain, &mut self.out);
+                self.out.push_str("%5B");
+                escape(key, Escape::Plain, &mut self.out);
+                self.out.push_str("%5D=");
+                escape(value, Escape::Plain, &mut self.out);
+            }
+            return;
+        }
+        if !style.joins_query_items(explode) {
+            for (key, value) in &fields {
+                self.pair(key, value);
+            }
+            return;
+        }
+        self.start_pair(name);
+        let out = &mut self.out;
+        match style {
+            Style::SpaceDelimited => write_object_fields(&fields, Escape::Space, "%20", false, out),
+            Style::PipeDelimited => write_object_fields(&fields, Escape::Pipe, "%7C", false, out),
+            _ => write_object_fields(&fields, Escape::Plain, ",", false, out),
+        }
+    }
+
+    /// `?` before the first query pair, `&` before the others.
+    fn separator(&mut self) {
         self.out
             .push(if self.query_started || self.out.contains('?') {
                 '&'
@@ -268,8 +577,17 @@ impl UrlBuilder {
                 '?'
             });
         self.query_started = true;
+    }
+
+    /// A pair's `name=`, the value to follow.
+    fn start_pair(&mut self, name: &str) {
+        self.separator();
         percent_encode(name, &mut self.out);
         self.out.push('=');
+    }
+
+    fn pair(&mut self, name: &str, value: &str) {
+        self.start_pair(name);
         percent_encode(value, &mut self.out);
     }
 
@@ -374,10 +692,74 @@ pub fn add_cookie<T: ParamValue>(
     name: &str,
     value: &T,
 ) -> Result<(), ParamError> {
+    let mut text = String::new();
+    percent_encode(&to_text(value), &mut text);
+    append_cookie(headers, name, &text)
+}
+
+/// Set a struct header (style `simple`, the only one headers have): `k,v,k,v`, or `k=v,k=v`
+/// exploded, each key and value percent-encoded (RFC 6570) so that `,` and `=` inside them
+/// survive. An object with no field present is an empty header.
+pub fn set_header_object<O: ParamObject>(
+    headers: &mut http::HeaderMap,
+    name: &'static str,
+    value: &O,
+    explode: bool,
+) -> Result<(), ParamError> {
+    let mut text = String::new();
+    write_object_fields(
+        &object_fields(value),
+        Escape::Plain,
+        ",",
+        explode,
+        &mut text,
+    );
+    set_header(headers, name, &text)
+}
+
+/// Add a list cookie (style `form`, not exploded): `name=a,b`, each item percent-encoded.
+/// Nothing for an empty slice.
+pub fn add_cookie_list<T: ParamValue>(
+    headers: &mut http::HeaderMap,
+    name: &str,
+    values: &[T],
+) -> Result<(), ParamError> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let texts = texts(values);
+    let mut text = String::new();
+    join_escaped(
+        texts.iter().map(String::as_str),
+        Escape::Plain,
+        ",",
+        &mut text,
+    );
+    append_cookie(headers, name, &text)
+}
+
+/// Add a struct cookie (style `form`, not exploded): `name=k,v,k,v`, each key and value
+/// percent-encoded.
+pub fn add_cookie_object<O: ParamObject>(
+    headers: &mut http::HeaderMap,
+    name: &str,
+    value: &O,
+) -> Result<(), ParamError> {
+    let mut text = String::new();
+    write_object_fields(&object_fields(value), Escape::Plain, ",", false, &mut text);
+    append_cookie(headers, name, &text)
+}
+
+/// Append `name=value` (the value already encoded) to the `Cookie` header.
+fn append_cookie(
+    headers: &mut http::HeaderMap,
+    name: &str,
+    encoded_value: &str,
+) -> Result<(), ParamError> {
     let mut pair = String::new();
     percent_encode(name, &mut pair);
     pair.push('=');
-    percent_encode(&to_text(value), &mut pair);
+    pair.push_str(encoded_value);
     let joined = match headers
         .get(http::header::COOKIE)
         .and_then(|v| v.to_str().ok())
@@ -586,6 +968,94 @@ mod tests {
             Some("2")
         );
         assert!(set_header(&mut headers, "x-bad", &"a\nb".to_owned()).is_err());
+    }
+
+    struct Pair {
+        key: String,
+        n: Option<u8>,
+    }
+
+    impl ParamObject for Pair {
+        fn write_fields(&self, out: &mut Vec<(&'static str, String)>) {
+            out.push(("k.[ey]", self.key.clone()));
+            if let Some(n) = &self.n {
+                out.push(("n", to_text(n)));
+            }
+        }
+        fn read_fields(fields: &[(String, String)]) -> Result<Self, ParamError> {
+            Ok(Pair {
+                key: field_required(fields, "k.[ey]")?,
+                n: field_optional(fields, "n")?,
+            })
+        }
+    }
+
+    #[test]
+    fn styles_write_delimiters_as_is_and_escape_them_inside_values() {
+        let hostile = ["a.b,c;d=e", "f g|h+i", ""].map(str::to_owned);
+        let pair = Pair {
+            key: "x y,z".to_owned(),
+            n: None,
+        };
+        let mut url = UrlBuilder::new("http://h");
+        url.literal("/");
+        url.path_styled("p", &hostile, Style::Label, true);
+        url.literal("/");
+        url.path_styled("p", &hostile, Style::Matrix, false);
+        url.literal("/");
+        url.path_object("p", &pair, Style::Label, true);
+        url.query_styled("s", &hostile, Style::SpaceDelimited, false);
+        url.query_styled("p", &hostile, Style::PipeDelimited, false);
+        url.query_styled("none", &[] as &[String], Style::Form, false);
+        url.query_object("d[x]", &pair, Style::DeepObject, true);
+        url.query_object("f", &pair, Style::Form, true);
+        let written = url.finish();
+        assert_eq!(
+            written,
+            "http://h/.a%2Eb%2Cc%3Bd%3De.f%20g%7Ch%2Bi.\
+             /;p=a.b%2Cc%3Bd%3De,f%20g%7Ch%2Bi,\
+             /.k%2E%5Bey%5D=x%20y%2Cz\
+             ?s=a.b%2Cc%3Bd%3De%20f+g%7Ch%2Bi%20\
+             &p=a.b%2Cc%3Bd%3De%7Cf%20g|h%2Bi%7C\
+             &d%5Bx%5D%5Bk.%5Bey%5D%5D=x%20y%2Cz\
+             &k.%5Bey%5D=x%20y%2Cz"
+        );
+        #[cfg(feature = "sse-client")]
+        {
+            // What goes on the wire is what was written: reqwest's URL parser keeps it as is.
+            let url = written.as_str();
+            assert_eq!(reqwest::Url::parse(url).expect("a URL").as_str(), url);
+        }
+        let mut headers = http::HeaderMap::new();
+        set_header_object(&mut headers, "X-Pair", &pair, false).unwrap();
+        add_cookie_list(&mut headers, "l", &hostile).unwrap();
+        add_cookie_object(&mut headers, "o", &pair).unwrap();
+        assert_eq!(headers["x-pair"], "k.%5Bey%5D,x%20y%2Cz");
+        assert_eq!(
+            headers[http::header::COOKIE],
+            "l=a.b%2Cc%3Bd%3De,f%20g%7Ch%2Bi,; o=k.%5Bey%5D,x%20y%2Cz"
+        );
+    }
+
+    #[test]
+    fn fields_are_read_by_name_and_name_their_problems() {
+        let fields = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let pair = Pair::read_fields(&fields(&[("n", "7"), ("k.[ey]", "v"), ("n", "8")])).unwrap();
+        assert_eq!((pair.key.as_str(), pair.n), ("v", Some(7)));
+        let missing = Pair::read_fields(&fields(&[("n", "7")])).err().unwrap();
+        assert_eq!(missing.to_string(), "parameter `k.[ey]`: is required");
+        let wrong = Pair::read_fields(&fields(&[("k.[ey]", ""), ("n", "-1")]))
+            .err()
+            .unwrap();
+        assert_eq!(
+            wrong.to_string(),
+            "parameter `n`: `-1` is not a non-negative integer"
+        );
     }
 
     #[test]

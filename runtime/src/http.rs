@@ -1,5 +1,5 @@
-//! HTTP pieces of generated servers: a typed error that becomes a JSON response, and JSON
-//! request and response bodies.
+//! HTTP pieces of generated servers: a typed error that becomes an RFC 9457 problem response,
+//! and JSON request and response bodies.
 
 use std::fmt;
 
@@ -11,12 +11,14 @@ use crate::params::ParamError;
 /// The largest JSON request body a generated server reads (larger ones get 413).
 pub const MAX_JSON_BODY: usize = 2 * 1024 * 1024;
 
-/// An error a generated endpoint answers with: a status and a message, sent as
-/// `{"code": <status>, "message": "..."}`.
+/// An error a generated endpoint answers with: a status and a message, sent as an
+/// `application/problem+json` body (RFC 9457):
+/// `{"type": "about:blank", "title": "<reason phrase>", "status": <status>, "detail": "<message>"}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpError {
     status: StatusCode,
     message: String,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl HttpError {
@@ -25,7 +27,25 @@ impl HttpError {
         HttpError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             message: message.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// The same error with a response header (`WWW-Authenticate` of a 401, `Allow` of a
+    /// 405, `Retry-After` of a 503…).
+    pub fn with_header(mut self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// 401 Unauthorized.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(401, message)
+    }
+
+    /// 403 Forbidden.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(403, message)
     }
 
     /// 400 Bad Request.
@@ -73,10 +93,30 @@ impl From<ParamError> for HttpError {
     }
 }
 
+/// The media type of [`HttpError`] bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "code": self.status.as_u16(), "message": self.message });
-        (self.status, axum::Json(body)).into_response()
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.message,
+        });
+        let mut response = (
+            self.status,
+            [(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(PROBLEM_JSON),
+            )],
+            body.to_string(),
+        )
+            .into_response();
+        for (name, value) in self.headers {
+            response.headers_mut().append(name, value);
+        }
+        response
     }
 }
 
@@ -130,5 +170,24 @@ pub fn json_response<T: serde::Serialize>(value: &T) -> Response {
         Err(e) => {
             HttpError::internal(format!("the response could not be encoded: {e}")).into_response()
         }
+    }
+}
+
+/// A value a generated request struct requires: the 400 naming the parameter when it is
+/// missing.
+pub fn required<T>(value: Option<T>, name: &str) -> Result<T, HttpError> {
+    value.ok_or_else(|| HttpError::bad_request(format!("parameter `{name}`: is required")))
+}
+
+/// The one value of a parameter written in a style that allows several (a `label` or
+/// `matrix` path segment holding a scalar).
+pub fn single<T>(values: Vec<T>, name: &str) -> Result<T, HttpError> {
+    let count = values.len();
+    let mut values = values.into_iter();
+    match (values.next(), count) {
+        (Some(value), 1) => Ok(value),
+        _ => Err(HttpError::bad_request(format!(
+            "parameter `{name}`: holds one value, not {count}"
+        ))),
     }
 }

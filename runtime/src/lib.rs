@@ -5,6 +5,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "sse-server", feature = "sse-client", feature = "forms"))]
+pub mod api;
+#[cfg(any(
+    feature = "sse-server",
+    feature = "sse-client",
+    feature = "ws-server",
+    feature = "ws-client"
+))]
+pub mod auth;
 #[cfg(any(feature = "sse-server", feature = "ws-server"))]
 pub mod backplane;
 pub mod codegen;
@@ -15,7 +24,8 @@ pub mod http;
     feature = "sse-server",
     feature = "sse-client",
     feature = "ws-server",
-    feature = "ws-client"
+    feature = "ws-client",
+    feature = "forms"
 ))]
 pub mod params;
 #[cfg(any(feature = "sse-server", feature = "ws-server"))]

@@ -314,6 +314,20 @@ impl RequestParts {
             .ok_or_else(|| ParamError::missing(name).into())
     }
 
+    /// The body, as read (empty for an upgrade request).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The `Content-Type` header's media type, lower case, without parameters (`None` when
+    /// absent or not text).
+    pub fn content_type(&self) -> Option<String> {
+        let value = self.head.headers.get(http::header::CONTENT_TYPE)?;
+        let text = value.to_str().ok()?;
+        let essence = text.split(';').next().unwrap_or("").trim();
+        Some(essence.to_ascii_lowercase())
+    }
+
     /// The `Last-Event-ID` header of a resuming client (`None` when absent or empty).
     pub fn last_event_id(&self) -> Option<String> {
         self.head

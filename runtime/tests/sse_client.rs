@@ -269,6 +269,7 @@ fn fast_config() -> ClientConfig {
         max_attempts: Some(50),
         reconnect_non_get: false,
         gap_event: Some(wiregen_runtime::sse::GAP_EVENT.to_owned()),
+        ..ClientConfig::default()
     }
 }
 

@@ -68,12 +68,13 @@ use super::{DecodeError, EventSet};
 const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
 /// How much of an error response's body [`ClientError::Status`] keeps.
-const STATUS_BODY_LIMIT: usize = 4096;
+pub(crate) const STATUS_BODY_LIMIT: usize = 4096;
 
 /// How the client connects, waits and reconnects.
 ///
-/// There is deliberately no whole-request timeout: a stream may stay open for days. A stalled
-/// connection is found by `idle_timeout` instead.
+/// Streams have deliberately no whole-request timeout: a stream may stay open for days. A
+/// stalled connection is found by `idle_timeout` instead. Plain calls
+/// ([`ApiClient::call`](crate::api::client::ApiClient::call)) have `request_timeout`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// Time allowed for each connection attempt to connect and receive the response head.
@@ -100,6 +101,12 @@ pub struct ClientConfig {
     /// [`Received::Gap`]); `None` treats it as any other event. Default:
     /// [`GAP_EVENT`](super::GAP_EVENT).
     pub gap_event: Option<String>,
+    /// The whole of a plain call (not a stream), from sending the request to the end of the
+    /// response body; `None` waits forever. Default: 30 s.
+    pub request_timeout: Option<Duration>,
+    /// The largest response body a plain call reads; a larger one is a
+    /// [`ClientError::Transport`] error. Default: 16 MiB.
+    pub max_response_size: usize,
 }
 
 impl Default for ClientConfig {
@@ -112,6 +119,8 @@ impl Default for ClientConfig {
             max_attempts: None,
             reconnect_non_get: false,
             gap_event: Some(super::GAP_EVENT.to_owned()),
+            request_timeout: Some(Duration::from_secs(30)),
+            max_response_size: 16 * 1024 * 1024,
         }
     }
 }
@@ -235,6 +244,16 @@ pub enum ClientError {
     Transport(String),
     /// A one-shot JSON response ([`fetch_json`]) is not valid JSON for its type.
     Json(serde_json::Error),
+    /// A plain call's response has a declared status but its body or headers do not match
+    /// what the spec declares for it.
+    Invalid {
+        /// The status.
+        status: StatusCode,
+        /// What does not match.
+        reason: String,
+    },
+    /// A plain call got no whole response within `request_timeout`.
+    Timeout,
 }
 
 impl From<crate::params::ParamError> for ClientError {
@@ -268,6 +287,10 @@ impl fmt::Display for ClientError {
             Self::Request(reason) => write!(f, "the request could not be built: {reason}"),
             Self::Transport(reason) => write!(f, "the request failed: {reason}"),
             Self::Json(error) => write!(f, "the response is not the expected JSON: {error}"),
+            Self::Invalid { status, reason } => {
+                write!(f, "the {status} response does not match the spec: {reason}")
+            }
+            Self::Timeout => f.write_str("no whole response within the request timeout"),
         }
     }
 }
@@ -282,7 +305,9 @@ impl std::error::Error for ClientError {
             | Self::ContentType { .. }
             | Self::GaveUp { .. }
             | Self::Request(_)
-            | Self::Transport(_) => None,
+            | Self::Transport(_)
+            | Self::Invalid { .. }
+            | Self::Timeout => None,
         }
     }
 }
@@ -831,13 +856,13 @@ fn is_event_stream(value: &HeaderValue) -> bool {
 
 /// Whether a connection failed because the client cannot speak the URL's scheme at all (an
 /// `https` URL without TLS support compiled in): retrying would only fail again.
-fn is_unsupported_scheme(error: &reqwest::Error) -> bool {
+pub(crate) fn is_unsupported_scheme(error: &reqwest::Error) -> bool {
     error.is_connect() && error_chain(error).contains("scheme is not http")
 }
 
 /// An error and its sources on one line: reqwest's own `Display` omits the cause
 /// ("error sending request" rather than "connection refused").
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -882,6 +907,8 @@ mod tests {
             max_attempts,
             reconnect_non_get,
             gap_event,
+            request_timeout,
+            max_response_size,
         } = ClientConfig::default();
         assert_eq!(connect_timeout, Duration::from_secs(10));
         assert_eq!(idle_timeout, Some(Duration::from_secs(60)));
@@ -890,6 +917,8 @@ mod tests {
         assert_eq!(max_attempts, None);
         assert!(!reconnect_non_get);
         assert_eq!(gap_event.as_deref(), Some("wiregen-gap"));
+        assert_eq!(request_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(max_response_size, 16 * 1024 * 1024);
     }
 
     #[test]

@@ -178,41 +178,12 @@ impl ConnectRequest {
     /// Present `credential` the way a `Bearer` or `Basic` scheme expects it (an
     /// `Authorization` header); API keys are placed by generated code, which knows where they go.
     pub fn authorize(&mut self, credential: &Credential) -> Result<(), ConnectError> {
-        let value = match credential {
-            Credential::Bearer(token) => format!("Bearer {token}"),
-            Credential::Basic { user, password } => {
-                format!(
-                    "Basic {}",
-                    base64_encode(format!("{user}:{password}").as_bytes())
-                )
-            }
-            Credential::ApiKey(_) => return Ok(()),
-        };
-        let value = http::HeaderValue::from_str(&value).map_err(|_| {
-            ConnectError::Request("the credential is not a valid header value".into())
-        })?;
-        self.headers.insert(http::header::AUTHORIZATION, value);
+        if let Some(value) = crate::auth::authorization(credential) {
+            let value = value.map_err(|error| ConnectError::Request(error.message))?;
+            self.headers.insert(http::header::AUTHORIZATION, value);
+        }
         Ok(())
     }
-}
-
-fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// Why a connection could not be made.
@@ -775,21 +746,6 @@ impl Jitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64_encode(plain.as_bytes()), encoded);
-        }
-    }
 
     #[test]
     fn delays_double_up_to_the_cap_with_bounded_jitter() {

@@ -102,6 +102,7 @@ impl Frame {
 }
 
 /// A correlation id unique in this process and unlikely to repeat across processes.
+#[cfg(any(feature = "ws-server", feature = "ws-client"))]
 pub(crate) fn fresh_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -330,33 +331,9 @@ impl std::error::Error for DecodeError {
     }
 }
 
-/// The credential a client presented on the upgrade request, as the channel's security schemes
-/// describe it.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// `Authorization: Bearer <token>`.
-    Bearer(String),
-    /// `Authorization: Basic …`, decoded.
-    Basic {
-        /// The user name.
-        user: String,
-        /// The password.
-        password: String,
-    },
-    /// An API key from a query parameter, header or cookie.
-    ApiKey(String),
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print secrets.
-        match self {
-            Credential::Bearer(_) => f.write_str("Bearer(..)"),
-            Credential::Basic { user, .. } => write!(f, "Basic {{ user: {user:?}, .. }}"),
-            Credential::ApiKey(_) => f.write_str("ApiKey(..)"),
-        }
-    }
-}
+/// The credential a client presented on the upgrade request (see [`crate::auth`]).
+#[cfg(any(feature = "ws-server", feature = "ws-client"))]
+pub use crate::auth::Credential;
 
 /// A message that could not be encoded.
 #[derive(Debug)]

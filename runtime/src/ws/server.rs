@@ -56,7 +56,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
-use super::{Credential, DecodeError, Frame, MessageSet, close_code};
+use super::{DecodeError, Frame, MessageSet, close_code};
 
 pub use axum::extract::ws::WebSocketUpgrade;
 
@@ -773,132 +773,11 @@ async fn dispatch<In: MessageSet, H: Handler<In>>(
     }
 }
 
-/// Where a security scheme finds its credential on the upgrade request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scheme<'a> {
-    /// `Authorization: Bearer`.
-    Bearer,
-    /// `Authorization: Basic`.
-    Basic,
-    /// An API key in this query parameter.
-    ApiKeyQuery(&'a str),
-    /// An API key in this header.
-    ApiKeyHeader(&'a str),
-    /// An API key in this cookie.
-    ApiKeyCookie(&'a str),
-}
-
-/// The first credential the request carries for one of `schemes`, in their order.
-pub fn credential(
-    uri: &http::Uri,
-    headers: &http::HeaderMap,
-    schemes: &[Scheme<'_>],
-) -> Option<Credential> {
-    let authorization = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    schemes.iter().find_map(|scheme| match *scheme {
-        Scheme::Bearer => {
-            let (kind, token) = authorization?.split_once(' ')?;
-            kind.eq_ignore_ascii_case("bearer")
-                .then(|| Credential::Bearer(token.trim().to_owned()))
-        }
-        Scheme::Basic => {
-            let (kind, encoded) = authorization?.split_once(' ')?;
-            if !kind.eq_ignore_ascii_case("basic") {
-                return None;
-            }
-            let decoded = String::from_utf8(base64_decode(encoded.trim())?).ok()?;
-            let (user, password) = decoded.split_once(':')?;
-            Some(Credential::Basic {
-                user: user.to_owned(),
-                password: password.to_owned(),
-            })
-        }
-        Scheme::ApiKeyQuery(name) => crate::params::query_optional::<String>(uri, name)
-            .ok()
-            .flatten()
-            .map(Credential::ApiKey),
-        Scheme::ApiKeyHeader(name) => crate::params::header_optional::<String>(headers, name)
-            .ok()
-            .flatten()
-            .map(Credential::ApiKey),
-        Scheme::ApiKeyCookie(name) => crate::params::cookie_optional::<String>(headers, name)
-            .ok()
-            .flatten()
-            .map(Credential::ApiKey),
-    })
-}
-
-/// Standard base64 (RFC 4648 section 4), padding optional; `None` on any other character.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in text.trim_end_matches('=').bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
+pub use crate::auth::{Scheme, credential};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_decodes_basic_credentials() {
-        assert_eq!(
-            base64_decode("dXNlcjpwYXNz").as_deref(),
-            Some(&b"user:pass"[..])
-        );
-        assert_eq!(base64_decode("YQ==").as_deref(), Some(&b"a"[..]));
-        assert_eq!(base64_decode("YWI").as_deref(), Some(&b"ab"[..]));
-        assert_eq!(base64_decode("a b"), None);
-    }
-
-    #[test]
-    fn credentials_follow_scheme_order() {
-        let uri: http::Uri = "/x?token=abc%20d".parse().unwrap();
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
-            http::header::AUTHORIZATION,
-            "Basic dXNlcjpwYXNz".parse().unwrap(),
-        );
-        assert_eq!(
-            credential(
-                &uri,
-                &headers,
-                &[Scheme::Bearer, Scheme::ApiKeyQuery("token")]
-            ),
-            Some(Credential::ApiKey("abc d".into()))
-        );
-        assert_eq!(
-            credential(&uri, &headers, &[Scheme::Basic]),
-            Some(Credential::Basic {
-                user: "user".into(),
-                password: "pass".into()
-            })
-        );
-        assert_eq!(
-            credential(&uri, &headers, &[Scheme::ApiKeyHeader("x-key")]),
-            None
-        );
-    }
 
     #[test]
     fn a_full_queue_closes_with_1008_and_frees_its_frames() {

@@ -142,7 +142,19 @@ fn invariants(api: &Api, diags: &mut Diagnostics) {
             TypeKind::Params(p) => {
                 refs.extend(p.params.iter().map(|p| &p.value));
                 refs.extend(p.body.iter().map(|b| &b.ty));
+                refs.extend(p.body.iter().flat_map(|b| b.contents.iter().map(|c| &c.ty)));
             }
+            TypeKind::Responses(r) => {
+                for case in &r.cases {
+                    refs.extend(case.body.iter().map(|b| &b.ty));
+                    refs.extend(case.headers.iter().map(|h| &h.value));
+                }
+            }
+            TypeKind::Form(f) => refs.extend(f.fields.iter().filter_map(|f| match &f.value {
+                crate::ir::FormValue::Text(ty) | crate::ir::FormValue::Json(ty) => Some(ty),
+                crate::ir::FormValue::File => None,
+            })),
+            TypeKind::Content(c) => refs.extend(c.variants.iter().map(|v| &v.ty)),
             TypeKind::Enum(_) => {}
         }
         if !refs.iter().all(|ty| ty_ok(ty, &id_ok)) {
@@ -160,8 +172,14 @@ fn invariants(api: &Api, diags: &mut Diagnostics) {
         None => false,
     };
     for op in &api.operations {
-        let OperationKind::Stream(stream) = &op.kind;
-        if !params_ok(op.request, &op.route) || !id_ok(stream.event_enum) {
+        let kind_ok = match &op.kind {
+            OperationKind::Stream(stream) => id_ok(stream.event_enum),
+            OperationKind::Call(call) => matches!(
+                api.types.defs.get(call.responses.0).map(|d| &d.kind),
+                Some(TypeKind::Responses(_))
+            ),
+        };
+        if !params_ok(op.request, &op.route) || !kind_ok {
             problems.push(format!(
                 "operation `{}` refers to a missing type or parameter",
                 op.name.wire
@@ -264,9 +282,13 @@ fn duplicate_idents<'a>(api: &'a Api) -> Vec<String> {
     for op in &api.operations {
         add("server", &op.handler);
         add("methods", &op.name.rust);
-        let OperationKind::Stream(stream) = &op.kind;
-        if let Some(json) = &stream.json_alternative {
-            add("methods", &json.method);
+        match &op.kind {
+            OperationKind::Stream(stream) => {
+                if let Some(json) = &stream.json_alternative {
+                    add("methods", &json.method);
+                }
+            }
+            OperationKind::Call(call) => add("server", &call.endpoint),
         }
     }
     for (_, _, ws) in api.ws_channels() {

@@ -36,10 +36,8 @@ pub struct Api {
     pub role: Role,
     /// The identifiers of the module-level items of `server` and `client`.
     pub items: ModuleItems,
-    /// OpenAPI operations that answer with an event stream, in document order.
+    /// OpenAPI operations, in document order: event streams and plain calls.
     pub operations: Vec<Operation>,
-    /// OpenAPI's plain request/response operations: recorded, no code is generated for them yet.
-    pub plain: Vec<PlainOperation>,
     /// AsyncAPI channels with their messages by direction.
     pub channels: Vec<Channel>,
     /// WebSocket sockets that several channels on one address share.
@@ -51,8 +49,17 @@ pub struct Api {
 impl Api {
     /// The operations that stream events, with their streams.
     pub fn streams(&self) -> impl Iterator<Item = (&Operation, &EventStream)> {
-        self.operations.iter().map(|op| match &op.kind {
-            OperationKind::Stream(stream) => (op, stream),
+        self.operations.iter().filter_map(|op| match &op.kind {
+            OperationKind::Stream(stream) => Some((op, stream)),
+            OperationKind::Call(_) => None,
+        })
+    }
+
+    /// The plain request/response operations, with their responses.
+    pub fn calls(&self) -> impl Iterator<Item = (&Operation, &Call)> {
+        self.operations.iter().filter_map(|op| match &op.kind {
+            OperationKind::Call(call) => Some((op, call)),
+            OperationKind::Stream(_) => None,
         })
     }
 
@@ -82,6 +89,10 @@ pub struct ModuleItems {
     pub client: RustIdent,
     /// `ClientConfig`: the alias of the runtime's client settings.
     pub client_config: RustIdent,
+    /// `Auth`: the service trait's associated type of an authenticated caller.
+    pub auth: RustIdent,
+    /// `authenticate`: the service trait's method checking a credential.
+    pub authenticate: RustIdent,
 }
 
 /// Where an [`Api`] came from, for the `@generated` header and docs.
@@ -184,10 +195,65 @@ pub struct Param {
     pub value: TypeRef,
     /// A list of values (`Vec<value>`: repeated, or comma-separated in headers)?
     pub list: bool,
+    /// Is the value a struct of scalar fields (an object parameter: its [`StructDef::param`]
+    /// is set)? Never with `list`.
+    pub object: bool,
+    /// How the value is written (OpenAPI `style`; the place's default when not given).
+    pub style: ParamStyle,
+    /// OpenAPI `explode` (default: true for `form`, false otherwise).
+    pub explode: bool,
     /// Must it be present?
     pub required: bool,
     /// Its description.
     pub docs: Docs,
+}
+
+/// How a parameter's value is serialized (OpenAPI `style`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamStyle {
+    /// `form`: `name=value` pairs (query, cookie).
+    Form,
+    /// `simple`: comma-separated (path, header).
+    Simple,
+    /// `label`: `.value` (path).
+    Label,
+    /// `matrix`: `;name=value` (path).
+    Matrix,
+    /// `spaceDelimited`: list items separated by spaces (query).
+    SpaceDelimited,
+    /// `pipeDelimited`: list items separated by `|` (query).
+    PipeDelimited,
+    /// `deepObject`: `name[field]=value` (query, objects).
+    DeepObject,
+}
+
+impl ParamStyle {
+    /// The style a place uses when the spec names none.
+    pub fn default_for(location: ParamIn) -> Self {
+        match location {
+            ParamIn::Query | ParamIn::Cookie => ParamStyle::Form,
+            ParamIn::Path | ParamIn::Header => ParamStyle::Simple,
+        }
+    }
+
+    /// The runtime's name of the style.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamStyle::Form => "Form",
+            ParamStyle::Simple => "Simple",
+            ParamStyle::Label => "Label",
+            ParamStyle::Matrix => "Matrix",
+            ParamStyle::SpaceDelimited => "SpaceDelimited",
+            ParamStyle::PipeDelimited => "PipeDelimited",
+            ParamStyle::DeepObject => "DeepObject",
+        }
+    }
+
+    /// Is this the default way of writing a value at `location` (so the runtime's plain
+    /// functions serve it)?
+    pub fn is_default(self, location: ParamIn, explode: bool) -> bool {
+        self == Self::default_for(location) && explode == (self == ParamStyle::Form)
+    }
 }
 
 /// How a parameter's field is typed in its struct.
@@ -260,6 +326,8 @@ pub struct Operation {
     /// The request struct in `types` (`StreamNotificationsRequest`, a [`TypeKind::Params`]):
     /// every parameter, the body, the `Last-Event-ID` of a resumable stream.
     pub request: TypeId,
+    /// Who may call it.
+    pub security: OperationSecurity,
     /// The private axum handler function in `server` (`handle_stream_notifications`).
     pub handler: RustIdent,
     /// What it answers.
@@ -268,32 +336,37 @@ pub struct Operation {
     pub location: Option<Location>,
 }
 
+/// Who may call an operation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OperationSecurity {
+    /// Where a credential may be, in the order they are looked for; empty: anyone may call.
+    pub schemes: Vec<Security>,
+    /// May a request come without a credential (`security: [{}, …]`)?
+    pub optional: bool,
+}
+
 /// What an operation answers.
 #[derive(Clone, Debug)]
 pub enum OperationKind {
     /// A `text/event-stream` of typed events.
     Stream(EventStream),
+    /// One response, of the statuses the spec declares.
+    Call(Call),
 }
 
-/// A plain request/response operation, recorded: no code is generated for it yet.
+/// A plain request/response operation.
 #[derive(Clone, Debug)]
-pub struct PlainOperation {
-    /// operationId (or `METHOD path`) and the method name it would have.
-    pub name: Name,
-    /// GET, POST, …
-    pub method: HttpMethod,
-    /// The path template.
-    pub path: String,
-    /// Summary and description.
-    pub docs: Docs,
-    /// Where the operation is in the spec.
-    pub location: Option<Location>,
+pub struct Call {
+    /// Its response enum in `types` (a [`TypeKind::Responses`]).
+    pub responses: TypeId,
+    /// The type in `server` that describes it to the runtime (`GetPetOperation`).
+    pub endpoint: RustIdent,
 }
 
-/// A JSON request body.
+/// A request body.
 #[derive(Clone, Debug)]
 pub struct Body {
-    /// Its type.
+    /// Its field's type: the one content's type, or the [`TypeKind::Content`] enum of several.
     pub ty: TypeRef,
     /// Must it be sent?
     pub required: bool,
@@ -301,6 +374,36 @@ pub struct Body {
     pub docs: Docs,
     /// Its field in the request struct (`body`).
     pub field: RustIdent,
+    /// The media types it may be sent as, in spec order (at least one).
+    pub contents: Vec<BodyContent>,
+}
+
+/// One media type of a request or response body.
+#[derive(Clone, Debug)]
+pub struct BodyContent {
+    /// The media type as the spec writes it (`application/json`, `text/plain`…).
+    pub media_type: String,
+    /// How it is read and written.
+    pub format: MediaFormat,
+    /// Its value's type (a [`TypeKind::Form`] for forms, `String` for text, bytes for binary).
+    pub ty: TypeRef,
+    /// Its variant in the body's [`TypeKind::Content`] enum, when there are several.
+    pub variant: Option<RustIdent>,
+}
+
+/// How a body of one media type travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaFormat {
+    /// JSON (`application/json`, `*/*+json`).
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `multipart/form-data`.
+    Multipart,
+    /// UTF-8 text (`text/*`).
+    Text,
+    /// Bytes as they are (anything else).
+    Bytes,
 }
 
 /// The event stream an operation answers with.
@@ -642,6 +745,106 @@ pub enum TypeKind {
     /// The parameters of a request or connection: a struct of [`Param`] fields (and a body),
     /// built by the runtime from a request head and written into a URL and headers.
     Params(ParamsDef),
+    /// An operation's responses: an enum with a variant per declared status.
+    Responses(ResponsesDef),
+    /// A form body: named fields of text, JSON or files (`application/x-www-form-urlencoded`,
+    /// `multipart/form-data`).
+    Form(FormDef),
+    /// A body that may be sent as several media types: an enum with a variant per type.
+    Content(ContentDef),
+}
+
+/// The responses of a plain operation.
+#[derive(Clone, Debug)]
+pub struct ResponsesDef {
+    /// One per declared status, in spec order (`default` last).
+    pub cases: Vec<ResponseCase>,
+}
+
+/// One declared response.
+#[derive(Clone, Debug)]
+pub struct ResponseCase {
+    /// The variant (`Ok`, `NotFound`, `ClientError`, `Default`).
+    pub name: RustIdent,
+    /// Which statuses it stands for.
+    pub status: StatusMatch,
+    /// The response's description.
+    pub docs: Docs,
+    /// Its body, if it has one.
+    pub body: Option<ResponseBody>,
+    /// Its declared headers (location [`ParamIn::Header`]), fields of the variant.
+    pub headers: Vec<Param>,
+    /// The variant's field holding the status, when the case stands for several.
+    pub status_field: Option<RustIdent>,
+}
+
+impl ResponseCase {
+    /// Is the variant a tuple of its body alone (or a unit), rather than named fields?
+    pub fn is_tuple(&self) -> bool {
+        self.headers.is_empty() && self.status_field.is_none()
+    }
+}
+
+/// Which statuses a response stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusMatch {
+    /// One status.
+    Code(u16),
+    /// A class (`2XX`: 2).
+    Class(u16),
+    /// Every status no other case names.
+    Default,
+}
+
+/// A response body of one media type.
+#[derive(Clone, Debug)]
+pub struct ResponseBody {
+    /// The media type sent.
+    pub media_type: String,
+    /// How it travels ([`MediaFormat::Json`], [`MediaFormat::Text`] or [`MediaFormat::Bytes`]).
+    pub format: MediaFormat,
+    /// Its type.
+    pub ty: TypeRef,
+    /// Its field, in a variant with named fields.
+    pub field: RustIdent,
+}
+
+/// A form body's fields.
+#[derive(Clone, Debug)]
+pub struct FormDef {
+    /// In spec order.
+    pub fields: Vec<FormField>,
+}
+
+/// One field of a form.
+#[derive(Clone, Debug)]
+pub struct FormField {
+    /// The field name on the wire and in the struct.
+    pub name: Name,
+    /// Its description.
+    pub docs: Docs,
+    /// What it holds.
+    pub value: FormValue,
+    /// Plain, optional, or a list (repeated).
+    pub shape: ParamField,
+}
+
+/// What a form field holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FormValue {
+    /// Text: a scalar or a string enum, as a parameter is written.
+    Text(TypeRef),
+    /// JSON text (an object or an array).
+    Json(TypeRef),
+    /// A file (multipart only).
+    File,
+}
+
+/// The enum of a body sent as one of several media types.
+#[derive(Clone, Debug)]
+pub struct ContentDef {
+    /// The body's contents: each has its [`BodyContent::variant`] here.
+    pub variants: Vec<BodyContent>,
 }
 
 /// A struct.
@@ -651,6 +854,8 @@ pub struct StructDef {
     pub fields: Vec<Field>,
     /// `additionalProperties`: a map of the other keys, flattened beside the fields.
     pub additional: Option<AdditionalProperties>,
+    /// Is it an object parameter's type (so it also gets the runtime's `ParamObject`)?
+    pub param: bool,
 }
 
 /// The catch-all map of a struct.

@@ -255,9 +255,10 @@ fn check(args: CheckArgs, console: &mut Console) -> Status {
             console.diagnostics(&lowered.diagnostics);
             for api in &lowered.apis {
                 console.message(&format!(
-                    "{}: ok ({}, {}, {})",
+                    "{}: ok ({}, {}, {}, {})",
                     api.source.file,
-                    count(api.operations.len(), "SSE endpoint"),
+                    count(api.calls().count(), "operation"),
+                    count(api.streams().count(), "SSE endpoint"),
                     count(api.channels.len(), "channel"),
                     count(api.types.defs.len(), "type")
                 ));

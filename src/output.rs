@@ -36,6 +36,8 @@ pub struct Uses {
     pub ws_server: bool,
     /// The runtime's WebSocket client (its `ws-client` feature).
     pub ws_client: bool,
+    /// The runtime's form bodies and files (its `forms` feature, part of both HTTP halves).
+    pub forms: bool,
 }
 
 impl Uses {
@@ -50,6 +52,7 @@ impl Uses {
             client,
             ws_server,
             ws_client,
+            forms,
         } = other;
         Uses {
             serde_json: self.serde_json || serde_json,
@@ -60,6 +63,7 @@ impl Uses {
             client: self.client || client,
             ws_server: self.ws_server || ws_server,
             ws_client: self.ws_client || ws_client,
+            forms: self.forms || forms,
         }
     }
 

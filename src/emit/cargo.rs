@@ -158,14 +158,19 @@ fn cargo_toml(name: &str, sources: &[&SourceInfo], uses: Uses, runtime: &Runtime
         client,
         ws_server,
         ws_client,
+        forms,
     } = uses;
-    // The runtime's features: its SSE halves, and parameter support for chrono and uuid types.
+    // The runtime's features: its HTTP and WebSocket halves, and parameter support for chrono
+    // and uuid types.
     let mut features: Vec<&str> = Vec::new();
     if server {
-        features.push("sse-server");
+        features.push("http-server");
     }
     if client {
-        features.push("sse-client");
+        features.push("http-client");
+    }
+    if forms && !server && !client {
+        features.push("forms");
     }
     if ws_server {
         features.push("ws-server");

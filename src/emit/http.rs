@@ -6,11 +6,20 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::tokens::{Runtime, lit};
-use crate::ir::{Body, Param, ParamField, ParamIn, ParamsDef, PathSegment, Route, Security};
+use super::tokens::{Runtime, TypeExpr, lit};
+use crate::diag::Diagnostic;
+use crate::ir::{
+    Body, MediaFormat, Param, ParamField, ParamIn, ParamsDef, PathSegment, Route, Security,
+};
 
-/// `impl FromRequest for <ty>`: every field read from the request by its place and shape.
-pub(crate) fn from_request_impl(rt: &Runtime, ty: &TokenStream, def: &ParamsDef) -> TokenStream {
+/// `impl FromRequest for <ty>`: every field read from the request by its place, shape and
+/// style, and the body by its `Content-Type`.
+pub(crate) fn from_request_impl(
+    rt: &Runtime,
+    outer: &TypeExpr<'_>,
+    ty: &TokenStream,
+    def: &ParamsDef,
+) -> Result<TokenStream, Diagnostic> {
     let ParamsDef {
         params,
         body,
@@ -19,41 +28,14 @@ pub(crate) fn from_request_impl(rt: &Runtime, ty: &TokenStream, def: &ParamsDef)
     } = def;
     let mut fields = Vec::new();
     for param in params {
-        let Param {
-            name,
-            location,
-            required,
-            ..
-        } = param;
-        let wire = lit(&name.wire);
-        let read = match (location, param.field()) {
-            (ParamIn::Path, ParamField::Plain) => quote!(path_required(#wire)),
-            (ParamIn::Path, ParamField::Optional) => quote!(path_optional(#wire)),
-            (ParamIn::Path, ParamField::List) => quote!(path_list(#wire)),
-            (ParamIn::Query, ParamField::Plain) => quote!(query_required(#wire)),
-            (ParamIn::Query, ParamField::Optional) => quote!(query_optional(#wire)),
-            (ParamIn::Query, ParamField::List) => quote!(query_list(#wire, #required)),
-            (ParamIn::Header, ParamField::Plain) => quote!(header_required(#wire)),
-            (ParamIn::Header, ParamField::Optional) => quote!(header_optional(#wire)),
-            (ParamIn::Header, ParamField::List) => quote!(header_list(#wire, #required)),
-            // Lowering never makes a cookie a list.
-            (ParamIn::Cookie, ParamField::Plain | ParamField::List) => {
-                quote!(cookie_required(#wire))
-            }
-            (ParamIn::Cookie, ParamField::Optional) => quote!(cookie_optional(#wire)),
-        };
-        let field = &name.rust;
-        fields.push(quote!(#field: request.#read?,));
+        let field = &param.name.rust;
+        let read = read_param(rt, param);
+        fields.push(quote!(#field: #read,));
     }
-    if let Some(Body {
-        required, field, ..
-    }) = body
-    {
-        fields.push(if *required {
-            quote!(#field: request.json_body()?,)
-        } else {
-            quote!(#field: request.optional_json_body()?,)
-        });
+    if let Some(body) = body {
+        let field = &body.field;
+        let read = read_body(rt, body, &outer.ty(&body.ty)?);
+        fields.push(quote!(#field: #read,));
     }
     if let Some(field) = last_event_id {
         fields.push(quote!(#field: request.last_event_id(),));
@@ -63,7 +45,7 @@ pub(crate) fn from_request_impl(rt: &Runtime, ty: &TokenStream, def: &ParamsDef)
     } else {
         quote!(request)
     };
-    quote! {
+    Ok(quote! {
         impl #rt::request::FromRequest for #ty {
             fn from_request(
                 #request: &#rt::request::RequestParts,
@@ -71,11 +53,124 @@ pub(crate) fn from_request_impl(rt: &Runtime, ty: &TokenStream, def: &ParamsDef)
                 ::std::result::Result::Ok(Self { #(#fields)* })
             }
         }
+    })
+}
+
+/// The runtime's `Style` of a parameter.
+fn style(rt: &Runtime, param: &Param) -> TokenStream {
+    let variant = proc_macro2::Ident::new(param.style.as_str(), proc_macro2::Span::call_site());
+    quote!(#rt::params::Style::#variant)
+}
+
+/// The expression reading one parameter on the server (a `Result` already unwrapped with `?`).
+fn read_param(rt: &Runtime, param: &Param) -> TokenStream {
+    let Param {
+        name,
+        location,
+        required,
+        explode,
+        ..
+    } = param;
+    let wire = lit(&name.wire);
+    let shape = param.field();
+    let styled = !param.style.is_default(*location, *explode);
+    let style = style(rt, param);
+    let required_value = |read: TokenStream| match shape {
+        ParamField::Plain => quote!(#rt::http::required(#read, #wire)?),
+        ParamField::Optional | ParamField::List => read,
+    };
+    if param.object {
+        return match location {
+            ParamIn::Path => quote!(request.path_object(#wire, #style, #explode)?),
+            ParamIn::Query => required_value(quote!(
+                request.query_object(#wire, #style, #explode, #required)?
+            )),
+            ParamIn::Header => {
+                required_value(quote!(request.header_object(#wire, #explode, #required)?))
+            }
+            ParamIn::Cookie => required_value(quote!(request.cookie_object(#wire, #required)?)),
+        };
+    }
+    match (location, shape) {
+        (ParamIn::Path, ParamField::List) if styled => {
+            quote!(request.path_styled(#wire, #style, #explode)?)
+        }
+        (ParamIn::Path, ParamField::Plain) if styled => quote!(#rt::http::single(
+            request.path_styled(#wire, #style, #explode)?,
+            #wire
+        )?),
+        (ParamIn::Path, ParamField::Optional) if styled => quote!(::std::option::Option::Some(
+            #rt::http::single(request.path_styled(#wire, #style, #explode)?, #wire)?
+        )),
+        (ParamIn::Path, ParamField::Plain) => quote!(request.path_required(#wire)?),
+        (ParamIn::Path, ParamField::Optional) => quote!(request.path_optional(#wire)?),
+        (ParamIn::Path, ParamField::List) => quote!(request.path_list(#wire)?),
+        (ParamIn::Query, ParamField::List) if styled => {
+            quote!(request.query_styled(#wire, #style, #explode, #required)?)
+        }
+        (ParamIn::Query, ParamField::Plain) => quote!(request.query_required(#wire)?),
+        (ParamIn::Query, ParamField::Optional) => quote!(request.query_optional(#wire)?),
+        (ParamIn::Query, ParamField::List) => quote!(request.query_list(#wire, #required)?),
+        (ParamIn::Header, ParamField::Plain) => quote!(request.header_required(#wire)?),
+        (ParamIn::Header, ParamField::Optional) => quote!(request.header_optional(#wire)?),
+        (ParamIn::Header, ParamField::List) => quote!(request.header_list(#wire, #required)?),
+        (ParamIn::Cookie, ParamField::Plain) => quote!(request.cookie_required(#wire)?),
+        (ParamIn::Cookie, ParamField::Optional) => quote!(request.cookie_optional(#wire)?),
+        (ParamIn::Cookie, ParamField::List) => quote!(request.cookie_list(#wire, #required)?),
+    }
+}
+
+/// The expression reading the body on the server: the media type chosen by `Content-Type`,
+/// read its way (415 for another type; 400 for a missing required body).
+fn read_body(rt: &Runtime, body: &Body, body_ty: &TokenStream) -> TokenStream {
+    let Body {
+        ty: _,
+        required,
+        contents,
+        ..
+    } = body;
+    let accepted: Vec<proc_macro2::Literal> = contents.iter().map(|c| lit(&c.media_type)).collect();
+    let mut arms = Vec::new();
+    for (index, content) in contents.iter().enumerate() {
+        let read = match content.format {
+            MediaFormat::Json => quote!(#rt::api::server::read_json(request)?),
+            MediaFormat::Form => quote!(#rt::api::server::read_form(request)?),
+            MediaFormat::Multipart => quote!(#rt::api::server::read_multipart(request)?),
+            MediaFormat::Text => quote!(#rt::api::server::read_text(request)?),
+            MediaFormat::Bytes => quote!(#rt::api::server::read_bytes(request).to_vec()),
+        };
+        let value = match &content.variant {
+            Some(variant) => quote!(#body_ty::#variant(#read)),
+            None => read,
+        };
+        let value = if *required {
+            value
+        } else {
+            quote!(::std::option::Option::Some(#value))
+        };
+        let pattern = if index + 1 == contents.len() {
+            quote!(::std::option::Option::Some(_))
+        } else {
+            let index = proc_macro2::Literal::usize_unsuffixed(index);
+            quote!(::std::option::Option::Some(#index))
+        };
+        arms.push(quote!(#pattern => #value,));
+    }
+    let none = if *required {
+        quote!(return ::std::result::Result::Err(#rt::api::server::body_required()))
+    } else {
+        quote!(::std::option::Option::None)
+    };
+    quote! {
+        match #rt::api::server::media(request, &[#(#accepted),*])? {
+            #(#arms)*
+            ::std::option::Option::None => #none,
+        }
     }
 }
 
 /// `impl ToRequest for <ty>`: the route's path with its parameters, the query, the headers and
-/// cookies, and (for an operation's request) the JSON body and `Last-Event-ID`.
+/// cookies (each in its style), and, for a stream's JSON body, `json_body`; `Last-Event-ID`.
 pub(crate) fn to_request_impl(
     rt: &Runtime,
     ty: &TokenStream,
@@ -96,52 +191,17 @@ pub(crate) fn to_request_impl(
                 quote!(url.literal(#text);)
             }
             PathSegment::Param(index) => match params.get(*index) {
-                Some(param) => {
-                    let field = &param.name.rust;
-                    match param.field() {
-                        ParamField::Optional => quote! {
-                            if let ::std::option::Option::Some(value) = &self.#field {
-                                url.path(value);
-                            }
-                        },
-                        ParamField::Plain | ParamField::List => quote!(url.path(&self.#field);),
-                    }
-                }
+                Some(param) => write_path(rt, param),
                 None => TokenStream::new(),
             },
         });
     }
     let mut headers = Vec::new();
     for param in params {
-        let field = &param.name.rust;
-        let wire = lit(&param.name.wire);
-        let shape = param.field();
         match param.location {
             ParamIn::Path => {}
-            ParamIn::Query => url.push(match shape {
-                ParamField::Plain => quote!(url.query(#wire, &self.#field);),
-                ParamField::Optional => quote!(url.query_optional(#wire, &self.#field);),
-                ParamField::List => quote!(url.query_list(#wire, &self.#field);),
-            }),
-            ParamIn::Header => headers.push(match shape {
-                ParamField::Plain => {
-                    quote!(#rt::params::set_header(headers, #wire, &self.#field)?;)
-                }
-                ParamField::Optional => {
-                    quote!(#rt::params::set_header_optional(headers, #wire, &self.#field)?;)
-                }
-                ParamField::List => {
-                    quote!(#rt::params::set_header_list(headers, #wire, &self.#field)?;)
-                }
-            }),
-            ParamIn::Cookie => headers.push(match shape {
-                ParamField::Optional => {
-                    quote!(#rt::params::add_cookie_optional(headers, #wire, &self.#field)?;)
-                }
-                ParamField::Plain | ParamField::List => {
-                    quote!(#rt::params::add_cookie(headers, #wire, &self.#field)?;)
-                }
-            }),
+            ParamIn::Query => url.push(write_query(rt, param)),
+            ParamIn::Header | ParamIn::Cookie => headers.push(write_header(rt, param)),
         }
     }
     let url_arg = if url.is_empty() {
@@ -154,7 +214,10 @@ pub(crate) fn to_request_impl(
     } else {
         quote!(headers)
     };
-    let body = body.as_ref().map(|Body { required, field, .. }| {
+    let json_only = body
+        .as_ref()
+        .filter(|b| matches!(b.contents.as_slice(), [one] if one.format == MediaFormat::Json));
+    let body = json_only.map(|Body { required, field, .. }| {
         let encode = if *required {
             quote!(#rt::codegen::serde_json::to_vec(&self.#field).map(::std::option::Option::Some))
         } else {
@@ -194,6 +257,92 @@ pub(crate) fn to_request_impl(
 
             #body
             #last_event_id
+        }
+    }
+}
+
+/// `value` bound to the field's value: the field itself, or what an `Option` holds.
+fn with_value(param: &Param, write: impl Fn(TokenStream) -> TokenStream) -> TokenStream {
+    let field = &param.name.rust;
+    match param.field() {
+        ParamField::Optional => {
+            let body = write(quote!(value));
+            quote! {
+                if let ::std::option::Option::Some(value) = &self.#field {
+                    #body
+                }
+            }
+        }
+        ParamField::Plain | ParamField::List => write(quote!(&self.#field)),
+    }
+}
+
+fn write_path(rt: &Runtime, param: &Param) -> TokenStream {
+    let wire = lit(&param.name.wire);
+    let explode = param.explode;
+    let style = style(rt, param);
+    let styled = !param.style.is_default(ParamIn::Path, explode);
+    with_value(param, |value| {
+        if param.object {
+            quote!(url.path_object(#wire, #value, #style, #explode);)
+        } else if !styled {
+            quote!(url.path(#value);)
+        } else if param.list {
+            quote!(url.path_styled(#wire, #value, #style, #explode);)
+        } else {
+            quote!(url.path_styled(#wire, ::std::slice::from_ref(#value), #style, #explode);)
+        }
+    })
+}
+
+fn write_query(rt: &Runtime, param: &Param) -> TokenStream {
+    let wire = lit(&param.name.wire);
+    let field = &param.name.rust;
+    let explode = param.explode;
+    let style = style(rt, param);
+    let styled = !param.style.is_default(ParamIn::Query, explode);
+    if param.object {
+        return with_value(
+            param,
+            |value| quote!(url.query_object(#wire, #value, #style, #explode);),
+        );
+    }
+    match param.field() {
+        ParamField::Plain => quote!(url.query(#wire, &self.#field);),
+        ParamField::Optional => quote!(url.query_optional(#wire, &self.#field);),
+        ParamField::List if styled => {
+            quote!(url.query_styled(#wire, &self.#field, #style, #explode);)
+        }
+        ParamField::List => quote!(url.query_list(#wire, &self.#field);),
+    }
+}
+
+fn write_header(rt: &Runtime, param: &Param) -> TokenStream {
+    let wire = lit(&param.name.wire);
+    let field = &param.name.rust;
+    let explode = param.explode;
+    if param.object {
+        return with_value(param, |value| match param.location {
+            ParamIn::Cookie => quote!(#rt::params::add_cookie_object(headers, #wire, #value)?;),
+            _ => quote!(#rt::params::set_header_object(headers, #wire, #value, #explode)?;),
+        });
+    }
+    match (param.location, param.field()) {
+        (ParamIn::Cookie, ParamField::Plain) => {
+            quote!(#rt::params::add_cookie(headers, #wire, &self.#field)?;)
+        }
+        (ParamIn::Cookie, ParamField::Optional) => {
+            quote!(#rt::params::add_cookie_optional(headers, #wire, &self.#field)?;)
+        }
+        (ParamIn::Cookie, ParamField::List) => {
+            quote!(#rt::params::add_cookie_list(headers, #wire, &self.#field)?;)
+        }
+        (_, ParamField::Plain) => quote!(#rt::params::set_header(headers, #wire, &self.#field)?;),
+        (_, ParamField::Optional) => {
+            quote!(#rt::params::set_header_optional(headers, #wire, &self.#field)?;)
+        }
+        (_, ParamField::List) => {
+            quote!(#rt::params::set_header_list(headers, #wire, &self.#field)?;)
         }
     }
 }

@@ -8,6 +8,7 @@
 //! literals and doc attributes ([`tokens`]); nothing is decided by reading generated text.
 //! [`crate_files`] wraps emitted files into a standalone crate (`wiregen generate --crate`).
 
+mod calls;
 mod cargo;
 mod http;
 mod lints;
@@ -99,6 +100,7 @@ fn parts(
     }
     uses.runtime = true;
     let mut wire = sse::wire_items(api, rt, server, client)?;
+    wire.extend(calls::wire_items(api, rt, server, client)?);
     wire.extend(ws::wire_items(api, rt, server, client)?);
     wire.extend(param_values(api, rt)?);
     items.push(Module {
@@ -158,6 +160,39 @@ fn param_values(api: &Api, rt: &tokens::Runtime) -> Result<Vec<TokenStream>, Dia
         });
     }
     Ok(out)
+}
+
+/// `#![allow(..)]` for a `server` or `client` module: the lints the spec's own doc text in it
+/// may trigger (the API's, operations', channels' and messages' descriptions), as the types
+/// module allows them for its docs. Empty when none.
+pub(crate) fn spec_doc_allows(api: &Api) -> Result<TokenStream, Diagnostic> {
+    let mut allows = lints::Allows::default();
+    let mut note = |docs: &crate::ir::Docs| allows.docs(docs.lines().iter().map(String::as_str));
+    note(&api.docs);
+    for op in &api.operations {
+        note(&op.docs);
+    }
+    for channel in &api.channels {
+        note(&channel.docs);
+        for set in [&channel.to_server, &channel.to_client]
+            .into_iter()
+            .flatten()
+        {
+            for message in &set.messages {
+                note(&message.docs);
+            }
+        }
+    }
+    let lints = allows.into_vec();
+    if lints.is_empty() {
+        return Ok(TokenStream::new());
+    }
+    let paths: Vec<syn::Path> = lints
+        .iter()
+        .map(|lint| syn::parse_str(lint))
+        .collect::<Result<_, _>>()
+        .map_err(|e| internal(format!("a lint name does not parse: {e}")))?;
+    Ok(quote!(#![allow(#(#paths),*)]))
 }
 
 /// Check the settings [`emit`] uses, before any spec is read: front ends report a problem here

@@ -37,7 +37,7 @@ pub(crate) fn wire_items(
             ))
         })?;
         if server {
-            items.push(from_request_impl(rt, &request, params));
+            items.push(from_request_impl(rt, &outer, &request, params)?);
         }
         if client {
             items.push(to_request_impl(rt, &request, params, &op.route));
@@ -152,7 +152,52 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
     let mut handlers = Vec::new();
     // Routes by path, each with its methods in document order.
     let mut routes: Vec<(String, Vec<TokenStream>)> = Vec::new();
-    for (op, stream) in api.streams() {
+    let mut add_route =
+        |path: &str, routing: TokenStream| match routes.iter_mut().find(|(p, _)| p == path) {
+            Some((_, methods)) => methods.push(routing),
+            None => routes.push((path.to_owned(), vec![routing])),
+        };
+    let secured = api.calls().any(|(op, _)| !op.security.schemes.is_empty());
+    if secured {
+        let (auth, authenticate) = (&api.items.auth, &api.items.authenticate);
+        methods.push(quote! {
+            /// Who a caller is, as [`authenticate`](Self::authenticate) decided; secured
+            /// operations receive it.
+            type #auth: ::std::marker::Send + 'static;
+
+            /// Check the credential of a request to a secured operation (`operation`, its
+            /// `operationId`): `None` when the request carries none and the operation lets
+            /// it through (a request without a required credential is answered 401 before
+            /// this is called). An error answers the request with its status (401, 403).
+            /// Unless implemented, every credential is refused (401).
+            fn #authenticate(
+                &self,
+                credential: ::std::option::Option<#rt::auth::Credential>,
+                operation: &'static str,
+            ) -> impl ::std::future::Future<
+                Output = ::std::result::Result<Self::#auth, #rt::http::HttpError>,
+            > + ::std::marker::Send {
+                let _ = (credential, operation);
+                ::std::future::ready(::std::result::Result::Err(#rt::http::HttpError::unauthorized(
+                    "credentials are not checked by this server",
+                )))
+            }
+        });
+    }
+    for op in &api.operations {
+        let stream = match &op.kind {
+            crate::ir::OperationKind::Stream(stream) => stream,
+            crate::ir::OperationKind::Call(call) => {
+                let parts = super::calls::server_parts(api, rt, &outer, op, call)?;
+                methods.push(parts.method);
+                handlers.push(parts.operation);
+                if let Some((path, handler)) = parts.route {
+                    let routing = method_fn(op.method);
+                    add_route(&path, quote!(#routing(#handler)));
+                }
+                continue;
+            }
+        };
         let request = outer.named(op.request)?;
         let event = outer.named(stream.event_enum)?;
         let name = &op.name.rust;
@@ -239,10 +284,7 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
             }
         });
         let routing = method_fn(op.method);
-        match routes.iter_mut().find(|(path, _)| path == served) {
-            Some((_, methods)) => methods.push(quote!(#routing(#handler::<S>))),
-            None => routes.push((served.to_owned(), vec![quote!(#routing(#handler::<S>))])),
-        }
+        add_route(served, quote!(#routing(#handler::<S>)));
     }
     let router_body = if routes.is_empty() {
         // No operation has a path axum can route (wiregen warned about each).
@@ -268,7 +310,7 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
         }
     };
     let trait_docs = docs(&api.docs.clone().with_paragraph(Docs::from_text(&format!(
-        "The `{}` API, served over Server-Sent Events: implement this trait and serve [`{router}`].",
+        "The `{}` API: implement this trait (one method per operation) and serve [`{router}`].",
         api.source.title
     ))));
     let module_docs = doc(&format!(
@@ -297,10 +339,11 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
         }
     }];
     items.extend(handlers);
+    let allows = super::spec_doc_allows(api)?;
     Ok(Module {
         head: quote! {
             #module_docs
-            pub mod server {}
+            pub mod server { #allows }
         },
         items,
     })
@@ -341,20 +384,32 @@ pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
     let items = &api.items;
     let (client, client_config) = (&items.client, &items.client_config);
     let mut methods = Vec::new();
-    for (op, stream) in api.streams() {
-        methods.push(client_methods(rt, &outer, op, stream)?);
+    for op in &api.operations {
+        match &op.kind {
+            crate::ir::OperationKind::Stream(stream) => {
+                methods.push(client_methods(rt, &outer, op, stream)?);
+            }
+            crate::ir::OperationKind::Call(call) => methods.push(super::calls::client_method(
+                rt,
+                &outer,
+                op,
+                call,
+                method_value(rt, op.method),
+            )?),
+        }
     }
     let client_docs = doc(&format!(
-        "A client of the `{}` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.",
+        "A client of the `{}` API: one method per operation; calls time out after `request_timeout`, and every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.",
         api.source.title
     ));
     let module_docs = doc(&format!(
         "The client side: [`client::{client}`]({client}), one method per operation."
     ));
+    let allows = super::spec_doc_allows(api)?;
     Ok(Module {
         head: quote! {
             #module_docs
-            pub mod client {}
+            pub mod client { #allows }
         },
         items: vec![quote! {
             /// Settings of a client: timeouts, backoff, reconnection.
@@ -363,7 +418,7 @@ pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
             #client_docs
             #[derive(Clone, Debug)]
             pub struct #client {
-                inner: #rt::sse::operation::ApiClient,
+                inner: #rt::api::client::ApiClient,
             }
 
             impl #client {
@@ -379,7 +434,15 @@ pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
                     config: #client_config,
                 ) -> Self {
                     Self {
-                        inner: #rt::sse::operation::ApiClient::new(base_url, config),
+                        inner: #rt::api::client::ApiClient::new(base_url, config),
+                    }
+                }
+
+                /// The same client presenting `credential` to every secured operation (bearer and
+                /// basic in `Authorization`, an API key where the operation's scheme wants it).
+                pub fn with_credential(self, credential: #rt::auth::Credential) -> Self {
+                    Self {
+                        inner: self.inner.with_credential(credential),
                     }
                 }
 

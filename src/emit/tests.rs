@@ -114,6 +114,7 @@ fn api() -> Api {
                 field: f.claim_name("additional_properties", Case::Snake).0.rust,
                 value: TypeRef::Json,
             }),
+            param: false,
         }),
     );
     pet.examples = vec![
@@ -145,6 +146,7 @@ fn api() -> Api {
                 ),
             ],
             additional: None,
+            param: false,
         }),
     ));
     let mut f = Namespace::new();
@@ -161,6 +163,7 @@ fn api() -> Api {
                 "Recursion through `Result`.",
             )],
             additional: None,
+            param: false,
         }),
     ));
 
@@ -286,6 +289,7 @@ fn api() -> Api {
         TypeKind::Struct(StructDef {
             fields: Vec::new(),
             additional: None,
+            param: false,
         }),
     ));
 
@@ -301,7 +305,6 @@ fn api() -> Api {
         docs: docs(HOSTILE),
         role: Role::Server,
         operations: Vec::new(),
-        plain: Vec::new(),
         channels: Vec::new(),
         sockets: Vec::new(),
         types: TypeSpace { defs },
@@ -317,6 +320,8 @@ fn items(service: Name) -> ModuleItems {
         server_config: name("ServerConfig", Case::Camel).rust,
         client: name("Client", Case::Camel).rust,
         client_config: name("ClientConfig", Case::Camel).rust,
+        auth: name("Auth", Case::Camel).rust,
+        authenticate: name("authenticate", Case::Snake).rust,
     }
 }
 
@@ -533,6 +538,7 @@ fn emission_is_deterministic() {
             client: false,
             ws_server: false,
             ws_client: false,
+            forms: false,
         }
     );
 }
@@ -598,6 +604,7 @@ fn crate_files_list_exactly_the_used_dependencies() {
                 presence: Presence::Required,
             }],
             additional: None,
+            param: false,
         }),
         examples: Vec::new(),
         location: None,
@@ -733,6 +740,7 @@ fn api_with_text(text: &str) -> Api {
                     presence: Presence::OptionalNullable,
                 }],
                 additional: None,
+                param: false,
             }),
             examples: vec![json!({ text: text })],
             location: None,
@@ -781,7 +789,6 @@ fn api_with_text(text: &str) -> Api {
         docs,
         role: Role::Client,
         operations: Vec::new(),
-        plain: Vec::new(),
         channels: Vec::new(),
         sockets: Vec::new(),
         types: TypeSpace { defs },

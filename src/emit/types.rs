@@ -13,9 +13,10 @@ use super::tokens::{TypeExpr, doc_attrs, lit};
 use crate::diag::Diagnostic;
 use crate::format::Module;
 use crate::ir::{
-    AdditionalProperties, Api, Body, Docs, EnumDef, EnumVariant, Field, Param, ParamField,
-    ParamsDef, ParamsOf, Presence, SourceInfo, StructDef, TypeDef, TypeKind, TypeRef, UnionDef,
-    UnionRepr, UnionVariant,
+    AdditionalProperties, Api, Body, BodyContent, ContentDef, Docs, EnumDef, EnumVariant, Field,
+    FormDef, FormField, FormValue, Param, ParamField, ParamsDef, ParamsOf, Presence, ResponseBody,
+    ResponseCase, ResponsesDef, SourceInfo, StatusMatch, StructDef, TypeDef, TypeKind, TypeRef,
+    UnionDef, UnionRepr, UnionVariant,
 };
 
 /// Derives of every struct and union (the last segment names them for deduplication).
@@ -270,7 +271,159 @@ impl Builder<'_> {
                 Ok(quote! { #docs pub type #ident = #ty; })
             }
             TypeKind::Params(def) => self.params(docs, ident, def),
+            TypeKind::Responses(def) => self.responses(docs, ident, def),
+            TypeKind::Form(def) => self.form(docs, ident, def),
+            TypeKind::Content(def) => self.content(docs, ident, def),
         }
+    }
+
+    /// An operation's response enum: a variant per declared response, a tuple of its body (or
+    /// a unit) when that is all it has, named fields when it has headers or a status to choose.
+    fn responses(
+        &mut self,
+        docs: TokenStream,
+        ident: &crate::names::RustIdent,
+        def: &ResponsesDef,
+    ) -> Result<TokenStream, Diagnostic> {
+        let ResponsesDef { cases } = def;
+        self.allows.variants(cases.len());
+        self.allows.union_sizes(cases.len(), cases.len());
+        let mut variants = Vec::with_capacity(cases.len());
+        for case in cases {
+            let ResponseCase {
+                name,
+                status,
+                docs,
+                body,
+                headers,
+                status_field,
+            } = case;
+            let what = match status {
+                StatusMatch::Code(code) => format!("Status {code}."),
+                StatusMatch::Class(class) => format!("A {class}XX status."),
+                StatusMatch::Default => "Any status no other variant names.".to_owned(),
+            };
+            let variant_docs = self.docs(&docs.clone().with_paragraph(Docs::from_text(&what)));
+            if case.is_tuple() {
+                variants.push(match body {
+                    Some(ResponseBody { ty, .. }) => {
+                        let ty = self.ty(ty, 0)?;
+                        quote! { #variant_docs #name(#ty), }
+                    }
+                    None => quote! { #variant_docs #name, },
+                });
+                continue;
+            }
+            let mut fields = Vec::new();
+            if let Some(field) = status_field {
+                let field_docs = self.docs(&Docs::from_text("The status code."));
+                fields.push(quote! { #field_docs #field: u16, });
+            }
+            if let Some(ResponseBody { ty, field, .. }) = body {
+                let field_docs = self.docs(&Docs::from_text("The body."));
+                let ty = self.ty(ty, 0)?;
+                fields.push(quote! { #field_docs #field: #ty, });
+            }
+            for header in headers {
+                let header_docs = self.docs(&header.docs.clone().with_paragraph(Docs::from_text(
+                    &format!("The `{}` header.", header.name.wire),
+                )));
+                let value = self.ty(&header.value, 1)?;
+                let ty = match header.field() {
+                    ParamField::Plain => value,
+                    ParamField::Optional => quote!(::std::option::Option<#value>),
+                    ParamField::List => quote!(::std::vec::Vec<#value>),
+                };
+                let field = &header.name.rust;
+                fields.push(quote! { #header_docs #field: #ty, });
+            }
+            variants.push(quote! { #variant_docs #name { #(#fields)* }, });
+        }
+        Ok(quote! {
+            #docs
+            #[derive(Clone, Debug, PartialEq)]
+            pub enum #ident { #(#variants)* }
+        })
+    }
+
+    /// A form body: a field per form field, files as the runtime's `File`.
+    fn form(
+        &mut self,
+        docs: TokenStream,
+        ident: &crate::names::RustIdent,
+        def: &FormDef,
+    ) -> Result<TokenStream, Diagnostic> {
+        let FormDef { fields } = def;
+        let rt = &self.options.runtime;
+        let mut items = Vec::with_capacity(fields.len());
+        let mut all_optional = true;
+        for field in fields {
+            let FormField {
+                name,
+                docs,
+                value,
+                shape,
+            } = field;
+            let field_docs = self.docs(docs);
+            let value = match value {
+                FormValue::Text(ty) | FormValue::Json(ty) => self.ty(ty, 1)?,
+                FormValue::File => {
+                    self.uses.runtime = true;
+                    self.uses.forms = true;
+                    quote!(#rt::api::body::File)
+                }
+            };
+            let ty = match shape {
+                ParamField::Plain => {
+                    all_optional = false;
+                    value
+                }
+                ParamField::Optional => quote!(::std::option::Option<#value>),
+                ParamField::List => quote!(::std::vec::Vec<#value>),
+            };
+            let ident = &name.rust;
+            items.push(quote! { #field_docs pub #ident: #ty, });
+        }
+        let derives = if all_optional {
+            &self.derives.params_default
+        } else {
+            &self.derives.params
+        };
+        Ok(quote! { #docs #derives pub struct #ident { #(#items)* } })
+    }
+
+    /// A body of one of several media types: a variant per type.
+    fn content(
+        &mut self,
+        docs: TokenStream,
+        ident: &crate::names::RustIdent,
+        def: &ContentDef,
+    ) -> Result<TokenStream, Diagnostic> {
+        let ContentDef { variants } = def;
+        self.allows.variants(variants.len());
+        self.allows.union_sizes(variants.len(), variants.len());
+        let mut items = Vec::with_capacity(variants.len());
+        for content in variants {
+            let BodyContent {
+                media_type,
+                format: _,
+                ty,
+                variant,
+            } = content;
+            let Some(variant) = variant else {
+                return Err(super::internal(format!(
+                    "body content `{media_type}` of `{ident}` has no variant"
+                )));
+            };
+            let variant_docs = self.docs(&Docs::from_text(&format!("Sent as `{media_type}`.")));
+            let ty = self.ty(ty, 0)?;
+            items.push(quote! { #variant_docs #variant(#ty), });
+        }
+        Ok(quote! {
+            #docs
+            #[derive(Clone, Debug, PartialEq)]
+            pub enum #ident { #(#items)* }
+        })
     }
 
     fn structure(
@@ -279,7 +432,11 @@ impl Builder<'_> {
         ident: &crate::names::RustIdent,
         def: &StructDef,
     ) -> Result<TokenStream, Diagnostic> {
-        let StructDef { fields, additional } = def;
+        let StructDef {
+            fields,
+            additional,
+            param: _,
+        } = def;
         let mut items = Vec::with_capacity(fields.len() + 1);
         for field in fields {
             items.push(self.field(field)?);
@@ -472,6 +629,9 @@ impl Builder<'_> {
                 location,
                 value,
                 list: _,
+                object: _,
+                style: _,
+                explode: _,
                 required: _,
                 docs,
             } = param;
@@ -501,12 +661,21 @@ impl Builder<'_> {
             required,
             docs,
             field,
+            contents,
         }) = body
         {
+            let media: Vec<String> = contents
+                .iter()
+                .map(|c| format!("`{}`", c.media_type))
+                .collect();
+            let sent = Docs::from_text(&format!(
+                "The request body, sent as {}.",
+                media.join(" or ")
+            ));
             let docs = if docs.is_empty() {
-                Docs::from_text("The JSON request body.")
+                sent
             } else {
-                docs.clone()
+                docs.clone().with_paragraph(sent)
             };
             let docs = self.docs(&docs);
             let inner = self.ty(ty, u64::from(!required))?;

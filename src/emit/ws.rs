@@ -68,7 +68,7 @@ pub(crate) fn wire_items(
             ))
         })?;
         if server {
-            items.push(from_request_impl(rt, &params, def));
+            items.push(from_request_impl(rt, &outer, &params, def)?);
         }
         if client {
             items.push(to_request_impl(rt, &params, def, &ws.route));
@@ -490,10 +490,11 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
             }
     }];
     items.extend(out);
+    let allows = super::spec_doc_allows(api)?;
     Ok(Module {
         head: quote! {
             #module_docs
-            pub mod server {}
+            pub mod server { #allows }
         },
         items,
     })
@@ -1062,10 +1063,11 @@ pub(crate) fn client_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
         pub type #client_config = #rt::ws::client::ClientConfig;
     }];
     items.extend(out);
+    let allows = super::spec_doc_allows(api)?;
     Ok(Module {
         head: quote! {
             /// The client side: one typed client per channel.
-            pub mod client {}
+            pub mod client { #allows }
         },
         items,
     })

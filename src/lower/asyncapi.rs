@@ -828,6 +828,8 @@ fn channel_params(
             ty,
             required: true,
             docs: described.map(docs_of).unwrap_or_default(),
+            style: None,
+            explode: None,
         };
         params.push(param(types, &mut fields, raw, &at, diags));
     }
@@ -877,6 +879,8 @@ fn channel_params(
                 ty: lowered.ty,
                 required: required.contains(&wire.as_str()),
                 docs,
+                style: None,
+                explode: None,
             };
             params.push(param(
                 types,

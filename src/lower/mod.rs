@@ -1,6 +1,6 @@
 //! The lower phase: from a loaded spec to the protocol-neutral [`crate::ir::Api`].
 //!
-//! OpenAPI documents contribute operations (event streams; plain operations are recorded);
+//! OpenAPI documents contribute operations (event streams and plain calls);
 //! AsyncAPI documents contribute channels with messages by direction, and the sockets channels
 //! share. Both share one [`schema::SchemaLowerer`], which builds the type space and keeps the
 //! `types` namespace; [`ModuleNames`] keeps the others. Every identifier the emitters print is
@@ -69,25 +69,26 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
         SpecKind::OpenApi { .. } => false,
     };
     let mut types = schema::SchemaLowerer::new(sources);
-    let (operations, plain, channels, sockets) = match &document.kind {
-        SpecKind::OpenApi { .. } => {
-            let lowered = openapi::lower(&root, &mut types, &mut names, diags);
-            (lowered.streams, lowered.plain, Vec::new(), Vec::new())
-        }
+    let (operations, channels, sockets) = match &document.kind {
+        SpecKind::OpenApi { .. } => (
+            openapi::lower(&root, &mut types, &mut names, diags),
+            Vec::new(),
+            Vec::new(),
+        ),
         SpecKind::AsyncApi { .. } => {
             let lowered = asyncapi::lower(&root, role, unknown, &mut types, &mut names, diags);
-            (Vec::new(), Vec::new(), lowered.channels, lowered.sockets)
+            (Vec::new(), lowered.channels, lowered.sockets)
         }
     };
     if operations.is_empty() && channels.is_empty() {
         let what = match &document.kind {
-            SpecKind::OpenApi { .. } => "no operation has a `text/event-stream` response",
+            SpecKind::OpenApi { .. } => "the document has no operation",
             SpecKind::AsyncApi { .. } => "no operation sends or receives a message",
         };
         diags.push(
             Diagnostic::warning(
                 Kind::Unsupported,
-                format!("nothing real-time to generate: {what}"),
+                format!("no server or client to generate: {what}"),
             )
             .at(sources.locate(&root)),
         );
@@ -105,7 +106,6 @@ pub fn lower(document: &Document, settings: &Settings, diags: &mut Diagnostics) 
         role,
         items,
         operations,
-        plain,
         channels,
         sockets,
         types: types.finish(),
@@ -130,14 +130,24 @@ const ROUTER_WITH_CONFIG: &str = "router_with_config";
 const SERVER_CONFIG: &str = "ServerConfig";
 const CLIENT: &str = "Client";
 const CLIENT_CONFIG: &str = "ClientConfig";
+/// Fixed items of the service trait and `Client`.
+const AUTH: &str = "Auth";
+const AUTHENTICATE: &str = "authenticate";
+const WITH_CREDENTIAL: &str = "with_credential";
 
 impl ModuleNames {
     fn new() -> Self {
         ModuleNames {
             server: Namespace::with_reserved([ROUTER, ROUTER_WITH_CONFIG, SERVER_CONFIG]),
             client: Namespace::with_reserved([CLIENT, CLIENT_CONFIG]),
-            // `Client::new` and `Client::with_config` are the client's own.
-            methods: Namespace::with_reserved(["new", "with_config"]),
+            // `Client::new`, `with_config` and `with_credential` are the client's own, and
+            // `authenticate` the service trait's.
+            methods: Namespace::with_reserved([
+                "new",
+                "with_config",
+                WITH_CREDENTIAL,
+                AUTHENTICATE,
+            ]),
         }
     }
 
@@ -149,6 +159,8 @@ impl ModuleNames {
             server_config: ident(SERVER_CONFIG, Case::Camel),
             client: ident(CLIENT, Case::Camel),
             client_config: ident(CLIENT_CONFIG, Case::Camel),
+            auth: ident(AUTH, Case::Camel),
+            authenticate: ident(AUTHENTICATE, Case::Snake),
         }
     }
 }

@@ -1,5 +1,7 @@
-//! Lowering OpenAPI 3.0–3.2: operations whose response is a `text/event-stream`, in every way
-//! real specs describe event streams, and plain operations recorded for later.
+//! Lowering OpenAPI 3.0–3.2: every operation, with its parameters (in every `style`), request
+//! body (JSON, forms, multipart, text, bytes; several media types), security and responses.
+//! An operation whose success response is a `text/event-stream` is a stream; any other is a
+//! plain call answering with one of its declared responses.
 //!
 //! Event streams are recognised from (in order): OpenAPI 3.2 `itemSchema`, else `schema`:
 //! - an envelope (an object whose properties are within `event`, `data`, `id`, `retry`), or a
@@ -17,9 +19,11 @@ use super::routes::route;
 use super::schema::{SchemaLowerer, component_name, docs_of, joined};
 use crate::diag::{Diagnostic, Diagnostics, Kind};
 use crate::ir::{
-    Body, Docs, EventStream, HttpMethod, JsonAlternative, Operation, OperationKind, Param, ParamIn,
-    ParamsDef, ParamsOf, Payload, PlainOperation, Scalar, SseEvent, SseFraming, TypeDef, TypeKind,
-    TypeRef, UnionDef, UnionRepr, UnionVariant,
+    Body, BodyContent, Call, ContentDef, Docs, EventStream, FormDef, FormField, FormValue,
+    HttpMethod, JsonAlternative, MediaFormat, Operation, OperationKind, OperationSecurity, Param,
+    ParamField, ParamIn, ParamsDef, ParamsOf, Payload, ResponseBody, ResponseCase, ResponsesDef,
+    Scalar, Security, SseEvent, SseFraming, StatusMatch, TypeDef, TypeId, TypeKind, TypeRef,
+    UnionDef, UnionRepr, UnionVariant,
 };
 use crate::names::{Case, Name, Namespace, ident};
 use crate::spec::Loc;
@@ -36,31 +40,20 @@ const METHODS: &[(&str, HttpMethod)] = &[
     ("query", HttpMethod::Query),
 ];
 
-/// The operations of an OpenAPI document.
-pub struct OpenApiLowered {
-    /// Operations answering with an event stream.
-    pub streams: Vec<Operation>,
-    /// Everything else, recorded.
-    pub plain: Vec<PlainOperation>,
-}
-
-/// Walk `paths` in document order. Every operation claims its method name (so names stay the
-/// same when more kinds of operation get code).
+/// The operations of an OpenAPI document, in document order: streams and plain calls.
 pub fn lower(
     root: &Loc,
     types: &mut SchemaLowerer<'_>,
     names: &mut ModuleNames,
     diags: &mut Diagnostics,
-) -> OpenApiLowered {
+) -> Vec<Operation> {
     let sources = types.sources();
-    let mut out = OpenApiLowered {
-        streams: Vec::new(),
-        plain: Vec::new(),
-    };
+    let mut out = Vec::new();
     let paths_loc = root.child("paths");
     let Some(Value::Object(paths)) = sources.get(&paths_loc) else {
         return out;
     };
+    let mut schemes = SchemeCache::default();
     for path in paths.keys() {
         let item_loc = match sources.deref(&paths_loc.child(path)) {
             Ok(l) => l,
@@ -92,6 +85,7 @@ pub fn lower(
                     docs.push_paragraph(Docs::from_text(text));
                 }
             }
+            let security = operation_security(types, root, &op_loc, &mut schemes, diags);
             let ctx = OperationContext {
                 path,
                 method: *method,
@@ -100,17 +94,13 @@ pub fn lower(
                 op,
                 name,
                 docs,
+                security,
             };
-            match event_stream(types, names, &ctx, diags) {
-                Some(operation) => out.streams.push(operation),
-                None => out.plain.push(PlainOperation {
-                    name: ctx.name,
-                    method: ctx.method,
-                    path: ctx.path.to_owned(),
-                    docs: ctx.docs,
-                    location: sources.locate(ctx.op_loc),
-                }),
-            }
+            let operation = match event_stream(types, names, &ctx, diags) {
+                Some(operation) => operation,
+                None => call(types, names, &ctx, diags),
+            };
+            out.push(operation);
         }
     }
     out
@@ -124,6 +114,7 @@ struct OperationContext<'c> {
     op: &'c Map<String, Value>,
     name: Name,
     docs: Docs,
+    security: OperationSecurity,
 }
 
 fn is_event_stream(media: &str) -> bool {
@@ -260,12 +251,25 @@ fn event_stream(
         },
         format!("{base}Request"),
     );
+    if !ctx.security.schemes.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Unsupported,
+                format!(
+                    "security is not checked for event streams yet, so `{}` is served without it (read the credential from the request in the method)",
+                    ctx.name.wire
+                ),
+            )
+            .at(at.clone()),
+        );
+    }
     Some(Operation {
         name: ctx.name.clone(),
         docs: ctx.docs.clone(),
         method: ctx.method,
         route,
         request,
+        security: OperationSecurity::default(),
         handler: names.server.claim_joined(&["handle", &base], Case::Snake),
         kind: OperationKind::Stream(EventStream {
             events,
@@ -393,6 +397,8 @@ fn parameters(
             ty,
             required: object.get("required") == Some(&Value::Bool(true)),
             docs: docs_of(object),
+            style: object.get("style").and_then(Value::as_str),
+            explode: object.get("explode").and_then(Value::as_bool),
         };
         params.push(param(
             types,
@@ -432,10 +438,16 @@ fn request_body(
         TypeRef::Json
     };
     Some(Body {
-        ty,
+        ty: ty.clone(),
         required: body.get("required") == Some(&Value::Bool(true)),
         docs: docs_of(body),
         field: ident(BODY, Case::Snake),
+        contents: vec![BodyContent {
+            media_type: media.clone(),
+            format: MediaFormat::Json,
+            ty,
+            variant: None,
+        }],
     })
 }
 
@@ -771,4 +783,829 @@ fn dedupe(
         }
     }
     out
+}
+
+/// The security schemes of `components.securitySchemes`, read once each.
+#[derive(Default)]
+struct SchemeCache {
+    read: std::collections::BTreeMap<String, Option<Security>>,
+}
+
+/// Who may call an operation: its `security` (or the document's), each requirement's schemes
+/// in order, optional when a requirement is empty (`{}`).
+fn operation_security(
+    types: &SchemaLowerer<'_>,
+    root: &Loc,
+    op_loc: &Loc,
+    cache: &mut SchemeCache,
+    diags: &mut Diagnostics,
+) -> OperationSecurity {
+    let sources = types.sources();
+    let list_loc = match sources.get(&op_loc.child("security")) {
+        Some(_) => op_loc.child("security"),
+        None => root.child("security"),
+    };
+    let Some(Value::Array(list)) = sources.get(&list_loc) else {
+        return OperationSecurity::default();
+    };
+    let mut out = OperationSecurity::default();
+    if list.is_empty() {
+        return out;
+    }
+    for (i, requirement) in list.iter().enumerate() {
+        let Value::Object(requirement) = requirement else {
+            continue;
+        };
+        if requirement.is_empty() {
+            out.optional = true;
+            continue;
+        }
+        if requirement.len() > 1 {
+            let names: Vec<String> = requirement.keys().map(|k| format!("`{k}`")).collect();
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Unsupported,
+                    format!(
+                        "this security requirement needs {} together; the generated server passes `authenticate` the first credential it finds of them, so check the others there",
+                        names.join(" and ")
+                    ),
+                )
+                .at(sources.locate(&list_loc.index(i))),
+            );
+        }
+        for name in requirement.keys() {
+            let scheme = match cache.read.get(name) {
+                Some(known) => known.clone(),
+                None => {
+                    let read =
+                        security_scheme(types, root, name, &list_loc.index(i).child(name), diags);
+                    cache.read.insert(name.clone(), read.clone());
+                    read
+                }
+            };
+            if let Some(scheme) = scheme
+                && !out.schemes.contains(&scheme)
+            {
+                out.schemes.push(scheme);
+            }
+        }
+    }
+    if out.schemes.is_empty() {
+        // Nothing applicable was found (warned about): anyone may call.
+        out.optional = true;
+    }
+    out
+}
+
+/// One scheme of `components.securitySchemes`, as the runtime checks it: HTTP bearer and basic,
+/// API keys, and OAuth 2 / OpenID Connect access tokens (bearer tokens). Others are warned
+/// about once.
+fn security_scheme(
+    types: &SchemaLowerer<'_>,
+    root: &Loc,
+    name: &str,
+    used_at: &Loc,
+    diags: &mut Diagnostics,
+) -> Option<Security> {
+    let sources = types.sources();
+    let scheme_loc = root
+        .child("components")
+        .child("securitySchemes")
+        .child(name);
+    let scheme_loc = match sources.deref(&scheme_loc) {
+        Ok(l) if sources.get(&l).is_some() => l,
+        _ => {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Reference,
+                    format!("the security requirement `{name}` names no scheme of `components.securitySchemes`, so it is not applied"),
+                )
+                .at(sources.locate(used_at)),
+            );
+            return None;
+        }
+    };
+    let scheme = sources.get(&scheme_loc)?.as_object()?;
+    let kind = scheme.get("type").and_then(Value::as_str).unwrap_or("");
+    let found = match kind {
+        "http" => match scheme
+            .get("scheme")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("bearer") => Some(Security::Bearer),
+            Some("basic") => Some(Security::Basic),
+            _ => None,
+        },
+        "apiKey" => {
+            let location = match scheme.get("in").and_then(Value::as_str) {
+                Some("query") => Some(ParamIn::Query),
+                Some("header") => Some(ParamIn::Header),
+                Some("cookie") => Some(ParamIn::Cookie),
+                _ => None,
+            };
+            match (location, scheme.get("name").and_then(Value::as_str)) {
+                (Some(location), Some(name)) => Some(Security::ApiKey {
+                    location,
+                    name: name.to_owned(),
+                }),
+                _ => None,
+            }
+        }
+        "oauth2" | "openIdConnect" => Some(Security::Bearer),
+        _ => None,
+    };
+    if found.is_none() {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Unsupported,
+                format!("security scheme `{name}` (type `{kind}`) is not checked by the generated server nor presented by the client"),
+            )
+            .at(sources.locate(&scheme_loc))
+            .help("supported: http bearer and basic, apiKey in a query parameter, header or cookie, oauth2 and openIdConnect (as bearer tokens)"),
+        );
+    }
+    found
+}
+
+/// A plain operation: its request (parameters and body of any media type) and its responses.
+fn call(
+    types: &mut SchemaLowerer<'_>,
+    names: &mut ModuleNames,
+    ctx: &OperationContext<'_>,
+    diags: &mut Diagnostics,
+) -> Operation {
+    let sources = types.sources();
+    let at = sources.locate(ctx.op_loc);
+    let base = ctx.name.rust.unraw().to_owned();
+    let mut fields = Namespace::with_reserved([BODY]);
+    let (mut params, _) = parameters(types, &mut fields, ctx, &base, diags);
+    // A `Last-Event-ID` header of a plain operation is an ordinary header.
+    if let Some(Value::Array(_)) = ctx.op.get("parameters")
+        && ctx.op.get("parameters").is_some_and(|p| {
+            p.as_array().is_some_and(|list| {
+                list.iter().any(|p| {
+                    p.get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case("last-event-id"))
+                })
+            })
+        })
+    {
+        diags.push(
+            Diagnostic::note(
+                Kind::Conversion,
+                "the `Last-Event-ID` header of an operation that does not stream is left to the request",
+            )
+            .at(at.clone()),
+        );
+    }
+    params.retain(|p| {
+        !(p.location == ParamIn::Header && p.name.wire.eq_ignore_ascii_case("last-event-id"))
+    });
+    let body = call_body(types, ctx, &base, diags);
+    let responses = responses(types, ctx, &base, diags);
+    let route = route(
+        ctx.path,
+        &params,
+        ctx.method,
+        &format!("`{} {}`", ctx.method.as_str(), ctx.path),
+        &at,
+        diags,
+    );
+    let request = types.add_type_named_later(
+        TypeDef {
+            name: ctx.name.clone(),
+            docs: Docs::from_text(&format!(
+                "Everything `{} {}` takes.",
+                ctx.method.as_str(),
+                ctx.path
+            )),
+            kind: TypeKind::Params(ParamsDef {
+                params,
+                body,
+                last_event_id: None,
+                of: ParamsOf::Request,
+            }),
+            examples: Vec::new(),
+            location: at.clone(),
+        },
+        format!("{base}Request"),
+    );
+    Operation {
+        name: ctx.name.clone(),
+        docs: ctx.docs.clone(),
+        method: ctx.method,
+        route,
+        request,
+        security: ctx.security.clone(),
+        handler: names.server.claim_joined(&["handle", &base], Case::Snake),
+        kind: OperationKind::Call(Call {
+            responses,
+            endpoint: names
+                .server
+                .claim_joined(&[&base, "Operation"], Case::Camel),
+        }),
+        location: at,
+    }
+}
+
+/// How a body of this media type travels.
+fn media_format(media: &str) -> MediaFormat {
+    let essence = media
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if is_json(&essence) {
+        MediaFormat::Json
+    } else if essence == "application/x-www-form-urlencoded" {
+        MediaFormat::Form
+    } else if essence.starts_with("multipart/") {
+        MediaFormat::Multipart
+    } else if essence.starts_with("text/") {
+        MediaFormat::Text
+    } else {
+        MediaFormat::Bytes
+    }
+}
+
+fn is_xml(media: &str) -> bool {
+    let essence = media
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence.ends_with("/xml") || essence.ends_with("+xml")
+}
+
+/// A plain operation's request body: every media type of its `content`, each read and written
+/// its own way; several make an enum.
+fn call_body(
+    types: &mut SchemaLowerer<'_>,
+    ctx: &OperationContext<'_>,
+    base: &str,
+    diags: &mut Diagnostics,
+) -> Option<Body> {
+    let sources = types.sources();
+    let body_loc = match sources.deref(&ctx.op_loc.child("requestBody")) {
+        Ok(l) => l,
+        Err(d) => {
+            if sources.get(&ctx.op_loc.child("requestBody")).is_some() {
+                diags.push(d);
+            }
+            return None;
+        }
+    };
+    let body = sources.get(&body_loc)?.as_object()?;
+    let content_loc = body_loc.child("content");
+    let content = body.get("content")?.as_object()?;
+    let mut contents = Vec::new();
+    let several = content.len() > 1;
+    for media in content.keys() {
+        let format = media_format(media);
+        let media_loc = content_loc.child(media);
+        let schema = media_loc.child("schema");
+        let has_schema = sources.get(&schema).is_some();
+        if is_xml(media) {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Unsupported,
+                    format!("XML bodies are not parsed: a `{media}` body is carried as its text"),
+                )
+                .at(sources.locate(&media_loc)),
+            );
+        }
+        let hint = if several {
+            format!("{base}{}Body", format_word(format))
+        } else {
+            format!("{base}Body")
+        };
+        let ty = match format {
+            MediaFormat::Json if has_schema => types.lower(&schema, &hint, diags).folded(),
+            MediaFormat::Json => TypeRef::Json,
+            MediaFormat::Form | MediaFormat::Multipart => {
+                match form_def(types, &media_loc, format, &hint, diags) {
+                    Some(id) => TypeRef::Named(id),
+                    None => TypeRef::Scalar(Scalar::Bytes),
+                }
+            }
+            MediaFormat::Text if is_xml(media) => TypeRef::Scalar(Scalar::String),
+            MediaFormat::Text => TypeRef::Scalar(Scalar::String),
+            MediaFormat::Bytes if is_xml(media) => TypeRef::Scalar(Scalar::String),
+            MediaFormat::Bytes => TypeRef::Scalar(Scalar::Bytes),
+        };
+        // An XML body travels as text whatever its media type says.
+        let format = match (format, is_xml(media)) {
+            (MediaFormat::Bytes, true) => MediaFormat::Text,
+            (format, _) => format,
+        };
+        // A form that could not be described as fields travels as bytes.
+        let format = match (format, &ty) {
+            (MediaFormat::Form | MediaFormat::Multipart, TypeRef::Scalar(Scalar::Bytes)) => {
+                MediaFormat::Bytes
+            }
+            (format, _) => format,
+        };
+        contents.push(BodyContent {
+            media_type: media.clone(),
+            format,
+            ty,
+            variant: None,
+        });
+    }
+    if contents.is_empty() {
+        return None;
+    }
+    let ty = if let [one] = contents.as_slice() {
+        one.ty.clone()
+    } else {
+        let mut variants = Namespace::new();
+        for content in &mut contents {
+            let word = format_word(content.format);
+            let name = if variants.is_taken(word) {
+                variants
+                    .claim(ident(&content.media_type, Case::Camel), Case::Camel)
+                    .0
+            } else {
+                variants.claim(ident(word, Case::Camel), Case::Camel).0
+            };
+            content.variant = Some(name);
+        }
+        let name = types.claim_type_name(&format!("{base}Body"));
+        let id = types.add_type(TypeDef {
+            name,
+            docs: Docs::from_text(&format!(
+                "The body of `{} {}`, in one of the media types it accepts.",
+                ctx.method.as_str(),
+                ctx.path
+            )),
+            kind: TypeKind::Content(ContentDef {
+                variants: contents.clone(),
+            }),
+            examples: Vec::new(),
+            location: sources.locate(&content_loc),
+        });
+        TypeRef::Named(id)
+    };
+    Some(Body {
+        ty,
+        required: body.get("required") == Some(&Value::Bool(true)),
+        docs: docs_of(body),
+        field: ident(BODY, Case::Snake),
+        contents,
+    })
+}
+
+/// The word a body's format is named by (its variant, its type's name).
+fn format_word(format: MediaFormat) -> &'static str {
+    match format {
+        MediaFormat::Json => "Json",
+        MediaFormat::Form => "Form",
+        MediaFormat::Multipart => "Multipart",
+        MediaFormat::Text => "Text",
+        MediaFormat::Bytes => "Bytes",
+    }
+}
+
+/// A form body's fields, from its object schema (and its `encoding`): scalars and string enums
+/// as text, objects and arrays of objects as JSON, binary strings as files (multipart).
+/// `None` (with a warning) when the schema is not an object with properties.
+fn form_def(
+    types: &mut SchemaLowerer<'_>,
+    media_loc: &Loc,
+    format: MediaFormat,
+    hint: &str,
+    diags: &mut Diagnostics,
+) -> Option<TypeId> {
+    let sources = types.sources();
+    let schema_loc = sources.deref(&media_loc.child("schema")).ok();
+    let object = schema_loc
+        .as_ref()
+        .and_then(|l| sources.get(l))
+        .and_then(Value::as_object);
+    let properties = object
+        .and_then(|o| o.get("properties"))
+        .and_then(Value::as_object);
+    let (Some(schema_loc), Some(object), Some(properties)) = (schema_loc, object, properties)
+    else {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Unsupported,
+                "a form body whose schema is not an object with properties is carried as its bytes",
+            )
+            .at(sources.locate(media_loc)),
+        );
+        return None;
+    };
+    let required: Vec<&str> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let encoding = sources
+        .get(&media_loc.child("encoding"))
+        .and_then(Value::as_object);
+    let name_hint = component_name(&schema_loc)
+        .map(|n| format!("{n}{}", format_word(format)))
+        .unwrap_or_else(|| hint.to_owned());
+    let mut names = Namespace::new();
+    let mut fields = Vec::new();
+    for key in properties.keys() {
+        let prop_loc = schema_loc.child("properties").child(key);
+        let target = sources.deref(&prop_loc).ok();
+        let prop = target
+            .as_ref()
+            .and_then(|l| sources.get(l))
+            .and_then(Value::as_object);
+        let docs = prop.map(docs_of).unwrap_or_default();
+        let is_array = prop.and_then(|p| p.get("type")).and_then(Value::as_str) == Some("array");
+        let item = if is_array {
+            target
+                .as_ref()
+                .and_then(|t| sources.deref(&t.child("items")).ok())
+        } else {
+            target.clone()
+        };
+        let item_obj = item
+            .as_ref()
+            .and_then(|l| sources.get(l))
+            .and_then(Value::as_object);
+        let binary = item_obj.is_some_and(|o| {
+            o.get("format").and_then(Value::as_str) == Some("binary")
+                || o.get("contentMediaType").is_some_and(|m| {
+                    m.as_str()
+                        .is_some_and(|m| !m.starts_with("text/") && !is_json(m))
+                })
+                || o.get("contentEncoding").and_then(Value::as_str) == Some("binary")
+        });
+        let encoded_json = encoding
+            .and_then(|e| e.get(key))
+            .and_then(|e| e.get("contentType"))
+            .and_then(Value::as_str)
+            .is_some_and(is_json);
+        let field_hint = joined(&name_hint, key);
+        let lowered = types.lower(&prop_loc, &field_hint, diags).folded();
+        let scalar_of =
+            |ty: &TypeRef| -> bool { matches!(ty, TypeRef::Scalar(s) if *s != Scalar::Bytes) };
+        let item_ty = match &lowered {
+            TypeRef::Vec(inner) => (**inner).clone(),
+            other => other.clone(),
+        };
+        let is_enum = |types: &SchemaLowerer<'_>, ty: &TypeRef| match ty {
+            TypeRef::Named(id) => matches!(types.def(*id).kind, TypeKind::Enum(_)),
+            _ => false,
+        };
+        let value = if binary && format == MediaFormat::Multipart {
+            FormValue::File
+        } else if !encoded_json && (scalar_of(&item_ty) || is_enum(types, &item_ty)) {
+            if let TypeRef::Named(id) = &item_ty {
+                types.mark_param_enum(*id);
+            }
+            FormValue::Text(item_ty.clone())
+        } else if binary {
+            FormValue::Text(TypeRef::Scalar(Scalar::String))
+        } else {
+            FormValue::Json(if is_array && !encoded_json {
+                item_ty.clone()
+            } else {
+                lowered.clone()
+            })
+        };
+        // An array is a repeated field, unless its `encoding` sends it whole as JSON.
+        let list = is_array && !(encoded_json && matches!(value, FormValue::Json(_)));
+        let shape = if list {
+            ParamField::List
+        } else if required.contains(&key.as_str()) {
+            ParamField::Plain
+        } else {
+            ParamField::Optional
+        };
+        fields.push(FormField {
+            name: names.claim_name(key, Case::Snake).0,
+            docs,
+            value,
+            shape,
+        });
+    }
+    let name = types.claim_type_name(&name_hint);
+    Some(types.add_type(TypeDef {
+        name,
+        docs: docs_of(object),
+        kind: TypeKind::Form(FormDef { fields }),
+        examples: Vec::new(),
+        location: sources.locate(&schema_loc),
+    }))
+}
+
+/// A plain operation's responses: a case per declared status (`default` last), each with its
+/// body (JSON preferred, then text, then bytes) and headers; their enum in `types`.
+fn responses(
+    types: &mut SchemaLowerer<'_>,
+    ctx: &OperationContext<'_>,
+    base: &str,
+    diags: &mut Diagnostics,
+) -> TypeId {
+    let sources = types.sources();
+    let responses_loc = ctx.op_loc.child("responses");
+    let keys: Vec<String> = sources
+        .get(&responses_loc)
+        .and_then(Value::as_object)
+        .map(|r| r.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut ordered: Vec<(String, StatusMatch)> = Vec::new();
+    let mut default = None;
+    for key in keys {
+        match status_match(&key) {
+            Some(StatusMatch::Default) => default = Some(key),
+            Some(status) => ordered.push((key, status)),
+            None => diags.push(
+                Diagnostic::warning(
+                    Kind::Invalid,
+                    format!("`{key}` is not a status code, a range such as `4XX`, or `default`, so this response is left out"),
+                )
+                .at(sources.locate(&responses_loc.child(&key))),
+            ),
+        }
+    }
+    if let Some(key) = default {
+        ordered.push((key, StatusMatch::Default));
+    }
+    let mut variants = Namespace::new();
+    let mut cases = Vec::new();
+    for (key, status) in ordered {
+        let response_loc = match sources.deref(&responses_loc.child(&key)) {
+            Ok(l) => l,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let Some(Value::Object(response)) = sources.get(&response_loc) else {
+            continue;
+        };
+        let name = variants
+            .claim(ident(&status_word(status), Case::Camel), Case::Camel)
+            .0;
+        let mut fields = Namespace::with_reserved(["body", "status"]);
+        let body = response_body(
+            types,
+            &response_loc,
+            response,
+            &format!("{base}{}", name.unraw()),
+            diags,
+        );
+        let mut headers = Vec::new();
+        if let Some(Value::Object(declared)) = response.get("headers") {
+            for header in declared.keys() {
+                if header.eq_ignore_ascii_case("content-type") {
+                    continue; // OpenAPI: ignored.
+                }
+                let header_loc = match sources.deref(&response_loc.child("headers").child(header)) {
+                    Ok(l) => l,
+                    Err(d) => {
+                        diags.push(d);
+                        continue;
+                    }
+                };
+                let Some(Value::Object(object)) = sources.get(&header_loc) else {
+                    continue;
+                };
+                if http_token(header).is_none() {
+                    diags.push(
+                        Diagnostic::warning(
+                            Kind::Invalid,
+                            format!("`{header}` is not a valid header name, so this response header is left out"),
+                        )
+                        .at(sources.locate(&header_loc)),
+                    );
+                    continue;
+                }
+                let ty = if object.contains_key("schema") {
+                    types
+                        .lower(
+                            &header_loc.child("schema"),
+                            &joined(&format!("{base}{}", name.unraw()), header),
+                            diags,
+                        )
+                        .ty
+                } else {
+                    TypeRef::Scalar(Scalar::String)
+                };
+                let raw = RawParam {
+                    wire: header,
+                    location: ParamIn::Header,
+                    ty,
+                    required: object.get("required") == Some(&Value::Bool(true)),
+                    docs: docs_of(object),
+                    style: None,
+                    explode: None,
+                };
+                let param = param(types, &mut fields, raw, &sources.locate(&header_loc), diags);
+                if !param.object {
+                    headers.push(param);
+                }
+            }
+        }
+        let status_field =
+            (!matches!(status, StatusMatch::Code(_))).then(|| ident("status", Case::Snake));
+        cases.push(ResponseCase {
+            name,
+            status,
+            docs: docs_of(response),
+            body,
+            headers,
+            status_field,
+        });
+    }
+    if cases.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Invalid,
+                format!(
+                    "`{}` declares no response, so it answers with any status and no body",
+                    ctx.name.wire
+                ),
+            )
+            .at(sources.locate(&responses_loc)),
+        );
+        cases.push(ResponseCase {
+            name: ident("Default", Case::Camel),
+            status: StatusMatch::Default,
+            docs: Docs::default(),
+            body: None,
+            headers: Vec::new(),
+            status_field: Some(ident("status", Case::Snake)),
+        });
+    }
+    let name = types.claim_type_name(&format!("{base}Response"));
+    types.add_type(TypeDef {
+        name,
+        docs: Docs::from_text(&format!(
+            "What `{} {}` answers: one variant per declared response.",
+            ctx.method.as_str(),
+            ctx.path
+        )),
+        kind: TypeKind::Responses(ResponsesDef { cases }),
+        examples: Vec::new(),
+        location: sources.locate(&responses_loc),
+    })
+}
+
+/// A header name that is an RFC 9110 token (what `http` accepts), lower-cased.
+fn http_token(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    ok.then(|| name.to_ascii_lowercase())
+}
+
+/// `200` → a code, `2XX` → a class, `default`.
+fn status_match(key: &str) -> Option<StatusMatch> {
+    if key == "default" {
+        return Some(StatusMatch::Default);
+    }
+    let bytes = key.as_bytes();
+    if bytes.len() != 3 || !(b'1'..=b'5').contains(&bytes[0]) {
+        return None;
+    }
+    if key[1..].eq_ignore_ascii_case("xx") {
+        return Some(StatusMatch::Class(u16::from(bytes[0] - b'0')));
+    }
+    key.parse::<u16>().ok().map(StatusMatch::Code)
+}
+
+/// The variant name of a status: its reason phrase (`404` → `NotFound`), the class of a range.
+fn status_word(status: StatusMatch) -> String {
+    match status {
+        StatusMatch::Default => "Default".to_owned(),
+        StatusMatch::Class(class) => match class {
+            1 => "Informational",
+            2 => "Success",
+            3 => "Redirection",
+            4 => "ClientError",
+            _ => "ServerError",
+        }
+        .to_owned(),
+        StatusMatch::Code(code) => match reason(code) {
+            Some(reason) => reason.to_owned(),
+            None => format!("Status{code}"),
+        },
+    }
+}
+
+/// The reason phrases of RFC 9110 and the codes APIs commonly use.
+fn reason(code: u16) -> Option<&'static str> {
+    Some(match code {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        207 => "Multi Status",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        418 => "Im A Teapot",
+        422 => "Unprocessable Content",
+        423 => "Locked",
+        424 => "Failed Dependency",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        507 => "Insufficient Storage",
+        _ => return None,
+    })
+}
+
+/// A response's body: JSON if it offers it, else text, else bytes (XML as text, with a
+/// warning); `None` when it has no content.
+fn response_body(
+    types: &mut SchemaLowerer<'_>,
+    response_loc: &Loc,
+    response: &Map<String, Value>,
+    hint: &str,
+    diags: &mut Diagnostics,
+) -> Option<ResponseBody> {
+    let sources = types.sources();
+    let content = response.get("content")?.as_object()?;
+    let pick = content
+        .keys()
+        .find(|m| media_format(m) == MediaFormat::Json)
+        .or_else(|| {
+            content
+                .keys()
+                .find(|m| media_format(m) == MediaFormat::Text)
+        })
+        .or_else(|| content.keys().next())?
+        .clone();
+    let media_loc = response_loc.child("content").child(&pick);
+    let schema = media_loc.child("schema");
+    let format = match media_format(&pick) {
+        MediaFormat::Json => MediaFormat::Json,
+        MediaFormat::Text => MediaFormat::Text,
+        _ if is_xml(&pick) => MediaFormat::Text,
+        _ => MediaFormat::Bytes,
+    };
+    if is_xml(&pick) {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Unsupported,
+                format!("XML bodies are not parsed: a `{pick}` response is carried as its text"),
+            )
+            .at(sources.locate(&media_loc)),
+        );
+    }
+    let ty = match format {
+        MediaFormat::Json if sources.get(&schema).is_some() => {
+            types.lower(&schema, &format!("{hint}Body"), diags).folded()
+        }
+        MediaFormat::Json => TypeRef::Json,
+        MediaFormat::Text => TypeRef::Scalar(Scalar::String),
+        _ => TypeRef::Scalar(Scalar::Bytes),
+    };
+    Some(ResponseBody {
+        media_type: pick,
+        format,
+        ty,
+        field: ident("body", Case::Snake),
+    })
 }

@@ -216,6 +216,17 @@ impl<'a> SchemaLowerer<'a> {
         }
     }
 
+    /// Mark a struct as an object parameter's type (it gets `ParamObject`).
+    pub fn mark_param_struct(&mut self, id: TypeId) {
+        if let Some(TypeDef {
+            kind: TypeKind::Struct(def),
+            ..
+        }) = self.types.defs.get_mut(id.0)
+        {
+            def.param = true;
+        }
+    }
+
     /// Replace the kind of a type added earlier.
     pub fn set_kind(&mut self, id: TypeId, kind: TypeKind) {
         self.types.defs[id.0].kind = kind;
@@ -555,7 +566,11 @@ impl<'a> SchemaLowerer<'a> {
                 .rust;
             AdditionalProperties { field, value }
         });
-        TypeKind::Struct(StructDef { fields, additional })
+        TypeKind::Struct(StructDef {
+            fields,
+            additional,
+            param: false,
+        })
     }
 
     /// `allOf` with several members (or own properties): the members merged into one struct.
@@ -1383,9 +1398,13 @@ fn for_each_type_ref(kind: &TypeKind, mut f: impl FnMut(&TypeRef)) {
         TypeKind::Struct(s) => s.fields.iter().for_each(|field| f(&field.ty)),
         TypeKind::Union(u) => u.variants.iter().filter_map(|v| v.ty.as_ref()).for_each(f),
         TypeKind::Alias(ty) => f(ty),
-        // Parameters are scalars, and a body is behind its own struct field (a request is
-        // never part of a cycle).
-        TypeKind::Enum(_) | TypeKind::Params(_) => {}
+        // Parameters are scalars, and a body is behind its own struct field: requests,
+        // responses, forms and body enums are never part of a cycle (nothing refers to them).
+        TypeKind::Enum(_)
+        | TypeKind::Params(_)
+        | TypeKind::Responses(_)
+        | TypeKind::Form(_)
+        | TypeKind::Content(_) => {}
     }
 }
 
@@ -1398,7 +1417,11 @@ fn for_each_type_ref_mut(kind: &mut TypeKind, mut f: impl FnMut(&mut TypeRef)) {
             .filter_map(|v| v.ty.as_mut())
             .for_each(f),
         TypeKind::Alias(ty) => f(ty),
-        TypeKind::Enum(_) | TypeKind::Params(_) => {}
+        TypeKind::Enum(_)
+        | TypeKind::Params(_)
+        | TypeKind::Responses(_)
+        | TypeKind::Form(_)
+        | TypeKind::Content(_) => {}
     }
 }
 

@@ -1147,6 +1147,12 @@ mod wire {
 
 /// The server side: implement [`server::HostileFnInjectedTitleTitle`](HostileFnInjectedTitleTitle) and serve [`server::router`](router).
 pub mod server {
+    #![allow(
+        rustdoc::broken_intra_doc_links,
+        rustdoc::invalid_html_tags,
+        rustdoc::redundant_explicit_links
+    )]
+
     /// Hostile text: a comment end */ and start /* and a "quote" and a \ backslash.
     ///
     /// ```text
@@ -1172,7 +1178,7 @@ pub mod server {
     /// bell   escape   delete   right-to-left \u{202e} override
     /// A very long line: word0 word1 word2 word3 word4 word5 word6 word7 word8 word9 word10 word11 word12 word13 word14 word15 word16 word17 word18 word19 word20 word21 word22 word23 word24 word25 word26 word27 word28 word29 word30 word31 word32 word33 word34 word35 word36 word37 word38 word39 word40 word41 word42 word43 word44 word45 word46 word47 word48 word49 word50 word51 word52 word53 word54 word55 word56 word57 word58 word59 word60 word61 word62 word63 word64 word65 word66 word67 word68 word69 word70 word71 word72 word73 word74 word75 word76 word77 word78 word79 word80 word81 word82 word83 word84 word85 word86 word87 word88 word89 word90 word91 word92 word93 word94 word95 word96 word97 word98 word99 word100 word101 word102 word103 word104 word105 word106 word107 word108 word109 word110 word111 word112 word113 word114 word115 word116 word117 word118 word119 word120 word121 word122 word123 word124 word125 word126 word127 word128 word129 word130 word131 word132 word133 word134 word135 word136 word137 word138 word139 word140 word141 word142 word143 word144 word145 word146 word147 word148 word149 word150 word151 word152 word153 word154 word155 word156 word157 word158 word159 word160 word161 word162 word163 word164 word165 word166 word167 word168 word169 word170 word171 word172 word173 word174 word175 word176 word177 word178 word179 word180 word181 word182 word183 word184 word185 word186 word187 word188 word189 word190 word191 word192 word193 word194 word195 word196 word197 word198 word199 word200 word201 word202 word203 word204 word205 word206 word207 word208 word209 word210 word211 word212 word213 word214 word215 word216 word217 word218 word219 word220 word221 word222 word223 word224 word225 word226 word227 word228 word229 word230 word231 word232 word233 word234 word235 word236 word237 word238 word239 word240 word241 word242 word243 word244 word245 word246 word247 word248 word249 word250 word251 word252 word253 word254 word255 word256 word257 word258 word259 word260 word261 word262 word263 word264 word265 word266 word267 word268 word269 word270 word271 word272 word273 word274 word275 word276 word277 word278 word279 word280 word281 word282 word283 word284 word285 word286 word287 word288 word289 word290 word291 word292 word293 word294 word295 word296 word297 word298 word299 word300 word301 word302 word303 word304 word305 word306 word307 word308 word309 word310 word311 word312 word313 word314 word315 word316 word317 word318 word319 word320 word321 word322 word323 word324 word325 word326 word327 word328 word329 word330 word331 word332 word333 word334 word335 word336 word337 word338 word339 word340 word341 word342 word343 word344 word345 word346 word347 word348 word349 word350 word351 word352 word353 word354 word355 word356 word357 word358 word359 word360 word361 word362 word363 word364 word365 word366 word367 word368 word369 word370 word371 word372 word373 word374 word375 word376 word377 word378 word379 word380 word381 word382 word383 word384 word385 word386 word387 word388 word389 word390 word391 word392 word393 word394 word395 word396 word397 word398 word399 word400 word401 word402 word403 word404 word405 word406 word407 word408 word409 word410 word411 word412 word413 word414 word415 word416 word417 word418 word419 word420 word421 word422 word423 word424 word425 word426 word427 word428 word429 word430 word431 word432 word433 word434 word435 word436 word437 word438 word439 word440 word441 word442 word443 word444 word445 word446 word447 word448 word449 word450 word451 word452 word453 word454 word455 word456 word457 word458 word459 word460 word461 word462 word463 word464 word465 word466 word467 word468 word469 word470 word471 word472 word473 word474 word475 word476 word477 word478 word479 word480 word481 word482 word483 word484 word485 word486 word487 word488 word489 word490 word491 word492 word493 word494 word495 word496 word497 word498 word499 word500 word501 word502 word503 word504 word505 word506 word507 word508 word509 word510 word511 word512 word513 word514 word515 word516 word517 word518 word519 word520 word521 word522 word523 word524 word525 word526 word527 word528 word529 word530 word531 word532 word533 word534 word535 word536 word537 word538 word539 word540 word541 word542 word543 word544 word545 word546 word547 word548 word549 word550 word551 word552 word553 word554 word555 word556 word557 word558 word559 word560 word561 word562 word563 word564 word565 word566 word567 word568 word569 word570 word571 word572 word573 word574 word575 word576 word577 word578 word579 word580 word581 word582 word583 word584 word585 word586 word587 word588 word589 word590 word591 word592 word593 word594 word595 word596 word597 word598 word599 word600 word601 word602 word603 word604 word605 word606 word607 word608 word609 word610 word611 word612 word613 word614 word615 word616 word617 word618 word619 word620 word621 word622 word623 word624 word625 word626 word627 word628 word629 word630 word631 word632 word633 word634 word635 word636 word637 word638 word639 word640 word641 word642 word643 word644 word645 word646 word647 word648 word649 word650 word651 word652 word653 word654 word655 word656 word657 word658 word659 word660 word661 word662 word663 word664 word665 word666 word667 word668 word669 word670 word671 word672 word673 word674 word675 word676 word677 word678 word679 word680 word681 word682 word683 word684 word685 word686 word687 word688 word689 word690 word691 word692 word693 word694 word695 word696 word697 word698 word699 word700 word701 word702 word703 word704 word705 word706 word707 word708 word709 word710 word711 word712 word713 word714 word715 word716 word717 word718 word719 word720 word721 word722 word723 word724 word725 word726 word727 word728 word729 word730 word731 word732 word733 word734 word735 word736 word737 word738 word739 word740 word741 word742 word743 word744 word745 word746 word747 word748 word749 word750 word751 word752 word753 word754 word755 word756 word757 word758 word759 word760 word761 word762 word763 word764 word765 word766 word767 word768 word769 word770 word771 word772 word773 word774 word775 word776 word777 word778 word779 word780 word781 word782 word783 word784 word785 word786 word787 word788 word789 word790 word791 word792 word793 word794 word795 word796 word797 word798 word799 word800 word801 word802 word803 word804 word805 word806 word807 word808 word809 word810 word811 word812 word813 word814 word815 word816 word817 word818 word819 word820 word821 word822 word823 word824 word825 word826 word827 word828 word829 word830 word831 word832 word833 word834 word835 word836 word837 word838 word839 word840 word841 word842 word843 word844 word845 word846 word847 word848 word849 word850 word851 word852 word853 word854 word855 word856 word857 word858 word859 word860 word861 word862 word863 word864 word865 word866 word867 word868 word869 word870 word871 word872 word873 word874 word875 word876 word877 word878 word879 word880 word881 word882 word883 word884 word885 word886 word887 word888 word889 word890 word891 word892 word893 word894 word895 word896 word897 word898 word899 end.
     ///
-    /// The `Hostile */ fn injected_title() {} /* "title"` API, served over Server-Sent Events: implement this trait and serve [`router`].
+    /// The `Hostile */ fn injected_title() {} /* "title"` API: implement this trait (one method per operation) and serve [`router`].
     pub trait HostileFnInjectedTitleTitle: ::std::marker::Send + ::std::marker::Sync + 'static {
         /// Hostile text: a comment end */ and start /* and a "quote" and a \ backslash.
         ///
@@ -1392,13 +1398,19 @@ pub mod server {
 
 /// The client side: [`client::Client`](Client), one method per operation.
 pub mod client {
+    #![allow(
+        rustdoc::broken_intra_doc_links,
+        rustdoc::invalid_html_tags,
+        rustdoc::redundant_explicit_links
+    )]
+
     /// Settings of a client: timeouts, backoff, reconnection.
     pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
 
-    /// A client of the `Hostile */ fn injected_title() {} /* "title"` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
+    /// A client of the `Hostile */ fn injected_title() {} /* "title"` API: one method per operation; calls time out after `request_timeout`, and every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        inner: ::wiregen_runtime::sse::operation::ApiClient,
+        inner: ::wiregen_runtime::api::client::ApiClient,
     }
 
     impl Client {
@@ -1414,10 +1426,18 @@ pub mod client {
             config: ClientConfig,
         ) -> Self {
             Self {
-                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
-                    base_url,
-                    config,
-                ),
+                inner: ::wiregen_runtime::api::client::ApiClient::new(base_url, config),
+            }
+        }
+
+        /// The same client presenting `credential` to every secured operation (bearer and
+        /// basic in `Authorization`, an API key where the operation's scheme wants it).
+        pub fn with_credential(
+            self,
+            credential: ::wiregen_runtime::auth::Credential,
+        ) -> Self {
+            Self {
+                inner: self.inner.with_credential(credential),
             }
         }
 

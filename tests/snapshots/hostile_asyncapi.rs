@@ -295,6 +295,8 @@ mod wire {
 
 /// The server side: implement each channel's trait and serve [`server::router`](router).
 pub mod server {
+    #![allow(rustdoc::broken_intra_doc_links, rustdoc::redundant_explicit_links)]
+
     /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
     /// request limits, and what to do with invalid frames.
     pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
@@ -691,6 +693,8 @@ pub mod server {
 
 /// The client side: one typed client per channel.
 pub mod client {
+    #![allow(rustdoc::broken_intra_doc_links, rustdoc::redundant_explicit_links)]
+
     /// Settings of a client: timeouts, queue sizes, reconnection.
     pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
 

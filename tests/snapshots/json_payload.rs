@@ -132,7 +132,7 @@ mod wire {
 pub mod server {
     /// A payload-only stream in a JSON document, so JSON source positions are exercised.
     ///
-    /// The `Fixture written as JSON` API, served over Server-Sent Events: implement this trait and serve [`router`].
+    /// The `Fixture written as JSON` API: implement this trait (one method per operation) and serve [`router`].
     pub trait FixtureWrittenAsJson: ::std::marker::Send + ::std::marker::Sync + 'static {
         /// Serves `GET /v1/counter` as a stream of events.
         fn count_up(
@@ -196,10 +196,10 @@ pub mod client {
     /// Settings of a client: timeouts, backoff, reconnection.
     pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
 
-    /// A client of the `Fixture written as JSON` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
+    /// A client of the `Fixture written as JSON` API: one method per operation; calls time out after `request_timeout`, and every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        inner: ::wiregen_runtime::sse::operation::ApiClient,
+        inner: ::wiregen_runtime::api::client::ApiClient,
     }
 
     impl Client {
@@ -215,10 +215,18 @@ pub mod client {
             config: ClientConfig,
         ) -> Self {
             Self {
-                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
-                    base_url,
-                    config,
-                ),
+                inner: ::wiregen_runtime::api::client::ApiClient::new(base_url, config),
+            }
+        }
+
+        /// The same client presenting `credential` to every secured operation (bearer and
+        /// basic in `Authorization`, an API key where the operation's scheme wants it).
+        pub fn with_credential(
+            self,
+            credential: ::wiregen_runtime::auth::Credential,
+        ) -> Self {
+            Self {
+                inner: self.inner.with_credential(credential),
             }
         }
 

@@ -313,6 +313,8 @@ pub mod types {
     #[derive(Clone, Debug, PartialEq)]
     pub struct WatchOrdersRequest {
         /// Which orders to follow.
+        ///
+        /// The request body, sent as `application/json`.
         pub body: WatchRequest,
     }
 }
@@ -426,7 +428,21 @@ mod wire {
         fn from_request(
             request: &::wiregen_runtime::request::RequestParts,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
-            ::std::result::Result::Ok(Self { body: request.json_body()? })
+            ::std::result::Result::Ok(Self {
+                body: match ::wiregen_runtime::api::server::media(
+                    request,
+                    &["application/json"],
+                )? {
+                    ::std::option::Option::Some(_) => {
+                        ::wiregen_runtime::api::server::read_json(request)?
+                    }
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            ::wiregen_runtime::api::server::body_required(),
+                        );
+                    }
+                },
+            })
         }
     }
 
@@ -473,7 +489,7 @@ pub mod server {
     /// values, a recursive schema, and two event streams (GET with an envelope union,
     /// POST with a JSON body).
     ///
-    /// The `Fixture for OpenAPI 3.0` API, served over Server-Sent Events: implement this trait and serve [`router`].
+    /// The `Fixture for OpenAPI 3.0` API: implement this trait (one method per operation) and serve [`router`].
     pub trait FixtureForOpenApi30: ::std::marker::Send + ::std::marker::Sync + 'static {
         /// Stream quotes of one venue.
         ///
@@ -579,10 +595,10 @@ pub mod client {
     /// Settings of a client: timeouts, backoff, reconnection.
     pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
 
-    /// A client of the `Fixture for OpenAPI 3.0` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
+    /// A client of the `Fixture for OpenAPI 3.0` API: one method per operation; calls time out after `request_timeout`, and every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        inner: ::wiregen_runtime::sse::operation::ApiClient,
+        inner: ::wiregen_runtime::api::client::ApiClient,
     }
 
     impl Client {
@@ -598,10 +614,18 @@ pub mod client {
             config: ClientConfig,
         ) -> Self {
             Self {
-                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
-                    base_url,
-                    config,
-                ),
+                inner: ::wiregen_runtime::api::client::ApiClient::new(base_url, config),
+            }
+        }
+
+        /// The same client presenting `credential` to every secured operation (bearer and
+        /// basic in `Authorization`, an API key where the operation's scheme wants it).
+        pub fn with_credential(
+            self,
+            credential: ::wiregen_runtime::auth::Credential,
+        ) -> Self {
+            Self {
+                inner: self.inner.with_credential(credential),
             }
         }
 

@@ -173,7 +173,7 @@ pub mod types {
     /// Everything `POST /v1/completions` takes.
     #[derive(Clone, Debug, PartialEq)]
     pub struct CreateCompletionRequest {
-        /// The JSON request body.
+        /// The request body, sent as `application/json`.
         pub body: CompletionRequest,
     }
 
@@ -360,7 +360,21 @@ mod wire {
         fn from_request(
             request: &::wiregen_runtime::request::RequestParts,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
-            ::std::result::Result::Ok(Self { body: request.json_body()? })
+            ::std::result::Result::Ok(Self {
+                body: match ::wiregen_runtime::api::server::media(
+                    request,
+                    &["application/json"],
+                )? {
+                    ::std::option::Option::Some(_) => {
+                        ::wiregen_runtime::api::server::read_json(request)?
+                    }
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            ::wiregen_runtime::api::server::body_required(),
+                        );
+                    }
+                },
+            })
         }
     }
 
@@ -438,12 +452,14 @@ mod wire {
 
 /// The server side: implement [`server::FixtureForOpenApi31`](FixtureForOpenApi31) and serve [`server::router`](router).
 pub mod server {
+    #![allow(rustdoc::broken_intra_doc_links, rustdoc::redundant_explicit_links)]
+
     /// Exercises the OpenAPI 3.1 dialect: type arrays with `null`, unions tagged by
     /// `const` alone, a discriminator without a mapping, payload-only and raw text
     /// streams, an end-of-stream sentinel, and a response that is either JSON or an
     /// event stream.
     ///
-    /// The `Fixture for OpenAPI 3.1` API, served over Server-Sent Events: implement this trait and serve [`router`].
+    /// The `Fixture for OpenAPI 3.1` API: implement this trait (one method per operation) and serve [`router`].
     pub trait FixtureForOpenApi31: ::std::marker::Send + ::std::marker::Sync + 'static {
         /// Payload-only stream of shapes.
         ///
@@ -646,13 +662,15 @@ pub mod server {
 
 /// The client side: [`client::Client`](Client), one method per operation.
 pub mod client {
+    #![allow(rustdoc::broken_intra_doc_links, rustdoc::redundant_explicit_links)]
+
     /// Settings of a client: timeouts, backoff, reconnection.
     pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
 
-    /// A client of the `Fixture for OpenAPI 3.1` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
+    /// A client of the `Fixture for OpenAPI 3.1` API: one method per operation; calls time out after `request_timeout`, and every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        inner: ::wiregen_runtime::sse::operation::ApiClient,
+        inner: ::wiregen_runtime::api::client::ApiClient,
     }
 
     impl Client {
@@ -668,10 +686,18 @@ pub mod client {
             config: ClientConfig,
         ) -> Self {
             Self {
-                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
-                    base_url,
-                    config,
-                ),
+                inner: ::wiregen_runtime::api::client::ApiClient::new(base_url, config),
+            }
+        }
+
+        /// The same client presenting `credential` to every secured operation (bearer and
+        /// basic in `Authorization`, an API key where the operation's scheme wants it).
+        pub fn with_credential(
+            self,
+            credential: ::wiregen_runtime::auth::Credential,
+        ) -> Self {
+            Self {
+                inner: self.inner.with_credential(credential),
             }
         }
 

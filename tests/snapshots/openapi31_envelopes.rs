@@ -158,7 +158,7 @@ pub mod types {
     /// Everything `POST /completions` takes.
     #[derive(Clone, Debug, PartialEq)]
     pub struct CompleteRequest {
-        /// The JSON request body.
+        /// The request body, sent as `application/json`.
         pub body: CompleteBody,
     }
 }
@@ -352,7 +352,21 @@ mod wire {
         fn from_request(
             request: &::wiregen_runtime::request::RequestParts,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
-            ::std::result::Result::Ok(Self { body: request.json_body()? })
+            ::std::result::Result::Ok(Self {
+                body: match ::wiregen_runtime::api::server::media(
+                    request,
+                    &["application/json"],
+                )? {
+                    ::std::option::Option::Some(_) => {
+                        ::wiregen_runtime::api::server::read_json(request)?
+                    }
+                    ::std::option::Option::None => {
+                        return ::std::result::Result::Err(
+                            ::wiregen_runtime::api::server::body_required(),
+                        );
+                    }
+                },
+            })
         }
     }
 
@@ -382,7 +396,7 @@ mod wire {
 
 /// The server side: implement [`server::Envelopes`](Envelopes) and serve [`server::router`](router).
 pub mod server {
-    /// The `Envelopes` API, served over Server-Sent Events: implement this trait and serve [`router`].
+    /// The `Envelopes` API: implement this trait (one method per operation) and serve [`router`].
     pub trait Envelopes: ::std::marker::Send + ::std::marker::Sync + 'static {
         /// Serves `GET /spring` as a stream of events.
         fn spring_events(
@@ -552,10 +566,10 @@ pub mod client {
     /// Settings of a client: timeouts, backoff, reconnection.
     pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
 
-    /// A client of the `Envelopes` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
+    /// A client of the `Envelopes` API: one method per operation; calls time out after `request_timeout`, and every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        inner: ::wiregen_runtime::sse::operation::ApiClient,
+        inner: ::wiregen_runtime::api::client::ApiClient,
     }
 
     impl Client {
@@ -571,10 +585,18 @@ pub mod client {
             config: ClientConfig,
         ) -> Self {
             Self {
-                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
-                    base_url,
-                    config,
-                ),
+                inner: ::wiregen_runtime::api::client::ApiClient::new(base_url, config),
+            }
+        }
+
+        /// The same client presenting `credential` to every secured operation (bearer and
+        /// basic in `Authorization`, an API key where the operation's scheme wants it).
+        pub fn with_credential(
+            self,
+            credential: ::wiregen_runtime::auth::Credential,
+        ) -> Self {
+            Self {
+                inner: self.inner.with_credential(credential),
             }
         }
 

@@ -363,7 +363,7 @@ pub mod server {
     /// string carrying JSON (`contentMediaType` and `contentSchema`), an envelope whose
     /// `data` is an object, and a schema that is only the payload.
     ///
-    /// The `Fixture for OpenAPI 3.2` API, served over Server-Sent Events: implement this trait and serve [`router`].
+    /// The `Fixture for OpenAPI 3.2` API: implement this trait (one method per operation) and serve [`router`].
     pub trait FixtureForOpenApi32: ::std::marker::Send + ::std::marker::Sync + 'static {
         /// Strict envelopes.
         ///
@@ -503,10 +503,10 @@ pub mod client {
     /// Settings of a client: timeouts, backoff, reconnection.
     pub type ClientConfig = ::wiregen_runtime::sse::client::ClientConfig;
 
-    /// A client of the `Fixture for OpenAPI 3.2` API: every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
+    /// A client of the `Fixture for OpenAPI 3.2` API: one method per operation; calls time out after `request_timeout`, and every stream it opens reconnects with backoff and resumes with `Last-Event-ID` by itself.
     #[derive(Clone, Debug)]
     pub struct Client {
-        inner: ::wiregen_runtime::sse::operation::ApiClient,
+        inner: ::wiregen_runtime::api::client::ApiClient,
     }
 
     impl Client {
@@ -522,10 +522,18 @@ pub mod client {
             config: ClientConfig,
         ) -> Self {
             Self {
-                inner: ::wiregen_runtime::sse::operation::ApiClient::new(
-                    base_url,
-                    config,
-                ),
+                inner: ::wiregen_runtime::api::client::ApiClient::new(base_url, config),
+            }
+        }
+
+        /// The same client presenting `credential` to every secured operation (bearer and
+        /// basic in `Authorization`, an API key where the operation's scheme wants it).
+        pub fn with_credential(
+            self,
+            credential: ::wiregen_runtime::auth::Credential,
+        ) -> Self {
+            Self {
+                inner: self.inner.with_credential(credential),
             }
         }
 

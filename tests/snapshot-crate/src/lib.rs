@@ -430,6 +430,34 @@ mod round_trips {
         >("{\"orderId\":5001,\"deliveredAt\":\"2026-11-26T15:30:00Z\"}");
     }
     #[test]
+    fn petstore_openapi_pet_0() {
+        crate::support::round_trip::<
+            crate::petstore_openapi::types::Pet,
+        >(
+            "{\"id\":42,\"name\":\"Biscuit\",\"status\":\"AVAILABLE\",\"tags\":[\"dog\",\"puppy\"],\"nickname\":\"Biss\"}",
+        );
+    }
+    #[test]
+    fn petstore_openapi_pet_1() {
+        crate::support::round_trip::<
+            crate::petstore_openapi::types::Pet,
+        >("{\"id\":7,\"name\":\"Whiskers\",\"status\":\"PENDING\",\"nickname\":null}");
+    }
+    #[test]
+    fn petstore_openapi_problem_0() {
+        crate::support::round_trip::<
+            crate::petstore_openapi::types::Problem,
+        >(
+            "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,\"detail\":\"parameter `limit`: `lots` is not an integer\"}",
+        );
+    }
+    #[test]
+    fn petstore_openapi_new_order_0() {
+        crate::support::round_trip::<
+            crate::petstore_openapi::types::NewOrder,
+        >("{\"petId\":3,\"userId\":\"u-1001\"}");
+    }
+    #[test]
     fn petstore_asyncapi_bid_0() {
         crate::support::round_trip::<
             crate::petstore_asyncapi::types::AuctionClientMessage,

@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use bytes::Bytes;
-use petstore_generated::petstore_openapi::server::{self, PetStoreNotifications};
+use petstore_generated::petstore_openapi::server::{self, PetStore};
 use petstore_generated::petstore_openapi::types::StreamNotificationsRequest;
 use petstore_generated::petstore_openapi::types::{OrderPlaced, StreamNotificationsEvent};
 use tokio::sync::{Notify, broadcast, mpsc};
@@ -99,7 +99,9 @@ struct Notifications {
     hub: Broadcaster,
 }
 
-impl PetStoreNotifications for Notifications {
+impl PetStore for Notifications {
+    type Auth = ();
+
     async fn stream_notifications(
         &self,
         request: StreamNotificationsRequest,

@@ -1,11 +1,14 @@
-//! `petstore-client`: subscribes to the pet store's notifications with the generated SSE client
-//! and prints each typed event as it arrives, while it bids in an auction with the generated
-//! WebSocket client: an opening bid, then ten more each time it is outbid, up to `--max-bid`.
-//! Both reconnect by themselves when the server goes away and comes back (the event stream
-//! resumes with `Last-Event-ID`).
+//! `petstore-client`: first calls the store's plain operations with the generated client (the
+//! available pets, the auctions, and, unless `--no-order`, an order for the first available
+//! pet, looked up again by id), printing `store:` lines; then subscribes to the pet store's
+//! notifications with the generated SSE client and prints each typed event as it arrives,
+//! while it bids in an auction with the generated WebSocket client: an opening bid, then ten
+//! more each time it is outbid, up to `--max-bid`. Both reconnect by themselves when the
+//! server goes away and comes back (the event stream resumes with `Last-Event-ID`).
 //!
 //! ```text
-//! petstore-client [--url URL] [--user-id ID] [--count N] [--auction ID] [--max-bid N] [--no-auction]
+//! petstore-client [--url URL] [--user-id ID] [--count N] [--auction ID] [--max-bid N]
+//!                 [--no-auction] [--no-order]
 //! ```
 
 use std::io::Write as _;
@@ -18,10 +21,13 @@ use petstore_generated::petstore_asyncapi::types::{
     AuctionClientMessage, AuctionServerMessage, Bid,
 };
 use petstore_generated::petstore_openapi::client::Client;
-use petstore_generated::petstore_openapi::types::StreamNotificationsEvent as Event;
-use petstore_generated::petstore_openapi::types::StreamNotificationsRequest;
+use petstore_generated::petstore_openapi::types::{
+    GetOrderRequest, GetOrderResponse, ListAuctionsRequest, ListAuctionsResponse, ListPetsRequest,
+    ListPetsResponse, NewOrder, PetStatus, PlaceOrderRequest, PlaceOrderResponse,
+    StreamNotificationsEvent as Event, StreamNotificationsRequest,
+};
+use wiregen_runtime::auth::Credential;
 use wiregen_runtime::sse::client::Received;
-use wiregen_runtime::ws::Credential;
 use wiregen_runtime::ws::client::Event as WsEvent;
 
 const USAGE: &str = "\
@@ -32,7 +38,8 @@ usage: petstore-client [--url URL] [--user-id ID] [--count N] [--auction ID] [--
   --count N       exit after N notification events (default: run until interrupted)
   --auction ID    the auction to bid in (default a-demo), as --bidder (default u-1001)
   --max-bid N     never bid more than this (default 500)
-  --no-auction    only follow the notifications";
+  --no-auction    only follow the notifications
+  --no-order      do not order a pet before following the notifications";
 
 struct Options {
     url: String,
@@ -41,6 +48,7 @@ struct Options {
     /// The auction to bid in, and as whom.
     auction: Option<(String, String)>,
     max_bid: f64,
+    order: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -50,6 +58,7 @@ fn parse_args() -> Result<Options, String> {
         count: None,
         auction: Some(("a-demo".to_owned(), "u-1001".to_owned())),
         max_bid: 500.0,
+        order: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -83,6 +92,7 @@ fn parse_args() -> Result<Options, String> {
                     .ok_or(format!("--max-bid {text}: expected a positive amount"))?;
             }
             "--no-auction" => options.auction = None,
+            "--no-order" => options.order = false,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unexpected argument `{other}`")),
         }
@@ -121,12 +131,19 @@ async fn run(options: Options) -> ExitCode {
         count,
         auction,
         max_bid,
+        order,
     } = options;
     let url = url.trim_end_matches('/').to_owned();
+    let customer = user_id.clone().unwrap_or_else(|| "u-1001".to_owned());
+    // The demo server takes any bearer token for orders; the customer's id will do.
+    let client = Client::new(url.as_str()).with_credential(Credential::Bearer(customer.clone()));
+    if let Err(error) = shop(&client, &customer, order).await {
+        complain(&format!("petstore-client: {error}"));
+        return ExitCode::FAILURE;
+    }
     if let Some((auction, bidder)) = auction {
         tokio::spawn(bid(url.clone(), auction, bidder, max_bid));
     }
-    let client = Client::new(url.as_str());
     let request = StreamNotificationsRequest {
         user_id,
         last_event_id: None,
@@ -174,6 +191,97 @@ async fn run(options: Options) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The plain operations: the available pets, the auctions, and an order for the first
+/// available pet (looked up again by id). Prints `store:` lines.
+async fn shop(
+    client: &Client,
+    customer: &str,
+    order: bool,
+) -> Result<(), wiregen_runtime::sse::client::ClientError> {
+    let available = ListPetsRequest {
+        status: vec![PetStatus::Available],
+        limit: Some(100),
+        ..ListPetsRequest::default()
+    };
+    let pets = match client.list_pets(&available).await? {
+        ListPetsResponse::Ok {
+            body,
+            x_total_count,
+        } => {
+            let names: Vec<String> = body
+                .items
+                .iter()
+                .map(|pet| format!("{} ({})", pet.name, pet.id))
+                .collect();
+            say(&format!(
+                "store: {x_total_count} available: {}",
+                names.join(", ")
+            ));
+            body.items
+        }
+        ListPetsResponse::ClientError { body, .. } => {
+            say(&format!("store: pets not listed: {}", body.title));
+            Vec::new()
+        }
+    };
+    if let ListAuctionsResponse::Ok(auctions) = client
+        .list_auctions(&ListAuctionsRequest::default())
+        .await?
+    {
+        for auction in auctions {
+            let leader = match (&auction.bidder, auction.highest_bid) {
+                (Some(bidder), Some(amount)) => format!("{bidder} leads at {amount:.2}"),
+                _ => "no bids yet".to_owned(),
+            };
+            say(&format!("store: auction {}: {leader}", auction.auction_id));
+        }
+    }
+    if !order {
+        return Ok(());
+    }
+    let Some(pet) = pets.first() else {
+        say("store: nothing to order: no pet is available");
+        return Ok(());
+    };
+    let request = PlaceOrderRequest {
+        body: NewOrder {
+            pet_id: pet.id,
+            user_id: customer.to_owned(),
+        },
+    };
+    let placed = match client.place_order(&request).await? {
+        PlaceOrderResponse::Created { body, location } => {
+            say(&format!(
+                "store: order {} placed for {} at {location}",
+                body.id, pet.name
+            ));
+            body
+        }
+        // The simulation may have taken the pet since it was listed.
+        PlaceOrderResponse::Conflict(problem) | PlaceOrderResponse::NotFound(problem) => {
+            say(&format!(
+                "store: {} not ordered: {}",
+                pet.name,
+                problem.detail.unwrap_or(problem.title)
+            ));
+            return Ok(());
+        }
+        PlaceOrderResponse::ClientError { status, body } => {
+            say(&format!("store: not ordered ({status}): {}", body.title));
+            return Ok(());
+        }
+    };
+    if let GetOrderResponse::Ok(order) = client
+        .get_order(&GetOrderRequest {
+            order_id: placed.id,
+        })
+        .await?
+    {
+        say(&format!("store: order {} is {}", order.id, order.status));
+    }
+    Ok(())
 }
 
 /// Bid in one auction until the process ends: an opening bid, ten more whenever outbid (up to

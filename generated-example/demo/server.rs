@@ -1,14 +1,20 @@
 //! `petstore-server`: the pet store demo server, built on the generated code. A simulation
 //! places, ships and delivers orders, completes adoptions and changes pet statuses in memory,
 //! and every change goes out on `GET /v1/pets/notifications` as a typed Server-Sent Event.
-//! Auctions run on the WebSocket channel `/auctions/{auctionId}`: simulated bidders compete
-//! with whoever connects, and each auction closes after `--auction-secs`.
+//! The plain operations answer from the same state: the catalogue (`GET /v1/pets`, one pet, a
+//! pet's photo), orders (`POST /v1/orders` places one the simulation then ships and delivers;
+//! `GET /v1/orders/{orderId}`) and the auctions (`GET /v1/auctions`). Auctions run on the
+//! WebSocket channel `/auctions/{auctionId}`: simulated bidders compete with whoever
+//! connects, and each auction closes after `--auction-secs`.
 //!
 //! ```text
 //! petstore-server [--addr HOST:PORT] [--interval-ms N] [--auction-secs N]
 //!                 [--redis redis://HOST:PORT] [--retention N]
 //! curl -N http://127.0.0.1:3000/v1/pets/notifications
 //! curl -N 'http://127.0.0.1:3000/v1/pets/notifications?userId=u-1001'
+//! curl 'http://127.0.0.1:3000/v1/pets?status=AVAILABLE&limit=3'
+//! curl -H 'Authorization: Bearer u-1001' -H 'Content-Type: application/json' \
+//!      -d '{"petId": 3, "userId": "u-1001"}' http://127.0.0.1:3000/v1/orders
 //! websocat 'ws://127.0.0.1:3000/auctions/a-demo?userId=u-1001&token=demo'
 //! ```
 //!
@@ -17,7 +23,9 @@
 //! event) when it cannot. A `userId` subscription gets the same frames, filtered to the events
 //! about that user's orders and pets. In memory by default; with `--redis` every instance on the
 //! same Redis shares one event log (a Redis Stream) and the auctions' rooms, so a client can
-//! resume on any instance and bidders on different instances see each other's bids.
+//! resume on any instance and bidders on different instances see each other's bids. The
+//! catalogue and the orders are what the event log says (every instance follows it); photos
+//! and the auction list are per instance.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -32,12 +40,16 @@ use petstore_generated::petstore_asyncapi::types::AuctionParams;
 use petstore_generated::petstore_asyncapi::types::{
     AuctionClientMessage, AuctionEnd, AuctionServerMessage, BidPlaced, Outbid,
 };
-use petstore_generated::petstore_openapi::server::{self, PetStoreNotifications};
-use petstore_generated::petstore_openapi::types::StreamNotificationsRequest;
+use petstore_generated::petstore_openapi::server::{self, PetStore};
 use petstore_generated::petstore_openapi::types::{
-    Adoption, OrderDelivered, OrderPlaced, OrderShipped, PetStatus, StatusChange,
-    StreamNotificationsEvent as Event,
+    Adoption, AuctionSummary, GetOrderRequest, GetOrderResponse, GetPetPhotoRequest,
+    GetPetPhotoResponse, GetPetRequest, GetPetResponse, ListAuctionsRequest, ListAuctionsResponse,
+    ListPetsRequest, ListPetsResponse, NewOrder, Order as OrderView, OrderDelivered, OrderPlaced,
+    OrderShipped, OrderStatus, Pet, PetPage, PetPhoto, PetStatus, PlaceOrderRequest,
+    PlaceOrderResponse, Problem, StatusChange, StreamNotificationsEvent as Event,
+    StreamNotificationsRequest, UploadPetPhotoRequest, UploadPetPhotoResponse,
 };
+use wiregen_runtime::auth::Credential;
 use wiregen_runtime::backplane::redis::{Redis, Retention, StreamConfig};
 use wiregen_runtime::http::HttpError;
 use wiregen_runtime::serve::ServeConfig;
@@ -45,7 +57,6 @@ use wiregen_runtime::sse::broadcast::Broadcaster;
 use wiregen_runtime::sse::parse::{Item, Parser};
 use wiregen_runtime::sse::server::EventStream;
 use wiregen_runtime::sse::{EventSet as _, GAP_EVENT, SseEvent};
-use wiregen_runtime::ws::Credential;
 use wiregen_runtime::ws::server::{Hub, Membership, Outbound};
 
 const USAGE: &str = "\
@@ -70,8 +81,14 @@ const REPLAY: usize = 1024;
 const STREAM: &str = "petstore-notifications";
 const AUCTIONS: &str = "petstore-auctions";
 
-/// How many orders the `userId` filter remembers (memory stays bounded however long it runs).
+/// How many orders the store remembers (memory stays bounded however long it runs).
 const MAX_ORDERS: usize = 10_000;
+
+/// The staff's API key for uploading photos (`X-Staff-Key`).
+const STAFF_KEY: &str = "staff-demo";
+
+/// The largest photo accepted.
+const MAX_PHOTO: usize = 1024 * 1024;
 
 struct Options {
     addr: SocketAddr,
@@ -190,8 +207,8 @@ async fn serve(options: Options) -> std::io::Result<()> {
             (feed, hub)
         }
     };
-    let store = Store::new(feed);
     let auctions = Auctions::new(options.auction, hub);
+    let store = Store::new(feed, auctions.clone());
     // Every instance learns who ordered what from the feed itself (orders placed on other
     // instances too), for the `userId` filter.
     tokio::spawn(store.clone().index());
@@ -210,27 +227,59 @@ async fn serve(options: Options) -> std::io::Result<()> {
     wiregen_runtime::serve::serve(listener, app, ServeConfig::default()).await
 }
 
-/// The store: who ordered which pet, and the event feed.
+/// The store: the catalogue and the orders as the event feed tells them, the photos, the
+/// auctions, and the feed.
 #[derive(Clone)]
 struct Store {
     shared: Arc<Mutex<Shared>>,
     /// Numbers each event, encodes it once for every subscriber, and resumes by
     /// `Last-Event-ID` (in memory, or on Redis with `--redis`).
     hub: Broadcaster,
+    auctions: Auctions,
 }
 
 struct Shared {
-    /// Order id → (user, pet), for the `userId` filter.
-    orders: BTreeMap<i64, (String, i64)>,
+    /// Each pet's status, by pet id − 1.
+    pets: Vec<PetStatus>,
+    /// The orders, by id.
+    orders: BTreeMap<i64, OrderRecord>,
+    /// The id the next order gets.
+    next_order: i64,
+    /// Uploaded photos, by pet id.
+    photos: BTreeMap<i64, Photo>,
+}
+
+/// An order as the feed told it.
+#[derive(Clone)]
+struct OrderRecord {
+    user: String,
+    pet: i64,
+    total: f64,
+    placed_at: chrono::DateTime<chrono::FixedOffset>,
+    status: OrderStatus,
+    carrier: Option<String>,
+    tracking_number: Option<String>,
+    delivered_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The adoption that completes a delivered order was announced.
+    adopted: bool,
+}
+
+/// A photo's bytes (served back as `application/octet-stream`, as the spec says).
+struct Photo {
+    data: Vec<u8>,
 }
 
 impl Store {
-    fn new(hub: Broadcaster) -> Self {
+    fn new(hub: Broadcaster, auctions: Auctions) -> Self {
         Store {
             shared: Arc::new(Mutex::new(Shared {
+                pets: vec![PetStatus::Available; PETS.len()],
                 orders: BTreeMap::new(),
+                next_order: 5001,
+                photos: BTreeMap::new(),
             })),
             hub,
+            auctions,
         }
     }
 
@@ -290,13 +339,58 @@ fn decode(
 }
 
 impl Shared {
-    /// Remember who placed an order (idempotent: every subscriber may tell it).
+    /// Apply an event to the catalogue and the orders (idempotent: the feed may tell an event
+    /// more than once).
     fn remember(&mut self, event: &Event) {
-        if let Event::OrderPlaced(order) = event {
-            self.orders
-                .insert(order.order_id, (order.user_id.clone(), order.pet_id));
-            if self.orders.len() > MAX_ORDERS {
-                self.orders.pop_first();
+        match event {
+            Event::OrderPlaced(order) => {
+                self.orders
+                    .entry(order.order_id)
+                    .or_insert_with(|| OrderRecord {
+                        user: order.user_id.clone(),
+                        pet: order.pet_id,
+                        total: order.total,
+                        placed_at: order.placed_at,
+                        status: OrderStatus::Placed,
+                        carrier: None,
+                        tracking_number: None,
+                        delivered_at: None,
+                        adopted: false,
+                    });
+                self.next_order = self.next_order.max(order.order_id + 1);
+                if self.orders.len() > MAX_ORDERS {
+                    self.orders.pop_first();
+                }
+            }
+            Event::OrderShipped(shipped) => {
+                if let Some(order) = self.orders.get_mut(&shipped.order_id)
+                    && order.status == OrderStatus::Placed
+                {
+                    order.status = OrderStatus::Shipped;
+                    order.carrier = Some(shipped.carrier.clone());
+                    order.tracking_number = shipped.tracking_number.clone();
+                }
+            }
+            Event::OrderDelivered(delivered) => {
+                if let Some(order) = self.orders.get_mut(&delivered.order_id) {
+                    order.status = OrderStatus::Delivered;
+                    order.delivered_at = Some(delivered.delivered_at);
+                }
+            }
+            Event::Adoption(adoption) => {
+                if let Some(order) = self.orders.values_mut().find(|order| {
+                    order.pet == adoption.pet_id
+                        && order.user == adoption.user_id
+                        && order.status == OrderStatus::Delivered
+                        && !order.adopted
+                }) {
+                    order.adopted = true;
+                }
+            }
+            Event::StatusChange(change) => {
+                if let Some(status) = pet_index(change.pet_id).and_then(|i| self.pets.get_mut(i)) {
+                    *status = change.status;
+                }
             }
         }
     }
@@ -306,7 +400,7 @@ impl Shared {
         let order_of_user = |order_id: i64| {
             self.orders
                 .get(&order_id)
-                .is_some_and(|(owner, _)| owner == user)
+                .is_some_and(|order| order.user == user)
         };
         match event {
             Event::Adoption(adoption) => adoption.user_id == user,
@@ -316,12 +410,277 @@ impl Shared {
             Event::StatusChange(change) => self
                 .orders
                 .values()
-                .any(|(owner, pet)| owner == user && *pet == change.pet_id),
+                .any(|order| order.user == user && order.pet == change.pet_id),
         }
+    }
+
+    fn pet(&self, id: i64) -> Option<Pet> {
+        let index = pet_index(id)?;
+        let (name, tags, nickname) = PETS.get(index)?;
+        Some(Pet {
+            id,
+            name: (*name).to_owned(),
+            status: *self.pets.get(index)?,
+            tags: Some(tags.iter().map(|t| (*t).to_owned()).collect()),
+            nickname: nickname.map(str::to_owned),
+        })
+    }
+
+    fn order(&self, id: i64) -> Option<OrderView> {
+        let order = self.orders.get(&id)?;
+        Some(OrderView {
+            id,
+            pet_id: order.pet,
+            user_id: order.user.clone(),
+            total: order.total,
+            status: order.status,
+            placed_at: order.placed_at,
+            carrier: order.carrier.clone(),
+            tracking_number: order.tracking_number.clone(),
+            delivered_at: order.delivered_at,
+        })
     }
 }
 
-impl PetStoreNotifications for Store {
+/// A pet's index in [`PETS`], for a pet id (ids start at 1).
+fn pet_index(id: i64) -> Option<usize> {
+    usize::try_from(id.checked_sub(1)?)
+        .ok()
+        .filter(|&i| i < PETS.len())
+}
+
+/// An RFC 9457 problem document with a plain HTTP status.
+fn problem(status: u16, title: &str, detail: String) -> Problem {
+    Problem {
+        r#type: "about:blank".to_owned(),
+        title: title.to_owned(),
+        status: i32::from(status),
+        detail: Some(detail),
+        instance: None,
+    }
+}
+
+/// Who called a secured operation: a customer (their bearer token) or the staff.
+#[derive(Debug)]
+enum Caller {
+    Customer,
+    Staff,
+}
+
+impl PetStore for Store {
+    type Auth = Caller;
+
+    /// Orders need a customer's bearer token (this demo takes any non-empty one); photos
+    /// need the staff key.
+    async fn authenticate(
+        &self,
+        credential: Option<Credential>,
+        operation: &'static str,
+    ) -> Result<Caller, HttpError> {
+        match (operation, credential) {
+            ("uploadPetPhoto", Some(Credential::ApiKey(key))) if key == STAFF_KEY => {
+                Ok(Caller::Staff)
+            }
+            ("uploadPetPhoto", _) => Err(HttpError::forbidden("only the staff key may upload")),
+            (_, Some(Credential::Bearer(token))) if !token.is_empty() => Ok(Caller::Customer),
+            _ => Err(HttpError::unauthorized("a bearer token is required")),
+        }
+    }
+
+    async fn list_pets(&self, request: ListPetsRequest) -> Result<ListPetsResponse, HttpError> {
+        let ListPetsRequest {
+            status,
+            tag,
+            limit,
+            cursor,
+        } = request;
+        let limit = limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(HttpError::bad_request(format!(
+                "parameter `limit`: {limit} is not between 1 and 100"
+            )));
+        }
+        let after = match cursor.as_deref() {
+            None => 0,
+            Some(text) => text.parse::<i64>().map_err(|_| {
+                HttpError::bad_request(format!("parameter `cursor`: `{text}` is not a cursor"))
+            })?,
+        };
+        let shared = self.lock();
+        let matching: Vec<Pet> = (1..=PETS.len() as i64)
+            .filter_map(|id| shared.pet(id))
+            .filter(|pet| status.is_empty() || status.contains(&pet.status))
+            .filter(|pet| {
+                let tags = pet.tags.as_deref().unwrap_or_default();
+                tag.iter().all(|wanted| tags.contains(wanted))
+            })
+            .collect();
+        let total = matching.len() as i64;
+        let mut page: Vec<Pet> = matching.into_iter().filter(|pet| pet.id > after).collect();
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        let next_cursor = more
+            .then(|| page.last().map(|pet| pet.id.to_string()))
+            .flatten();
+        Ok(ListPetsResponse::Ok {
+            body: PetPage {
+                items: page,
+                next_cursor,
+            },
+            x_total_count: total,
+        })
+    }
+
+    async fn get_pet(&self, request: GetPetRequest) -> Result<GetPetResponse, HttpError> {
+        Ok(match self.lock().pet(request.pet_id) {
+            Some(pet) => GetPetResponse::Ok(pet),
+            None => GetPetResponse::NotFound(problem(
+                404,
+                "Not Found",
+                format!("no pet with id {}", request.pet_id),
+            )),
+        })
+    }
+
+    async fn upload_pet_photo(
+        &self,
+        _staff: Caller,
+        request: UploadPetPhotoRequest,
+    ) -> Result<UploadPetPhotoResponse, HttpError> {
+        let UploadPetPhotoRequest { pet_id, body } = request;
+        if pet_index(pet_id).is_none() {
+            return Ok(UploadPetPhotoResponse::NotFound(problem(
+                404,
+                "Not Found",
+                format!("no pet with id {pet_id}"),
+            )));
+        }
+        if body.photo.data.len() > MAX_PHOTO {
+            return Err(HttpError::new(
+                413,
+                format!("the photo is larger than {MAX_PHOTO} bytes"),
+            ));
+        }
+        let content_type = body
+            .photo
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".to_owned());
+        let stored = PetPhoto {
+            pet_id,
+            caption: body.caption,
+            size: body.photo.data.len() as i64,
+            content_type,
+        };
+        self.lock().photos.insert(
+            pet_id,
+            Photo {
+                data: body.photo.data.to_vec(),
+            },
+        );
+        Ok(UploadPetPhotoResponse::Created {
+            body: stored,
+            location: format!("/v1/pets/{pet_id}/photo"),
+        })
+    }
+
+    async fn get_pet_photo(
+        &self,
+        request: GetPetPhotoRequest,
+    ) -> Result<GetPetPhotoResponse, HttpError> {
+        Ok(match self.lock().photos.get(&request.pet_id) {
+            Some(photo) => GetPetPhotoResponse::Ok(photo.data.clone()),
+            None => GetPetPhotoResponse::NotFound(problem(
+                404,
+                "Not Found",
+                format!("pet {} has no photo", request.pet_id),
+            )),
+        })
+    }
+
+    async fn place_order(
+        &self,
+        _customer: Caller,
+        request: PlaceOrderRequest,
+    ) -> Result<PlaceOrderResponse, HttpError> {
+        let NewOrder { pet_id, user_id } = request.body;
+        if !valid_user(&user_id) {
+            return Err(HttpError::bad_request(
+                "userId may only contain letters, digits, '-' and '_' (at most 64)",
+            ));
+        }
+        let (order_id, pet) = {
+            let mut shared = self.lock();
+            let Some(pet) = shared.pet(pet_id) else {
+                return Ok(PlaceOrderResponse::NotFound(problem(
+                    404,
+                    "Not Found",
+                    format!("no pet with id {pet_id}"),
+                )));
+            };
+            if pet.status != PetStatus::Available {
+                return Ok(PlaceOrderResponse::Conflict(problem(
+                    409,
+                    "Conflict",
+                    format!("{} is {}, not AVAILABLE", pet.name, pet.status),
+                )));
+            }
+            let order_id = shared.next_order;
+            shared.next_order += 1;
+            // Reserved at once, so two orders cannot take the same pet.
+            if let Some(index) = pet_index(pet_id) {
+                shared.pets[index] = PetStatus::Pending;
+            }
+            (order_id, pet)
+        };
+        let placed = OrderPlaced {
+            order_id,
+            pet_id,
+            user_id,
+            total: 100.0 + 12.5 * (pet.id % 8) as f64,
+            placed_at: now(),
+        };
+        self.publish(Event::OrderPlaced(placed)).await;
+        self.publish(status_change(pet_id as usize - 1, PetStatus::Pending))
+            .await;
+        let body = self
+            .lock()
+            .order(order_id)
+            .ok_or_else(|| HttpError::internal("the order was placed but is not known"))?;
+        Ok(PlaceOrderResponse::Created {
+            body,
+            location: format!("/v1/orders/{order_id}"),
+        })
+    }
+
+    async fn get_order(
+        &self,
+        _customer: Caller,
+        request: GetOrderRequest,
+    ) -> Result<GetOrderResponse, HttpError> {
+        Ok(match self.lock().order(request.order_id) {
+            Some(order) => GetOrderResponse::Ok(order),
+            None => GetOrderResponse::NotFound(problem(
+                404,
+                "Not Found",
+                format!("no order with id {}", request.order_id),
+            )),
+        })
+    }
+
+    async fn list_auctions(
+        &self,
+        request: ListAuctionsRequest,
+    ) -> Result<ListAuctionsResponse, HttpError> {
+        let summaries = self
+            .auctions
+            .summaries()
+            .into_iter()
+            .filter(|summary| request.open.is_none_or(|open| summary.open == open))
+            .collect();
+        Ok(ListAuctionsResponse::Ok(summaries))
+    }
+
     async fn stream_notifications(
         &self,
         request: StreamNotificationsRequest,
@@ -334,12 +693,7 @@ impl PetStoreNotifications for Store {
             let frames = self.hub.subscribe(last_event_id.as_deref());
             return Ok(EventStream::from_frames(frames));
         };
-        if user.is_empty()
-            || user.len() > 64
-            || !user
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !valid_user(&user) {
             return Err(HttpError::bad_request(
                 "userId may only contain letters, digits, '-' and '_'",
             ));
@@ -353,6 +707,15 @@ impl PetStoreNotifications for Store {
             .filter(move |frame| std::future::ready(store.keeps(&user, &mut parser, frame)));
         Ok(EventStream::from_frames(frames))
     }
+}
+
+/// A customer id: 1 to 64 letters, digits, `-` and `_`.
+fn valid_user(user: &str) -> bool {
+    !user.is_empty()
+        && user.len() <= 64
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 // ---- auctions (WebSocket) ------------------------------------------------------------------
@@ -394,6 +757,26 @@ impl Auctions {
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Room>> {
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The auctions of this instance, by id (a room is open until its time is up; then the
+    /// next auction starts in it while anybody is connected).
+    fn summaries(&self) -> Vec<AuctionSummary> {
+        let now = Instant::now();
+        let wall = self::now();
+        self.lock()
+            .iter()
+            .map(|(id, room)| {
+                let left = room.ends_at.saturating_duration_since(now);
+                AuctionSummary {
+                    auction_id: id.clone(),
+                    open: room.ends_at > now,
+                    ends_at: wall + chrono::Duration::from_std(left).unwrap_or_default(),
+                    highest_bid: room.leader.as_ref().map(|leader| leader.1),
+                    bidder: room.leader.as_ref().map(|leader| leader.0.clone()),
+                }
+            })
+            .collect()
     }
 
     /// A bid counts if it beats the leading one: everyone in the room hears of it, then the
@@ -529,26 +912,19 @@ impl ws_server::AuctionChannel for Auctions {
 
 // ---- the simulation -------------------------------------------------------------------------
 
-const PETS: &[&str] = &[
-    "Biscuit", "Pepper", "Mochi", "Juniper", "Clover", "Noodle", "Waffles", "Maple",
+/// The catalogue: name, tags, nickname; a pet's id is its position + 1.
+const PETS: &[(&str, &[&str], Option<&str>)] = &[
+    ("Biscuit", &["dog", "puppy"], Some("Biss")),
+    ("Pepper", &["cat"], None),
+    ("Mochi", &["rabbit", "calm"], Some("Mo")),
+    ("Juniper", &["dog"], None),
+    ("Clover", &["guinea-pig", "calm"], None),
+    ("Noodle", &["dog", "puppy"], Some("Noods")),
+    ("Waffles", &["cat", "calm"], None),
+    ("Maple", &["bird"], None),
 ];
 const USERS: &[&str] = &["u-1001", "u-1002", "u-1003"];
 const CARRIERS: &[&str] = &["PostNord", "DHL", "UPS"];
-
-/// An order on its way: placed, then shipped, then delivered, then the adoption completes.
-#[derive(Clone, Copy, PartialEq)]
-enum Stage {
-    Placed,
-    Shipped,
-    Delivered,
-}
-
-struct Order {
-    id: i64,
-    pet: usize,
-    user: usize,
-    stage: Stage,
-}
 
 /// A small deterministic generator (xorshift): the demo needs variety, not security.
 struct Dice(u64);
@@ -572,88 +948,84 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
 }
 
 /// One store change per tick, forever: place an order for an available pet, move an order
-/// one stage on (delivery completes the adoption), or put an adopted pet back up.
+/// one stage on (delivery completes the adoption), or put an adopted pet back up. It works on
+/// the store's state, so orders placed through `POST /v1/orders` move on too.
 async fn simulate(store: Store, auctions: Auctions, interval: Duration) {
-    let mut status = vec![PetStatus::Available; PETS.len()];
-    let mut orders: Vec<Order> = Vec::new();
     let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
-    let mut next_order = 5001;
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;
         auctions.tick(&mut dice);
-        let available: Vec<usize> = (0..PETS.len())
-            .filter(|&pet| status[pet] == PetStatus::Available)
-            .collect();
-        let adopted: Vec<usize> = (0..PETS.len())
-            .filter(|&pet| status[pet] == PetStatus::Adopted)
-            .collect();
-        let roll = dice.below(10);
-        if (roll < 4 || orders.is_empty()) && !available.is_empty() {
-            let pet = available[dice.below(available.len())];
-            let user = dice.below(USERS.len());
-            let order = Order {
-                id: next_order,
-                pet,
-                user,
-                stage: Stage::Placed,
+        let (available, adopted, moving, next_order) = {
+            let shared = store.lock();
+            let with = |wanted: PetStatus| -> Vec<usize> {
+                (0..PETS.len())
+                    .filter(|&pet| shared.pets[pet] == wanted)
+                    .collect()
             };
-            next_order += 1;
+            let moving: Vec<(i64, OrderRecord)> = shared
+                .orders
+                .iter()
+                .filter(|(_, order)| !order.adopted)
+                .map(|(id, order)| (*id, order.clone()))
+                .collect();
+            (
+                with(PetStatus::Available),
+                with(PetStatus::Adopted),
+                moving,
+                shared.next_order,
+            )
+        };
+        let roll = dice.below(10);
+        if (roll < 4 || moving.is_empty()) && !available.is_empty() {
+            let pet = available[dice.below(available.len())];
+            let user = USERS[dice.below(USERS.len())];
             store
                 .publish(Event::OrderPlaced(OrderPlaced {
-                    order_id: order.id,
+                    order_id: next_order,
                     pet_id: pet as i64 + 1,
-                    user_id: USERS[user].to_owned(),
+                    user_id: user.to_owned(),
                     total: 50.0 + 12.5 * dice.below(12) as f64,
                     placed_at: now(),
                 }))
                 .await;
-            status[pet] = PetStatus::Pending;
             store.publish(status_change(pet, PetStatus::Pending)).await;
-            orders.push(order);
-        } else if !orders.is_empty() && (roll < 9 || adopted.is_empty()) {
-            let index = dice.below(orders.len());
-            let order = &mut orders[index];
-            match order.stage {
-                Stage::Placed => {
-                    order.stage = Stage::Shipped;
+        } else if !moving.is_empty() && (roll < 9 || adopted.is_empty()) {
+            let (id, order) = &moving[dice.below(moving.len())];
+            match order.status {
+                OrderStatus::Placed => {
                     let carrier = CARRIERS[dice.below(CARRIERS.len())];
                     store
                         .publish(Event::OrderShipped(OrderShipped {
-                            order_id: order.id,
+                            order_id: *id,
                             carrier: carrier.to_owned(),
                             tracking_number: (carrier != "UPS")
-                                .then(|| format!("TR{:09}", order.id * 7919)),
+                                .then(|| format!("TR{:09}", id * 7919)),
                         }))
                         .await;
                 }
-                Stage::Shipped => {
-                    order.stage = Stage::Delivered;
+                OrderStatus::Shipped => {
                     store
                         .publish(Event::OrderDelivered(OrderDelivered {
-                            order_id: order.id,
+                            order_id: *id,
                             delivered_at: now(),
                         }))
                         .await;
                 }
-                Stage::Delivered => {
-                    let order = orders.swap_remove(index);
+                OrderStatus::Delivered => {
+                    let pet = pet_index(order.pet).unwrap_or_default();
                     store
                         .publish(Event::Adoption(Adoption {
-                            pet_id: order.pet as i64 + 1,
-                            pet_name: PETS[order.pet].to_owned(),
-                            user_id: USERS[order.user].to_owned(),
+                            pet_id: order.pet,
+                            pet_name: PETS[pet].0.to_owned(),
+                            user_id: order.user.clone(),
                         }))
                         .await;
-                    status[order.pet] = PetStatus::Adopted;
-                    store
-                        .publish(status_change(order.pet, PetStatus::Adopted))
-                        .await;
+                    store.publish(status_change(pet, PetStatus::Adopted)).await;
                 }
             }
         } else if !adopted.is_empty() {
             let pet = adopted[dice.below(adopted.len())];
-            status[pet] = PetStatus::Available;
             store
                 .publish(status_change(pet, PetStatus::Available))
                 .await;

@@ -549,6 +549,8 @@ mod wire {
 
 /// The server side: implement each channel's trait and serve [`server::router`](router).
 pub mod server {
+    #![allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
+
     /// Settings of the served channels: message size, buffers, queue bounds, keep-alive,
     /// request limits, and what to do with invalid frames.
     pub type ServerConfig = ::wiregen_runtime::ws::server::ServerConfig;
@@ -897,6 +899,8 @@ pub mod server {
 
 /// The client side: one typed client per channel.
 pub mod client {
+    #![allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items)]
+
     /// Settings of a client: timeouts, queue sizes, reconnection.
     pub type ClientConfig = ::wiregen_runtime::ws::client::ClientConfig;
 

@@ -245,8 +245,35 @@ fn petstore_client_prints_typed_events() {
         .read_to_string(&mut out)
         .expect("read");
     assert!(status.success(), "{status}\n{out}");
+    // Before subscribing, the client called the plain operations: the available pets (with
+    // their `X-Total-Count`), then an order for the first one (unless the simulation took it
+    // first: a 409 the client reports) looked up again by its id.
+    let store: Vec<&str> = out.lines().filter(|l| l.starts_with("store: ")).collect();
+    assert!(
+        store.first().is_some_and(|l| l.contains(" available: ")),
+        "{out}"
+    );
+    let ordered = store.iter().any(|l| l.contains(" placed for "));
+    if ordered {
+        assert!(
+            store.iter().any(|l| l.ends_with(" is PLACED")
+                || l.ends_with(" is SHIPPED")
+                || l.ends_with(" is DELIVERED")),
+            "{out}"
+        );
+    } else {
+        assert!(
+            store
+                .iter()
+                .any(|l| l.contains(" not ordered: ") || l.starts_with("store: nothing to order")),
+            "{out}"
+        );
+    }
     // Notification lines start with their id; the auction's lines with `auction`.
-    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with("auction ")).collect();
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("auction ") && !l.starts_with("store: "))
+        .collect();
     assert_eq!(lines.len(), 5, "{out}");
     for line in lines {
         assert!(line.starts_with('#'), "{line}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use wiregen_build_rs_example::notifications::client::Client;
-use wiregen_build_rs_example::notifications::server::{self, PetStoreNotifications};
+use wiregen_build_rs_example::notifications::server::{self, PetStore};
 use wiregen_build_rs_example::notifications::types::StreamNotificationsRequest;
 use wiregen_build_rs_example::notifications::types::{
     Adoption, OrderDelivered, OrderPlaced, OrderShipped, PetStatus, StatusChange,
@@ -55,7 +55,9 @@ fn history() -> Vec<Event> {
 /// Sends the history after the request's `Last-Event-ID`, then ends the stream.
 struct Store;
 
-impl PetStoreNotifications for Store {
+impl PetStore for Store {
+    type Auth = ();
+
     async fn stream_notifications(
         &self,
         request: StreamNotificationsRequest,

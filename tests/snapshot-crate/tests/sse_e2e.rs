@@ -579,7 +579,9 @@ mod petstore {
     #[derive(Clone, Default)]
     pub struct Mixed(pub Seen);
 
-    impl petstore_openapi::server::PetStoreNotifications for Mixed {
+    impl petstore_openapi::server::PetStore for Mixed {
+        type Auth = ();
+
         fn stream_notifications(
             &self,
             request: StreamNotificationsRequest,
@@ -659,7 +661,9 @@ struct Resuming {
     connections: Arc<AtomicUsize>,
 }
 
-impl petstore_openapi::server::PetStoreNotifications for Resuming {
+impl petstore_openapi::server::PetStore for Resuming {
+    type Auth = ();
+
     fn stream_notifications(
         &self,
         request: petstore_openapi::types::StreamNotificationsRequest,

@@ -56,7 +56,9 @@ struct Store {
     hub: Broadcaster,
 }
 
-impl server::PetStoreNotifications for Store {
+impl server::PetStore for Store {
+    type Auth = ();
+
     fn stream_notifications(
         &self,
         request: types::StreamNotificationsRequest,

@@ -820,11 +820,16 @@ mod wire {
                     response
                 }
                 Self::ClientError { status, body } => {
-                    ::wiregen_runtime::api::server::json(
-                        ::wiregen_runtime::api::server::in_class(status, 4),
-                        "application/problem+json",
-                        &body,
-                    )
+                    match ::wiregen_runtime::api::server::in_class(status, 4) {
+                        ::std::result::Result::Ok(status) => {
+                            ::wiregen_runtime::api::server::json(
+                                status,
+                                "application/problem+json",
+                                &body,
+                            )
+                        }
+                        ::std::result::Result::Err(error) => error,
+                    }
                 }
             }
         }
@@ -867,7 +872,7 @@ mod wire {
                             x_total_count: response.header_required("X-Total-Count")?,
                         }
                     }
-                    400..=499 => {
+                    code if code / 100 == 4 => {
                         Self::ClientError {
                             status: response.status(),
                             body: response.json()?,
@@ -904,11 +909,16 @@ mod wire {
                     )
                 }
                 Self::ClientError { status, body } => {
-                    ::wiregen_runtime::api::server::json(
-                        ::wiregen_runtime::api::server::in_class(status, 4),
-                        "application/problem+json",
-                        &body,
-                    )
+                    match ::wiregen_runtime::api::server::in_class(status, 4) {
+                        ::std::result::Result::Ok(status) => {
+                            ::wiregen_runtime::api::server::json(
+                                status,
+                                "application/problem+json",
+                                &body,
+                            )
+                        }
+                        ::std::result::Result::Err(error) => error,
+                    }
                 }
             }
         }
@@ -938,7 +948,7 @@ mod wire {
                 match response.status() {
                     200 => Self::Ok(response.json()?),
                     404 => Self::NotFound(response.json()?),
-                    400..=499 => {
+                    code if code / 100 == 4 => {
                         Self::ClientError {
                             status: response.status(),
                             body: response.json()?,
@@ -979,11 +989,16 @@ mod wire {
                     )
                 }
                 Self::ClientError { status, body } => {
-                    ::wiregen_runtime::api::server::json(
-                        ::wiregen_runtime::api::server::in_class(status, 4),
-                        "application/problem+json",
-                        &body,
-                    )
+                    match ::wiregen_runtime::api::server::in_class(status, 4) {
+                        ::std::result::Result::Ok(status) => {
+                            ::wiregen_runtime::api::server::json(
+                                status,
+                                "application/problem+json",
+                                &body,
+                            )
+                        }
+                        ::std::result::Result::Err(error) => error,
+                    }
                 }
             }
         }
@@ -1015,7 +1030,7 @@ mod wire {
                 match response.status() {
                     200 => Self::Ok(response.bytes().to_vec()),
                     404 => Self::NotFound(response.json()?),
-                    400..=499 => {
+                    code if code / 100 == 4 => {
                         Self::ClientError {
                             status: response.status(),
                             body: response.json()?,
@@ -1076,11 +1091,16 @@ mod wire {
                     )
                 }
                 Self::ClientError { status, body } => {
-                    ::wiregen_runtime::api::server::json(
-                        ::wiregen_runtime::api::server::in_class(status, 4),
-                        "application/problem+json",
-                        &body,
-                    )
+                    match ::wiregen_runtime::api::server::in_class(status, 4) {
+                        ::std::result::Result::Ok(status) => {
+                            ::wiregen_runtime::api::server::json(
+                                status,
+                                "application/problem+json",
+                                &body,
+                            )
+                        }
+                        ::std::result::Result::Err(error) => error,
+                    }
                 }
             }
         }
@@ -1132,7 +1152,7 @@ mod wire {
                         }
                     }
                     404 => Self::NotFound(response.json()?),
-                    400..=499 => {
+                    code if code / 100 == 4 => {
                         Self::ClientError {
                             status: response.status(),
                             body: response.json()?,
@@ -1198,11 +1218,16 @@ mod wire {
                     )
                 }
                 Self::ClientError { status, body } => {
-                    ::wiregen_runtime::api::server::json(
-                        ::wiregen_runtime::api::server::in_class(status, 4),
-                        "application/problem+json",
-                        &body,
-                    )
+                    match ::wiregen_runtime::api::server::in_class(status, 4) {
+                        ::std::result::Result::Ok(status) => {
+                            ::wiregen_runtime::api::server::json(
+                                status,
+                                "application/problem+json",
+                                &body,
+                            )
+                        }
+                        ::std::result::Result::Err(error) => error,
+                    }
                 }
             }
         }
@@ -1265,7 +1290,7 @@ mod wire {
                     }
                     404 => Self::NotFound(response.json()?),
                     409 => Self::Conflict(response.json()?),
-                    400..=499 => {
+                    code if code / 100 == 4 => {
                         Self::ClientError {
                             status: response.status(),
                             body: response.json()?,
@@ -1302,11 +1327,16 @@ mod wire {
                     )
                 }
                 Self::ClientError { status, body } => {
-                    ::wiregen_runtime::api::server::json(
-                        ::wiregen_runtime::api::server::in_class(status, 4),
-                        "application/problem+json",
-                        &body,
-                    )
+                    match ::wiregen_runtime::api::server::in_class(status, 4) {
+                        ::std::result::Result::Ok(status) => {
+                            ::wiregen_runtime::api::server::json(
+                                status,
+                                "application/problem+json",
+                                &body,
+                            )
+                        }
+                        ::std::result::Result::Err(error) => error,
+                    }
                 }
             }
         }
@@ -1337,7 +1367,7 @@ mod wire {
                 match response.status() {
                     200 => Self::Ok(response.json()?),
                     404 => Self::NotFound(response.json()?),
-                    400..=499 => {
+                    code if code / 100 == 4 => {
                         Self::ClientError {
                             status: response.status(),
                             body: response.json()?,
@@ -1367,11 +1397,16 @@ mod wire {
                     ::wiregen_runtime::api::server::json(200, "application/json", &body)
                 }
                 Self::ClientError { status, body } => {
-                    ::wiregen_runtime::api::server::json(
-                        ::wiregen_runtime::api::server::in_class(status, 4),
-                        "application/problem+json",
-                        &body,
-                    )
+                    match ::wiregen_runtime::api::server::in_class(status, 4) {
+                        ::std::result::Result::Ok(status) => {
+                            ::wiregen_runtime::api::server::json(
+                                status,
+                                "application/problem+json",
+                                &body,
+                            )
+                        }
+                        ::std::result::Result::Err(error) => error,
+                    }
                 }
             }
         }
@@ -1402,7 +1437,7 @@ mod wire {
             ::std::result::Result::Ok(
                 match response.status() {
                     200 => Self::Ok(response.json()?),
-                    400..=499 => {
+                    code if code / 100 == 4 => {
                         Self::ClientError {
                             status: response.status(),
                             body: response.json()?,

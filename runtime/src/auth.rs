@@ -107,6 +107,12 @@ pub fn credential(
 pub fn authorization(credential: &Credential) -> Option<Result<http::HeaderValue, ParamError>> {
     let value = match credential {
         Credential::Bearer(token) => format!("Bearer {token}"),
+        Credential::Basic { user, .. } if user.contains(':') => {
+            return Some(Err(ParamError {
+                name: Some("Authorization".to_owned()),
+                message: "a Basic user name cannot contain `:` (RFC 7617)".to_owned(),
+            }));
+        }
         Credential::Basic { user, password } => {
             format!("Basic {}", BASE64.encode(format!("{user}:{password}")))
         }

@@ -240,8 +240,10 @@ impl RequestParts {
             .ok_or_else(|| ParamError::missing(name).into())
     }
 
-    /// A list query parameter: every occurrence, each possibly comma-separated; empty when
-    /// absent, unless `required`.
+    /// A list query parameter (`form`, exploded): every occurrence is one item; empty when
+    /// absent, unless `required`. An occurrence that is not an item but a comma-separated list
+    /// of them (`?id=1,2`, what some clients send) is read as those items; a text item keeps
+    /// its commas.
     pub fn query_list<T: ParamValue>(
         &self,
         name: &str,
@@ -251,7 +253,13 @@ impl RequestParts {
         let mut seen = false;
         for value in self.query_values(name) {
             seen = true;
-            out.extend(self.parse::<Vec<T>>(name, &value)?);
+            match self.parse::<T>(name, &value) {
+                Ok(item) => out.push(item),
+                Err(error) => match self.parse::<Vec<T>>(name, &value) {
+                    Ok(items) if value.contains(',') => out.extend(items),
+                    _ => return Err(error),
+                },
+            }
         }
         if required && !seen {
             return Err(ParamError::missing(name).into());

@@ -89,10 +89,7 @@ fn status_expr(rt: &Runtime, case: &ResponseCase) -> TokenStream {
             let code = proc_macro2::Literal::u16_unsuffixed(code);
             quote!(#code)
         }
-        (StatusMatch::Class(class), Some(field)) => {
-            let class = proc_macro2::Literal::u16_unsuffixed(class);
-            quote!(#rt::api::server::in_class(#field, #class))
-        }
+        (StatusMatch::Class(_), Some(field)) => quote!(#field),
         (_, Some(field)) => quote!(#field),
         (_, None) => quote!(500),
     }
@@ -173,6 +170,19 @@ fn into_response_impl(
                 response
             }}
         };
+        // A status outside the case's class is the service's bug: a 500 problem instead.
+        let respond = match (case.status, &case.status_field) {
+            (StatusMatch::Class(class), Some(field)) => {
+                let class = proc_macro2::Literal::u16_unsuffixed(class);
+                quote! {
+                    match #rt::api::server::in_class(#field, #class) {
+                        ::std::result::Result::Ok(#field) => #respond,
+                        ::std::result::Result::Err(error) => error,
+                    }
+                }
+            }
+            _ => respond,
+        };
         arms.push(quote!(Self::#variant { #(#bound),* } => #respond,));
     }
     Ok(quote! {
@@ -213,9 +223,9 @@ fn from_response_impl(rt: &Runtime, ty: &TokenStream, def: &ResponsesDef) -> Tok
                 quote!(#code)
             }
             StatusMatch::Class(class) => {
-                let low = proc_macro2::Literal::u16_unsuffixed(class * 100);
-                let high = proc_macro2::Literal::u16_unsuffixed(class * 100 + 99);
-                quote!(#low..=#high)
+                // A guard rather than a range: a code of the class matched above overlaps it.
+                let class = proc_macro2::Literal::u16_unsuffixed(class);
+                quote!(code if code / 100 == #class)
             }
             StatusMatch::Default => {
                 has_default = true;

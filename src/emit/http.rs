@@ -92,7 +92,9 @@ fn read_param(rt: &Runtime, param: &Param) -> TokenStream {
         };
     }
     match (location, shape) {
-        (ParamIn::Path, ParamField::List) if styled => {
+        // A list always goes through the styled reader, which splits the segment before
+        // decoding it (so an encoded delimiter inside an item survives).
+        (ParamIn::Path, ParamField::List) => {
             quote!(request.path_styled(#wire, #style, #explode)?)
         }
         (ParamIn::Path, ParamField::Plain) if styled => quote!(#rt::http::single(
@@ -104,7 +106,6 @@ fn read_param(rt: &Runtime, param: &Param) -> TokenStream {
         )),
         (ParamIn::Path, ParamField::Plain) => quote!(request.path_required(#wire)?),
         (ParamIn::Path, ParamField::Optional) => quote!(request.path_optional(#wire)?),
-        (ParamIn::Path, ParamField::List) => quote!(request.path_list(#wire)?),
         (ParamIn::Query, ParamField::List) if styled => {
             quote!(request.query_styled(#wire, #style, #explode, #required)?)
         }
@@ -285,10 +286,11 @@ fn write_path(rt: &Runtime, param: &Param) -> TokenStream {
     with_value(param, |value| {
         if param.object {
             quote!(url.path_object(#wire, #value, #style, #explode);)
+        } else if param.list {
+            // Items are encoded one by one, then joined (a delimiter inside one stays encoded).
+            quote!(url.path_styled(#wire, #value, #style, #explode);)
         } else if !styled {
             quote!(url.path(#value);)
-        } else if param.list {
-            quote!(url.path_styled(#wire, #value, #style, #explode);)
         } else {
             quote!(url.path_styled(#wire, ::std::slice::from_ref(#value), #style, #explode);)
         }

@@ -231,13 +231,16 @@ pub fn empty(code: u16) -> Response {
     status(code).into_response()
 }
 
-/// The status of a response the service chose within a range (`2XX`: `class` 2): a status
-/// outside it is a bug of the service, answered with 500.
-pub fn in_class(code: u16, class: u16) -> u16 {
+/// The status of a response the service chose within a range (`2XX`: `class` 2); a status
+/// outside it is a bug of the service, answered with a 500 problem instead.
+pub fn in_class(code: u16, class: u16) -> Result<u16, Response> {
     if code / 100 == class && StatusCode::from_u16(code).is_ok() {
-        code
+        Ok(code)
     } else {
-        500
+        Err(HttpError::internal(format!(
+            "the service answered {code} for a response declared as {class}XX"
+        ))
+        .into_response())
     }
 }
 

@@ -86,6 +86,11 @@ pub mod openapi31;
 #[path = "../../snapshots/openapi31_envelopes.rs"]
 pub mod openapi31_envelopes;
 
+/// Generated from `tests/fixtures/openapi31_operations.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/openapi31_operations.rs"]
+pub mod openapi31_operations;
+
 /// Generated from `tests/fixtures/openapi32.yaml`.
 #[rustfmt::skip]
 #[path = "../../snapshots/openapi32.rs"]

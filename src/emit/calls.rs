@@ -40,7 +40,7 @@ pub(crate) fn wire_items(
         let response = outer.named(call.responses)?;
         if server {
             items.push(from_request_impl(rt, &outer, &request, params)?);
-            items.push(into_response_impl(rt, &outer, &response, responses)?);
+            items.push(into_response_impl(rt, &response, responses));
         }
         if client {
             items.push(to_request_impl(rt, &request, params, &op.route));
@@ -83,7 +83,7 @@ fn sent_media(media: &str) -> proc_macro2::Literal {
 }
 
 /// The status a case's variant is written with, as an expression.
-fn status_expr(rt: &Runtime, case: &ResponseCase) -> TokenStream {
+fn status_expr(case: &ResponseCase) -> TokenStream {
     match (case.status, &case.status_field) {
         (StatusMatch::Code(code), _) => {
             let code = proc_macro2::Literal::u16_unsuffixed(code);
@@ -96,16 +96,11 @@ fn status_expr(rt: &Runtime, case: &ResponseCase) -> TokenStream {
 }
 
 /// `impl IntoResponse for <Response>`: each variant with its status, body and headers.
-fn into_response_impl(
-    rt: &Runtime,
-    outer: &TypeExpr<'_>,
-    ty: &TokenStream,
-    def: &ResponsesDef,
-) -> Result<TokenStream, Diagnostic> {
+fn into_response_impl(rt: &Runtime, ty: &TokenStream, def: &ResponsesDef) -> TokenStream {
     let mut arms = Vec::new();
     for case in &def.cases {
         let variant = &case.name;
-        let status = status_expr(rt, case);
+        let status = status_expr(case);
         let body_field = case
             .body
             .as_ref()
@@ -128,7 +123,6 @@ fn into_response_impl(
             }
             None => quote!(#rt::api::server::empty(#status)),
         };
-        let _ = outer;
         if case.is_tuple() {
             let pattern = match &case.body {
                 Some(_) => quote!(Self::#variant(#body_field)),
@@ -185,13 +179,13 @@ fn into_response_impl(
         };
         arms.push(quote!(Self::#variant { #(#bound),* } => #respond,));
     }
-    Ok(quote! {
+    quote! {
         impl #rt::codegen::axum::response::IntoResponse for #ty {
             fn into_response(self) -> #rt::codegen::axum::response::Response {
                 match self { #(#arms)* }
             }
         }
-    })
+    }
 }
 
 /// `impl FromResponse for <Response>`: the variant of the status (a code before a class

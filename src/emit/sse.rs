@@ -157,7 +157,10 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
             Some((_, methods)) => methods.push(routing),
             None => routes.push((path.to_owned(), vec![routing])),
         };
-    let secured = api.calls().any(|(op, _)| !op.security.schemes.is_empty());
+    let secured = api
+        .operations
+        .iter()
+        .any(|op| !op.security.schemes.is_empty());
     if secured {
         let (auth, authenticate) = (&api.items.auth, &api.items.authenticate);
         methods.push(quote! {
@@ -212,11 +215,20 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
                 sentinel.escape_debug()
             )));
         }
+        let op_secured = !op.security.schemes.is_empty();
+        if op_secured {
+            method_docs.push_paragraph(Docs::from_text(
+                "Its caller is authenticated first: `auth` is what `authenticate` returned.",
+            ));
+        }
         let method_docs = docs(&method_docs);
+        let auth_ty = &api.items.auth;
+        let auth_param = op_secured.then(|| quote!(auth: Self::#auth_ty,));
         methods.push(quote! {
             #method_docs
             fn #name(
                 &self,
+                #auth_param
                 request: #request,
             ) -> impl ::std::future::Future<
                 Output = ::std::result::Result<
@@ -227,16 +239,22 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
         });
         if let Some(JsonAlternative { ty, method }) = &stream.json_alternative {
             let ty = outer.ty(ty)?;
+            let unused = if op_secured {
+                quote!(let _ = (auth, request);)
+            } else {
+                quote!(let _ = request;)
+            };
             methods.push(quote! {
                 /// The same endpoint answered with one JSON document, for requests that do not accept
                 /// `text/event-stream`. Unless implemented, it answers 406 Not Acceptable.
                 fn #method(
                     &self,
+                    #auth_param
                     request: #request,
                 ) -> impl ::std::future::Future<
                     Output = ::std::result::Result<#ty, #rt::http::HttpError>,
                 > + ::std::marker::Send {
-                    let _ = request;
+                    #unused
                     ::std::future::ready(::std::result::Result::Err(#rt::http::HttpError::not_acceptable()))
                 }
             });
@@ -252,7 +270,37 @@ pub(crate) fn server_module(api: &Api, rt: &Runtime) -> Result<Module, Diagnosti
             }
             None => quote!(::std::option::Option::None),
         };
+        let security = {
+            let schemes = super::calls::schemes(rt, &op.security.schemes);
+            let optional = op.security.optional;
+            quote!(#rt::api::server::Security { schemes: #schemes, optional: #optional })
+        };
+        let authenticate = &api.items.authenticate;
+        let wire = lit(&op.name.wire);
         let respond = match &stream.json_alternative {
+            Some(JsonAlternative { method, .. }) if op_secured => quote! {
+                #rt::sse::operation::respond_or_json_secured(
+                    request,
+                    &state.config,
+                    #sentinel,
+                    #security,
+                    |credential| state.service.#authenticate(credential, #wire),
+                    |auth, request| state.service.#name(auth, request),
+                    |auth, request| state.service.#method(auth, request),
+                )
+                .await
+            },
+            None if op_secured => quote! {
+                #rt::sse::operation::respond_secured(
+                    request,
+                    &state.config,
+                    #sentinel,
+                    #security,
+                    |credential| state.service.#authenticate(credential, #wire),
+                    |auth, request| state.service.#name(auth, request),
+                )
+                .await
+            },
             Some(JsonAlternative { method, .. }) => quote! {
                 #rt::sse::operation::respond_or_json(
                     request,
@@ -461,6 +509,7 @@ fn client_methods(
     let request = outer.named(op.request)?;
     let event = outer.named(stream.event_enum)?;
     let method = method_value(rt, op.method);
+    let schemes = super::calls::schemes(rt, &op.security.schemes);
     let name = &op.name.rust;
     let sentinel = match &stream.sentinel {
         Some(text) => {
@@ -483,7 +532,7 @@ fn client_methods(
                     &self,
                     request: &#request,
                 ) -> ::std::result::Result<#ty, #rt::sse::client::ClientError> {
-                    self.inner.fetch_json(#method, request).await
+                    self.inner.fetch_json(#method, request, #schemes).await
                 }
             }
         }
@@ -495,7 +544,7 @@ fn client_methods(
             &self,
             request: &#request,
         ) -> #rt::sse::client::EventStream<#event> {
-            self.inner.subscribe(#method, request, #sentinel)
+            self.inner.subscribe(#method, request, #sentinel, #schemes)
         }
 
         #json

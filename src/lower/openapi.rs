@@ -251,25 +251,13 @@ fn event_stream(
         },
         format!("{base}Request"),
     );
-    if !ctx.security.schemes.is_empty() {
-        diags.push(
-            Diagnostic::warning(
-                Kind::Unsupported,
-                format!(
-                    "security is not checked for event streams yet, so `{}` is served without it (read the credential from the request in the method)",
-                    ctx.name.wire
-                ),
-            )
-            .at(at.clone()),
-        );
-    }
     Some(Operation {
         name: ctx.name.clone(),
         docs: ctx.docs.clone(),
         method: ctx.method,
         route,
         request,
-        security: OperationSecurity::default(),
+        security: ctx.security.clone(),
         handler: names.server.claim_joined(&["handle", &base], Case::Snake),
         kind: OperationKind::Stream(EventStream {
             events,

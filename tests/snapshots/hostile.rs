@@ -1476,6 +1476,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -1491,6 +1492,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -1506,6 +1508,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -1521,6 +1524,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -1534,6 +1538,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
     }

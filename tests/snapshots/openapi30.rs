@@ -645,6 +645,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -662,6 +663,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::POST,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
     }

@@ -717,6 +717,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -734,6 +735,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -753,6 +755,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::POST,
                     request,
                     ::std::option::Option::Some("[DONE]"),
+                    &[],
                 )
         }
 
@@ -765,7 +768,7 @@ pub mod client {
             ::wiregen_runtime::sse::client::ClientError,
         > {
             self.inner
-                .fetch_json(::wiregen_runtime::codegen::http::Method::POST, request)
+                .fetch_json(::wiregen_runtime::codegen::http::Method::POST, request, &[])
                 .await
         }
 
@@ -783,6 +786,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
     }

@@ -612,6 +612,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -627,6 +628,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -642,6 +644,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -655,6 +658,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::POST,
                     request,
                     ::std::option::Option::Some("[DONE]"),
+                    &[],
                 )
         }
     }

@@ -332,6 +332,20 @@ pub mod types {
     #[derive(Clone, Debug, PartialEq, Default)]
     pub struct OptionalAuthRequest {}
 
+    /// The events of `GET /secured/events`, told apart by the SSE `event:` field.
+    ///
+    /// A stream only an authenticated caller may follow.
+    #[derive(Clone, Debug, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+    #[serde(tag = "event", content = "data")]
+    pub enum SecuredEventsEvent {
+        #[serde(rename = "message")]
+        Message(Echo),
+    }
+
+    /// Everything `GET /secured/events` takes.
+    #[derive(Clone, Debug, PartialEq, Default)]
+    pub struct SecuredEventsRequest {}
+
     /// What `GET /slow` answers: one variant per declared response.
     #[derive(Clone, Debug, PartialEq)]
     pub enum SlowResponse {
@@ -352,6 +366,52 @@ pub mod types {
 /// How the types travel: the runtime's traits for events, messages, requests and
 /// parameters.
 mod wire {
+    impl ::wiregen_runtime::sse::EventSet for super::types::SecuredEventsEvent {
+        fn event_name(&self) -> &'static str {
+            match self {
+                Self::Message(_) => "message",
+            }
+        }
+
+        fn write_data(
+            &self,
+            out: &mut ::std::vec::Vec<u8>,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::sse::EncodeError> {
+            match self {
+                Self::Message(data) => ::wiregen_runtime::sse::write_json(out, data),
+            }
+        }
+
+        fn decode(
+            event: &str,
+            data: &str,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::DecodeError> {
+            let _ = event;
+            ::wiregen_runtime::sse::read_json(data).map(Self::Message)
+        }
+    }
+
+    impl ::wiregen_runtime::request::FromRequest for super::types::SecuredEventsRequest {
+        fn from_request(
+            _request: &::wiregen_runtime::request::RequestParts,
+        ) -> ::std::result::Result<Self, ::wiregen_runtime::http::HttpError> {
+            ::std::result::Result::Ok(Self {})
+        }
+    }
+
+    impl ::wiregen_runtime::params::ToRequest for super::types::SecuredEventsRequest {
+        fn write_url(&self, url: &mut ::wiregen_runtime::params::UrlBuilder) {
+            url.literal("/secured/events");
+        }
+
+        fn write_headers(
+            &self,
+            _headers: &mut ::wiregen_runtime::codegen::http::HeaderMap,
+        ) -> ::std::result::Result<(), ::wiregen_runtime::params::ParamError> {
+            ::std::result::Result::Ok(())
+        }
+    }
+
     impl ::wiregen_runtime::request::FromRequest for super::types::StylesRequest {
         fn from_request(
             request: &::wiregen_runtime::request::RequestParts,
@@ -1751,6 +1811,24 @@ pub mod server {
             )
         }
 
+        /// A stream only an authenticated caller may follow.
+        ///
+        /// Serves `GET /secured/events` as a stream of events.
+        ///
+        /// Its caller is authenticated first: `auth` is what `authenticate` returned.
+        fn secured_events(
+            &self,
+            auth: Self::Auth,
+            request: super::types::SecuredEventsRequest,
+        ) -> impl ::std::future::Future<
+            Output = ::std::result::Result<
+                ::wiregen_runtime::sse::server::EventStream<
+                    super::types::SecuredEventsEvent,
+                >,
+                ::wiregen_runtime::http::HttpError,
+            >,
+        > + ::std::marker::Send;
+
         /// Answers `GET /slow`. Unless implemented, it answers 501 Not Implemented.
         fn slow(
             &self,
@@ -1857,6 +1935,12 @@ pub mod server {
                 "/secured/optional",
                 ::wiregen_runtime::codegen::axum::routing::get(
                     ::wiregen_runtime::api::server::handle::<S, OptionalAuthOperation>,
+                ),
+            )
+            .route(
+                "/secured/events",
+                ::wiregen_runtime::codegen::axum::routing::get(
+                    handle_secured_events::<S>,
                 ),
             )
             .route(
@@ -2290,6 +2374,28 @@ pub mod server {
         }
     }
 
+    async fn handle_secured_events<S: Operations>(
+        ::wiregen_runtime::codegen::axum::extract::State(
+            state,
+        ): ::wiregen_runtime::codegen::axum::extract::State<
+            ::std::sync::Arc<::wiregen_runtime::sse::operation::Service<S>>,
+        >,
+        request: ::wiregen_runtime::codegen::axum::extract::Request,
+    ) -> ::wiregen_runtime::codegen::axum::response::Response {
+        ::wiregen_runtime::sse::operation::respond_secured(
+                request,
+                &state.config,
+                ::std::option::Option::None,
+                ::wiregen_runtime::api::server::Security {
+                    schemes: &[::wiregen_runtime::auth::Scheme::Bearer],
+                    optional: false,
+                },
+                |credential| state.service.authenticate(credential, "securedEvents"),
+                |auth, request| state.service.secured_events(auth, request),
+            )
+            .await
+    }
+
     /// `GET /slow` as the runtime serves it.
     struct SlowOperation;
 
@@ -2531,6 +2637,24 @@ pub mod client {
                     &[::wiregen_runtime::auth::Scheme::Bearer],
                 )
                 .await
+        }
+
+        /// A stream only an authenticated caller may follow.
+        ///
+        /// Subscribes to `GET /secured/events`: a stream of typed events that reconnects and resumes by itself.
+        pub fn secured_events(
+            &self,
+            request: &super::types::SecuredEventsRequest,
+        ) -> ::wiregen_runtime::sse::client::EventStream<
+            super::types::SecuredEventsEvent,
+        > {
+            self.inner
+                .subscribe(
+                    ::wiregen_runtime::codegen::http::Method::GET,
+                    request,
+                    ::std::option::Option::None,
+                    &[::wiregen_runtime::auth::Scheme::Bearer],
+                )
         }
 
         /// Calls `GET /slow`: the response of a declared status, or an error (an undeclared status is [`ClientError::Status`](::wiregen_runtime::sse::client::ClientError::Status)).

@@ -551,6 +551,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -568,6 +569,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
 
@@ -585,6 +587,7 @@ pub mod client {
                     ::wiregen_runtime::codegen::http::Method::GET,
                     request,
                     ::std::option::Option::None,
+                    &[],
                 )
         }
     }

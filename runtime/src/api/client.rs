@@ -272,17 +272,9 @@ impl ApiClient {
         T::from_response(received)
     }
 
-    /// The HTTP request opening the stream of `request`.
+    /// The HTTP request opening the stream of `request`, with the client's credential placed
+    /// as `schemes` want it.
     pub fn stream_request<R: ToRequest>(
-        &self,
-        method: Method,
-        request: &R,
-        sentinel: Option<&'static str>,
-    ) -> Result<StreamRequest, ClientError> {
-        self.stream_request_secured(method, request, sentinel, &[])
-    }
-
-    fn stream_request_secured<R: ToRequest>(
         &self,
         method: Method,
         request: &R,
@@ -301,14 +293,16 @@ impl ApiClient {
         Ok(built)
     }
 
-    /// Subscribe to the stream of `request`: it reconnects and resumes by itself.
+    /// Subscribe to the stream of `request` (with the credential, as `schemes` want it): it
+    /// reconnects and resumes by itself.
     pub fn subscribe<R: ToRequest, E: EventSet + Send + 'static>(
         &self,
         method: Method,
         request: &R,
         sentinel: Option<&'static str>,
+        schemes: &[Scheme<'_>],
     ) -> EventStream<E> {
-        match self.stream_request(method, request, sentinel) {
+        match self.stream_request(method, request, sentinel, schemes) {
             Ok(built) => subscribe(self.http.clone(), built, self.config.clone()),
             Err(error) => EventStream::failed(error),
         }
@@ -319,8 +313,9 @@ impl ApiClient {
         &self,
         method: Method,
         request: &R,
+        schemes: &[Scheme<'_>],
     ) -> Result<T, ClientError> {
-        let built = self.stream_request(method, request, None)?;
+        let built = self.stream_request(method, request, None, schemes)?;
         fetch_json(&self.http, built, &self.config).await
     }
 }

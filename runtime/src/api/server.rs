@@ -103,9 +103,26 @@ where
     S: Send + Sync + 'static,
     O: Operation<S>,
 {
-    let security = O::SECURITY;
+    authorize(parts, O::SECURITY, |credential| {
+        O::authenticate(service, credential)
+    })
+    .await
+}
+
+/// Find the credential of `security`'s schemes on a request and have `authenticate` check it:
+/// a request without one gets 401 (with a `WWW-Authenticate` challenge) unless the security is
+/// optional; an operation without schemes is checked with `None`.
+pub async fn authorize<A, F, Fut>(
+    parts: &RequestParts,
+    security: Security<'_>,
+    authenticate: F,
+) -> Result<A, HttpError>
+where
+    F: FnOnce(Option<Credential>) -> Fut,
+    Fut: Future<Output = Result<A, HttpError>>,
+{
     if security.schemes.is_empty() {
-        return O::authenticate(service, None).await;
+        return authenticate(None).await;
     }
     let credential = crate::auth::credential(parts.uri(), parts.headers(), security.schemes);
     if credential.is_none() && !security.optional {
@@ -115,7 +132,7 @@ where
         }
         return Err(error);
     }
-    O::authenticate(service, credential).await
+    authenticate(credential).await
 }
 
 /// Which of the media types an operation accepts the request body has: `None` for an empty

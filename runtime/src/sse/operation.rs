@@ -21,6 +21,8 @@ mod server_side {
 
     use axum::response::{IntoResponse, Response};
 
+    use crate::api::server::{Security, authorize};
+    use crate::auth::Credential;
     use crate::http::{HttpError, json_response};
     use crate::request::{FromRequest, RequestParts};
     use crate::sse::EventSet;
@@ -73,6 +75,83 @@ mod server_side {
         match read::<R>(request, config).await {
             Ok((_, request)) => stream_response(stream(request).await, config, sentinel),
             Err(error) => error.into_response(),
+        }
+    }
+
+    /// As [`respond`], for a secured operation: the credential of `security`'s schemes is
+    /// checked by `authenticate` first (see [`authorize`](crate::api::server::authorize)), and
+    /// what it returns is handed to `stream` with the request.
+    pub async fn respond_secured<R, E, A, AF, AFut, F, Fut>(
+        request: axum::extract::Request,
+        config: &ServerConfig,
+        sentinel: Option<&'static str>,
+        security: Security<'static>,
+        authenticate: AF,
+        stream: F,
+    ) -> Response
+    where
+        R: FromRequest,
+        E: EventSet + Send + 'static,
+        AF: FnOnce(Option<Credential>) -> AFut,
+        AFut: Future<Output = Result<A, HttpError>>,
+        F: FnOnce(A, R) -> Fut,
+        Fut: Future<Output = Result<EventStream<E>, HttpError>>,
+    {
+        let parts = match RequestParts::read(request, &config.request_limits).await {
+            Ok(parts) => parts,
+            Err(error) => return error.into_response(),
+        };
+        let auth = match authorize(&parts, security, authenticate).await {
+            Ok(auth) => auth,
+            Err(error) => return error.into_response(),
+        };
+        match R::from_request(&parts) {
+            Ok(request) => stream_response(stream(auth, request).await, config, sentinel),
+            Err(error) => error.into_response(),
+        }
+    }
+
+    /// As [`respond_or_json`], for a secured operation (see [`respond_secured`]).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn respond_or_json_secured<R, E, J, A, AF, AFut, F, Fut, G, GFut>(
+        request: axum::extract::Request,
+        config: &ServerConfig,
+        sentinel: Option<&'static str>,
+        security: Security<'static>,
+        authenticate: AF,
+        stream: F,
+        json: G,
+    ) -> Response
+    where
+        R: FromRequest,
+        E: EventSet + Send + 'static,
+        J: serde::Serialize,
+        AF: FnOnce(Option<Credential>) -> AFut,
+        AFut: Future<Output = Result<A, HttpError>>,
+        F: FnOnce(A, R) -> Fut,
+        Fut: Future<Output = Result<EventStream<E>, HttpError>>,
+        G: FnOnce(A, R) -> GFut,
+        GFut: Future<Output = Result<J, HttpError>>,
+    {
+        let parts = match RequestParts::read(request, &config.request_limits).await {
+            Ok(parts) => parts,
+            Err(error) => return error.into_response(),
+        };
+        let auth = match authorize(&parts, security, authenticate).await {
+            Ok(auth) => auth,
+            Err(error) => return error.into_response(),
+        };
+        let request = match R::from_request(&parts) {
+            Ok(request) => request,
+            Err(error) => return error.into_response(),
+        };
+        if accepts_event_stream(parts.headers()) {
+            stream_response(stream(auth, request).await, config, sentinel)
+        } else {
+            match json(auth, request).await {
+                Ok(value) => json_response(&value),
+                Err(error) => error.into_response(),
+            }
         }
     }
 

@@ -7,11 +7,14 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wiregen_runtime::api::body::File;
 use wiregen_runtime::auth::Credential;
 use wiregen_runtime::http::HttpError;
-use wiregen_runtime::sse::client::ClientError;
+use wiregen_runtime::sse::SseEvent;
+use wiregen_runtime::sse::client::{ClientError, Received};
+use wiregen_runtime::sse::server::EventStream;
 use wiregen_snapshots::openapi31_operations::client::{Client, ClientConfig};
 use wiregen_snapshots::openapi31_operations::server::{self, Operations};
 use wiregen_snapshots::openapi31_operations::types::*;
@@ -148,6 +151,15 @@ impl Operations for Echoing {
         _request: OptionalAuthRequest,
     ) -> Result<OptionalAuthResponse, HttpError> {
         Ok(OptionalAuthResponse::Ok(caller(auth)))
+    }
+
+    async fn secured_events(
+        &self,
+        auth: String,
+        _request: SecuredEventsRequest,
+    ) -> Result<EventStream<SecuredEventsEvent>, HttpError> {
+        let event = SseEvent::new(SecuredEventsEvent::Message(caller(auth)));
+        Ok(EventStream::new(futures_util::stream::iter([event])))
     }
 
     async fn slow(&self, request: SlowRequest) -> Result<SlowResponse, HttpError> {
@@ -397,6 +409,33 @@ async fn each_kind_of_security_reaches_authenticate() {
     }
     let key = Client::new(base).with_credential(Credential::ApiKey("k 1&2".into()));
     assert_eq!(seen(key.keys(&KeysRequest {}).await), "keys: key k 1&2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secured_stream_authenticates_its_caller() {
+    let base = serve().await;
+    // Without a credential: the stream's one item is the 401, and it ends.
+    let mut refused = Client::new(base.clone()).secured_events(&SecuredEventsRequest {});
+    match tokio::time::timeout(WAIT, refused.next())
+        .await
+        .expect("in time")
+    {
+        Some(Err(ClientError::Status { status, .. })) => assert_eq!(status.as_u16(), 401),
+        other => panic!("expected a 401, got {other:?}"),
+    }
+    // With one, the client presents it and the service sees who called.
+    let client = Client::new(base).with_credential(Credential::Bearer("good".into()));
+    let mut events = client.secured_events(&SecuredEventsRequest {});
+    match tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("in time")
+    {
+        Some(Ok(Received::Event {
+            event: SecuredEventsEvent::Message(echo),
+            ..
+        })) => assert_eq!(echo.seen, "securedEvents: bearer"),
+        other => panic!("expected the caller's event, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

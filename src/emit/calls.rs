@@ -171,7 +171,9 @@ fn into_response_impl(rt: &Runtime, ty: &TokenStream, def: &ResponsesDef) -> Tok
                 quote! {
                     match #rt::api::server::in_class(#field, #class) {
                         ::std::result::Result::Ok(#field) => #respond,
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            #rt::codegen::axum::response::IntoResponse::into_response(error)
+                        }
                     }
                 }
             }

@@ -1107,7 +1107,11 @@ mod wire {
                                 &body,
                             )
                         }
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            )
+                        }
                     }
                 }
                 Self::NotFound(body) => {

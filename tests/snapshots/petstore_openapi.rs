@@ -828,7 +828,11 @@ mod wire {
                                 &body,
                             )
                         }
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            )
+                        }
                     }
                 }
             }
@@ -917,7 +921,11 @@ mod wire {
                                 &body,
                             )
                         }
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            )
+                        }
                     }
                 }
             }
@@ -997,7 +1005,11 @@ mod wire {
                                 &body,
                             )
                         }
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            )
+                        }
                     }
                 }
             }
@@ -1099,7 +1111,11 @@ mod wire {
                                 &body,
                             )
                         }
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            )
+                        }
                     }
                 }
             }
@@ -1226,7 +1242,11 @@ mod wire {
                                 &body,
                             )
                         }
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            )
+                        }
                     }
                 }
             }
@@ -1335,7 +1355,11 @@ mod wire {
                                 &body,
                             )
                         }
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            )
+                        }
                     }
                 }
             }
@@ -1405,7 +1429,11 @@ mod wire {
                                 &body,
                             )
                         }
-                        ::std::result::Result::Err(error) => error,
+                        ::std::result::Result::Err(error) => {
+                            ::wiregen_runtime::codegen::axum::response::IntoResponse::into_response(
+                                error,
+                            )
+                        }
                     }
                 }
             }

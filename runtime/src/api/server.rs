@@ -250,14 +250,13 @@ pub fn empty(code: u16) -> Response {
 
 /// The status of a response the service chose within a range (`2XX`: `class` 2); a status
 /// outside it is a bug of the service, answered with a 500 problem instead.
-pub fn in_class(code: u16, class: u16) -> Result<u16, Response> {
+pub fn in_class(code: u16, class: u16) -> Result<u16, HttpError> {
     if code / 100 == class && StatusCode::from_u16(code).is_ok() {
         Ok(code)
     } else {
         Err(HttpError::internal(format!(
             "the service answered {code} for a response declared as {class}XX"
-        ))
-        .into_response())
+        )))
     }
 }
 

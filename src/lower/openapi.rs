@@ -49,6 +49,19 @@ pub fn lower(
 ) -> Vec<Operation> {
     let sources = types.sources();
     let mut out = Vec::new();
+    if sources
+        .get(&root.child("webhooks"))
+        .and_then(Value::as_object)
+        .is_some_and(|hooks| !hooks.is_empty())
+    {
+        diags.push(
+            Diagnostic::warning(
+                Kind::Unsupported,
+                "webhooks (requests the API sends to its clients) are not generated",
+            )
+            .at(sources.locate(&root.child("webhooks"))),
+        );
+    }
     let paths_loc = root.child("paths");
     let Some(Value::Object(paths)) = sources.get(&paths_loc) else {
         return out;
@@ -84,6 +97,22 @@ pub fn lower(
                 if let Some(Value::String(text)) = op.get(k) {
                     docs.push_paragraph(Docs::from_text(text));
                 }
+            }
+            if op
+                .get("callbacks")
+                .and_then(Value::as_object)
+                .is_some_and(|callbacks| !callbacks.is_empty())
+            {
+                diags.push(
+                    Diagnostic::warning(
+                        Kind::Unsupported,
+                        format!(
+                            "the callbacks of `{}` (requests the API sends back) are not generated",
+                            name.wire
+                        ),
+                    )
+                    .at(sources.locate(&op_loc.child("callbacks"))),
+                );
             }
             let security = operation_security(types, root, &op_loc, &mut schemes, diags);
             let ctx = OperationContext {

@@ -500,11 +500,19 @@ impl PetStore for Store {
                 "parameter `limit`: {limit} is not between 1 and 100"
             )));
         }
+        // A cursor is the id of the last pet of the page before: 1 to 18 digits, as the spec's
+        // pattern says (so it always fits an i64).
         let after = match cursor.as_deref() {
             None => 0,
-            Some(text) => text.parse::<i64>().map_err(|_| {
-                HttpError::bad_request(format!("parameter `cursor`: `{text}` is not a cursor"))
-            })?,
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|_| {
+                    (1..=18).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+                })
+                .ok_or_else(|| {
+                    HttpError::bad_request(format!("parameter `cursor`: `{text}` is not a cursor"))
+                })?,
         };
         let shared = self.lock();
         let matching: Vec<Pet> = (1..=PETS.len() as i64)

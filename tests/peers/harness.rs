@@ -49,8 +49,12 @@ pub enum Need {
     Chromium,
     /// The virtualenv `tests/peers/.venv` with `tests/peers/requirements.txt`.
     Python,
+    /// Schemathesis (`tests/peers/.venv/bin/schemathesis`, from `tests/peers/requirements.txt`).
+    Schemathesis,
     /// `curl` (and `bash`).
     Curl,
+    /// `node` and Stoplight Prism (`@stoplight/prism-cli` of `tests/peers/package.json`).
+    Prism,
 }
 
 /// Panics, naming everything missing and how to install it, unless every `needs` is there.
@@ -92,9 +96,34 @@ pub fn require(needs: &[Need]) {
                     );
                 }
             }
+            Need::Schemathesis => {
+                if !runs(venv_schemathesis(), &["--version"]) {
+                    missing.push(
+                        "tests/peers/.venv/bin/schemathesis (tests/peers/requirements.txt) does \
+                         not run"
+                            .to_owned(),
+                    );
+                }
+            }
             Need::Curl => {
                 if !runs("curl", &["--version"]) {
                     missing.push("curl is not installed".to_owned());
+                }
+            }
+            Need::Prism => {
+                if !runs("node", &["--version"]) {
+                    missing.push("node (Node 20 or newer) is not on PATH".to_owned());
+                }
+                let manifest = peers_dir()
+                    .join("node_modules")
+                    .join("@stoplight")
+                    .join("prism-cli")
+                    .join("package.json");
+                if !manifest.is_file() {
+                    missing.push(
+                        "the npm package @stoplight/prism-cli is not in tests/peers/node_modules"
+                            .to_owned(),
+                    );
                 }
             }
         }
@@ -126,6 +155,11 @@ fn runs(program: impl AsRef<OsStr>, args: &[&str]) -> bool {
 /// `tests/peers/.venv/bin/python`.
 pub fn venv_python() -> PathBuf {
     peers_dir().join(".venv").join("bin").join("python")
+}
+
+/// `tests/peers/.venv/bin/schemathesis`.
+pub fn venv_schemathesis() -> PathBuf {
+    peers_dir().join(".venv").join("bin").join("schemathesis")
 }
 
 /// `node tests/peers/<script>`.
@@ -263,7 +297,13 @@ pub struct Server {
 
 impl Server {
     /// Starts `command PORTFILE` (the servers' CLI) and waits, up to [`TIMEOUT`], for the port.
-    pub fn start(mut command: Command) -> Server {
+    pub fn start(command: Command) -> Server {
+        Self::start_within(command, TIMEOUT)
+    }
+
+    /// [`Server::start`], waiting up to `timeout` for the port (a server that reads a large
+    /// document first, such as Prism).
+    pub fn start_within(mut command: Command, timeout: Duration) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let port_file = dir.path().join("port");
         let log = dir.path().join("stderr.log");
@@ -285,7 +325,7 @@ impl Server {
             _dir: dir,
             port: 0,
         };
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + timeout;
         loop {
             if let Ok(text) = std::fs::read_to_string(&port_file)
                 && let Ok(port) = text.trim().parse()
@@ -304,7 +344,7 @@ impl Server {
                 panic!(
                     "{} wrote no port within {} s:\n{}",
                     server.what,
-                    TIMEOUT.as_secs(),
+                    timeout.as_secs(),
                     server.log_text()
                 );
             }

@@ -358,6 +358,20 @@ async fn orders_are_placed_once_per_pet_and_found_again() {
         "POST /v1/orders HTTP/1.0\r\nAuthorization: Bearer u-1\r\nContent-Type: text/csv\r\nContent-Length: 1\r\n\r\nx",
     );
     assert_eq!(status, 415);
+    // `99.0` is an integer to JSON Schema: the order reaches the service (no pet 99), while
+    // `99.5` is not one.
+    let order = |pet: &str| {
+        let body = format!("{{\"petId\": {pet}, \"userId\": \"u-1001\"}}");
+        format!(
+            "POST /v1/orders HTTP/1.0\r\nAuthorization: Bearer u-1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (status, body) = raw(&server.base, &order("99.0"));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = raw(&server.base, &order("99.5"));
+    assert_eq!(status, 400);
+    assert!(body.contains("99.5"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

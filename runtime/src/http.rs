@@ -151,7 +151,7 @@ pub async fn optional_json_body<T: serde::de::DeserializeOwned>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes)
+    crate::json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| HttpError::bad_request(format!("the request body is not valid: {e}")))
 }

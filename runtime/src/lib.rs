@@ -20,6 +20,8 @@ pub mod codegen;
 pub mod double_option;
 #[cfg(any(feature = "sse-server", feature = "ws-server"))]
 pub mod http;
+#[cfg(any(feature = "sse", feature = "ws", feature = "forms"))]
+pub mod json;
 #[cfg(any(
     feature = "sse-server",
     feature = "sse-client",

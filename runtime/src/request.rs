@@ -360,7 +360,7 @@ impl RequestParts {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        serde_json::from_slice(&self.body)
+        crate::json::from_slice(&self.body)
             .map(Some)
             .map_err(|e| HttpError::bad_request(format!("the request body is not valid: {e}")))
     }

@@ -330,7 +330,7 @@ impl FormReader {
             return Ok(None);
         };
         let text = Self::text_of(name, value)?;
-        serde_json::from_str(&text)
+        crate::json::from_str(&text)
             .map(Some)
             .map_err(|error| ParamError {
                 name: Some(name.to_owned()),
@@ -346,7 +346,7 @@ impl FormReader {
         self.values(name)
             .map(|value| {
                 let text = Self::text_of(name, value)?;
-                serde_json::from_str(&text).map_err(|error| ParamError {
+                crate::json::from_str(&text).map_err(|error| ParamError {
                     name: Some(name.to_owned()),
                     message: format!("is not valid JSON for its schema: {error}"),
                 })

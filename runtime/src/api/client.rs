@@ -116,7 +116,7 @@ impl Received {
 
     /// The body as JSON of type `T`.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ClientError> {
-        serde_json::from_slice(&self.body)
+        crate::json::from_slice(&self.body)
             .map_err(|error| self.invalid(format!("the body is not the declared JSON: {error}")))
     }
 

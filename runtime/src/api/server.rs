@@ -172,7 +172,7 @@ pub fn body_required() -> HttpError {
 
 /// The body as JSON of type `T`.
 pub fn read_json<T: serde::de::DeserializeOwned>(parts: &RequestParts) -> Result<T, HttpError> {
-    serde_json::from_slice(parts.body())
+    crate::json::from_slice(parts.body())
         .map_err(|e| HttpError::bad_request(format!("the request body is not valid: {e}")))
 }
 

@@ -432,7 +432,7 @@ pub async fn fetch_json<T: serde::de::DeserializeOwned>(
         let body = String::from_utf8_lossy(&body).into_owned();
         return Err(ClientError::Status { status, body });
     }
-    serde_json::from_slice(&body).map_err(ClientError::Json)
+    crate::json::from_slice(&body).map_err(ClientError::Json)
 }
 
 /// Opens a typed event stream. Nothing happens until the stream is polled.

@@ -90,7 +90,7 @@ pub fn write_json<T: serde::Serialize + ?Sized>(
 
 /// Read JSON data: what generated [`EventSet::decode`] calls for JSON data.
 pub fn read_json<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, DecodeError> {
-    serde_json::from_str(data).map_err(DecodeError::Json)
+    crate::json::from_str(data).map_err(DecodeError::Json)
 }
 
 /// One typed event with its framing: the ID to send with it and an optional new reconnection

@@ -415,7 +415,7 @@ fn decode_tagged<T: serde::de::DeserializeOwned>(
     tag: &'static str,
     known: &[&str],
 ) -> Result<T, Rejected> {
-    let error = match serde_json::from_str::<T>(text) {
+    let error = match crate::json::from_str::<T>(text) {
         Ok(value) => return Ok(value),
         Err(error) => error,
     };
@@ -522,7 +522,7 @@ impl<T> Attempts<T> {
 /// Decode a JSON message set that is not internally tagged (one message, a one-key wrapper per
 /// message, or untagged): what generated [`MessageSet::decode_text`] calls for those sets.
 pub fn decode_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
-    serde_json::from_str::<T>(text).map_err(|error| match error.classify() {
+    crate::json::from_str::<T>(text).map_err(|error| match error.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             DecodeError::Json(error)
         }

@@ -271,8 +271,28 @@ fn from_response_impl(rt: &Runtime, ty: &TokenStream, def: &ResponsesDef) -> Tok
         ([only], [value]) if only.status == StatusMatch::Default => value.clone(),
         _ => quote!(match response.status() { #(#arms)* }),
     };
+    // The media types decoded, for `Accept`: a server offering several answers in one the
+    // client reads.
+    let mut media: Vec<&str> = Vec::new();
+    for case in &def.cases {
+        if let Some(body) = &case.body
+            && !media.contains(&body.media_type.as_str())
+            && body
+                .media_type
+                .chars()
+                .all(|c| c.is_ascii_graphic() || c == ' ')
+        {
+            media.push(&body.media_type);
+        }
+    }
+    let accept = (!media.is_empty()).then(|| {
+        let accept = lit(&media.join(", "));
+        quote!(const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(#accept);)
+    });
     quote! {
         impl #rt::api::client::FromResponse for #ty {
+            #accept
+
             fn from_response(
                 response: #rt::api::client::Received,
             ) -> ::std::result::Result<Self, #rt::sse::client::ClientError> {

@@ -624,6 +624,10 @@ mod wire {
     impl ::wiregen_runtime::api::client::WriteBody for super::types::StylesRequest {}
 
     impl ::wiregen_runtime::api::client::FromResponse for super::types::StylesResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -713,6 +717,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::PostJsonResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -815,6 +823,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::PostEitherResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -890,6 +902,10 @@ mod wire {
     }
 
     impl ::wiregen_runtime::api::client::FromResponse for super::types::UploadResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -965,6 +981,10 @@ mod wire {
     }
 
     impl ::wiregen_runtime::api::client::FromResponse for super::types::PutTextResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "text/plain",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1048,6 +1068,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::PutBytesResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/octet-stream",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1150,6 +1174,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::StatusesResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json, application/problem+json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1218,6 +1246,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::BearerOnlyResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1266,6 +1298,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::BasicOnlyResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1313,6 +1349,10 @@ mod wire {
     impl ::wiregen_runtime::api::client::WriteBody for super::types::KeysRequest {}
 
     impl ::wiregen_runtime::api::client::FromResponse for super::types::KeysResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1362,6 +1402,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::OptionalAuthResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {

@@ -865,6 +865,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::ListPetsResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json, application/problem+json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -949,6 +953,10 @@ mod wire {
     impl ::wiregen_runtime::api::client::WriteBody for super::types::GetPetRequest {}
 
     impl ::wiregen_runtime::api::client::FromResponse for super::types::GetPetResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json, application/problem+json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1035,6 +1043,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::GetPetPhotoResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/octet-stream, application/problem+json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1156,6 +1168,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::UploadPetPhotoResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json, application/problem+json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1297,6 +1313,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::PlaceOrderResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json, application/problem+json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1384,6 +1404,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::GetOrderResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json, application/problem+json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {
@@ -1459,6 +1483,10 @@ mod wire {
 
     impl ::wiregen_runtime::api::client::FromResponse
     for super::types::ListAuctionsResponse {
+        const ACCEPT: ::std::option::Option<&'static str> = ::std::option::Option::Some(
+            "application/json, application/problem+json",
+        );
+
         fn from_response(
             response: ::wiregen_runtime::api::client::Received,
         ) -> ::std::result::Result<Self, ::wiregen_runtime::sse::client::ClientError> {

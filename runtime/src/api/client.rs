@@ -173,6 +173,11 @@ impl Received {
 
 /// An operation's response enum, decoded from a response: implemented by generated code.
 pub trait FromResponse: Sized {
+    /// The media types of the bodies it decodes, as an `Accept` header value (`None`: it reads
+    /// no body, and the request says nothing). A server that can answer in several media types
+    /// then picks one the client reads.
+    const ACCEPT: Option<&'static str> = None;
+
     /// The response of a declared status, or [`Received::undeclared`].
     fn from_response(response: Received) -> Result<Self, ClientError>;
 }
@@ -242,7 +247,15 @@ impl ApiClient {
         R: ToRequest + WriteBody,
         T: FromResponse,
     {
-        let (url, headers) = self.url_and_headers(request, schemes)?;
+        let (url, mut headers) = self.url_and_headers(request, schemes)?;
+        if let Some(accept) = T::ACCEPT
+            && !headers.contains_key(http::header::ACCEPT)
+        {
+            let value = http::HeaderValue::from_str(accept).map_err(|_| {
+                ClientError::Request(format!("`{accept}` is not an Accept header value"))
+            })?;
+            headers.insert(http::header::ACCEPT, value);
+        }
         let mut built = self.http.request(method, url).headers(headers);
         match request.write_body()? {
             None => {}

@@ -369,6 +369,14 @@ impl<'a> SchemaLowerer<'a> {
             Shape::StringConst => TypeKind::Enum(string_enum(obj)),
             Shape::Object => self.object(loc, obj, type_name, strip, diags),
             Shape::ScalarUnion => TypeKind::Union(scalar_union(obj)),
+            // A union variant's `allOf: [$ref]`: the member without the tag, as the variant
+            // needs it (serde hands the variant its object with the tag taken out).
+            Shape::Single if strip.is_some() => match single_member(obj, loc) {
+                Some(member) => {
+                    TypeKind::Alias(self.lower_stripped(&member, type_name, strip, diags).ty)
+                }
+                None => TypeKind::Alias(TypeRef::Json),
+            },
             _ => TypeKind::Alias(self.anonymous(loc, obj, analysis, type_name, diags).ty),
         }
     }
@@ -557,6 +565,33 @@ impl<'a> SchemaLowerer<'a> {
                 presence,
             });
         }
+        // A required property the schema does not describe (`required: [run_id]` with no
+        // `run_id` under `properties`) must still be sent: a field of the additional
+        // properties' type, or any JSON.
+        for wire in &parts.required {
+            if Some(wire.as_str()) == strip || parts.properties.iter().any(|(k, _)| k == wire) {
+                continue;
+            }
+            let (name, _) = field_names.claim_name(wire, Case::Snake);
+            let lowered = match &parts.additional {
+                Some(loc) => {
+                    let hint = format!("{type_name}_{}", name.rust.unraw());
+                    self.lower(loc, &hint, diags)
+                }
+                None => Lowered::new(TypeRef::Json),
+            };
+            let presence = if lowered.nullable {
+                Presence::RequiredNullable
+            } else {
+                Presence::Required
+            };
+            fields.push(Field {
+                name,
+                docs: Docs::from_text("Required, and not described by the schema's `properties`."),
+                ty: lowered.ty,
+                presence,
+            });
+        }
         let additional = parts.additional.map(|loc| {
             let value_hint = format!("{type_name}Value");
             let value = self.lower(&loc, &value_hint, diags).folded();
@@ -644,10 +679,21 @@ impl<'a> SchemaLowerer<'a> {
                 );
             }
         }
+        // A `const` property tells the variants apart only where every variant requires it: an
+        // object without it is valid, and an internally tagged enum could not read it.
+        let mut optional_tag = None;
         let tag = discriminator
             .as_ref()
             .map(|d| d.property.clone())
-            .or_else(|| common_const_property(&candidates));
+            .or_else(|| {
+                let tag = common_const_property(&candidates)?;
+                if candidates.iter().all(|c| c.required.contains(&tag)) {
+                    Some(tag)
+                } else {
+                    optional_tag = Some(tag);
+                    None
+                }
+            });
         if let Some(tag) = tag
             && let Some(variants) = self.tagged_variants(
                 loc,
@@ -693,7 +739,21 @@ impl<'a> SchemaLowerer<'a> {
             });
         }
         let all_objects = candidates.iter().all(|c| c.is_object);
-        if all_objects {
+        if let Some(tag) = optional_tag {
+            diags.push(
+                Diagnostic::warning(
+                    Kind::Untagged,
+                    format!(
+                        "the `const` property `{tag}` of the `{keyword}` variants is optional in \
+                         some, so it is generated as an untagged enum (variants are tried in order)"
+                    ),
+                )
+                .at(self.sources.locate(&loc.child(keyword)))
+                .help(format!(
+                    "add `{tag}` to every variant's `required`, or a `discriminator`"
+                )),
+            );
+        } else if all_objects {
             diags.push(
                 Diagnostic::warning(
                     Kind::Untagged,
@@ -882,15 +942,45 @@ fn scalar_union(obj: &Map<String, Value>) -> UnionDef {
     }
 }
 
-/// The one member of a [`Shape::Single`] schema.
+/// The one member of a [`Shape::Single`] schema (an `allOf`'s annotation-only members left
+/// out).
 fn single_member(obj: &Map<String, Value>, loc: &Loc) -> Option<Loc> {
     for keyword in ["allOf", "oneOf", "anyOf"] {
         if let Some(Value::Array(members)) = obj.get(keyword) {
-            let i = members.iter().position(|m| !is_null_value_schema(m))?;
+            let i = members.iter().position(|m| {
+                let annotates = keyword == "allOf" && is_annotation_schema(m);
+                !(is_null_value_schema(m) || annotates)
+            })?;
             return Some(loc.child(keyword).index(i));
         }
     }
     None
+}
+
+/// Keywords that describe a schema without constraining its values.
+const ANNOTATION_KEYWORDS: &[&str] = &[
+    "title",
+    "description",
+    "default",
+    "examples",
+    "example",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "nullable",
+    "externalDocs",
+    "$comment",
+];
+
+/// A schema object of annotations only (`{nullable: true}`, `{description: …}`), which as an
+/// `allOf` member adds nothing to what the other members accept (but `nullable`).
+fn is_annotation_schema(schema: &Value) -> bool {
+    match schema {
+        Value::Object(o) => o
+            .keys()
+            .all(|k| k.starts_with("x-") || ANNOTATION_KEYWORDS.contains(&k.as_str())),
+        _ => false,
+    }
 }
 
 /// What a schema is, decided from its keywords alone.
@@ -950,10 +1040,17 @@ fn analyse(obj: &Map<String, Value>) -> Analysis {
         .filter_map(|k| obj.get(*k).and_then(Value::as_array))
         .map(|members| members.iter().filter(|m| !is_null_value_schema(m)).count())
         .max();
-    let all_of = obj
-        .get("allOf")
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
+    let all_of_members = obj.get("allOf").and_then(Value::as_array);
+    let all_of = all_of_members.map_or(0, Vec::len);
+    // `allOf: [X, {nullable: true}]` (or a `description`): X, the other members only annotate.
+    let all_of_annotations = all_of_members.map_or(0, |members| {
+        members.iter().filter(|m| is_annotation_schema(m)).count()
+    });
+    if let Some(members) = all_of_members {
+        nullable |= members
+            .iter()
+            .any(|m| is_annotation_schema(m) && m.get("nullable") == Some(&Value::Bool(true)));
+    }
     let has_properties = obj.contains_key("properties");
     let shape = if let Some(count) = union_members.filter(|c| *c > 0) {
         if count == 1 && all_of == 0 && !has_properties {
@@ -961,7 +1058,7 @@ fn analyse(obj: &Map<String, Value>) -> Analysis {
         } else {
             Shape::Union
         }
-    } else if all_of == 1 && !has_properties {
+    } else if all_of >= 1 && all_of - all_of_annotations == 1 && !has_properties {
         Shape::Single
     } else if all_of > 0 {
         Shape::AllOf

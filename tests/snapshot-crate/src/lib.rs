@@ -91,6 +91,11 @@ pub mod openapi31_envelopes;
 #[path = "../../snapshots/openapi31_operations.rs"]
 pub mod openapi31_operations;
 
+/// Generated from `tests/fixtures/openapi31_schema_edges.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/openapi31_schema_edges.rs"]
+pub mod openapi31_schema_edges;
+
 /// Generated from `tests/fixtures/openapi32.yaml`.
 #[rustfmt::skip]
 #[path = "../../snapshots/openapi32.rs"]
@@ -359,6 +364,40 @@ mod round_trips {
         crate::support::round_trip::<
             crate::openapi31::types::Notification,
         >("{\"channel\":\"Sms\",\"number\":\"+4600000000\"}");
+    }
+    #[test]
+    fn openapi31_schema_edges_run_create_0() {
+        crate::support::round_trip::<
+            crate::openapi31_schema_edges::types::RunCreate,
+        >(
+            "{\"run_id\":\"r-1\",\"audio_format\":{\"type\":\"audio/pcmu\"},\"tool_choice\":\"auto\",\"graders\":[{\"type\":\"string_check\",\"reference\":\"yes\"},{\"type\":\"score\",\"threshold\":0.5}]}",
+        );
+    }
+    #[test]
+    fn openapi31_schema_edges_audio_format_0() {
+        crate::support::round_trip::<
+            crate::openapi31_schema_edges::types::AudioFormat,
+        >("{}");
+    }
+    #[test]
+    fn openapi31_schema_edges_audio_format_1() {
+        crate::support::round_trip::<
+            crate::openapi31_schema_edges::types::AudioFormat,
+        >("{\"type\":\"audio/pcmu\"}");
+    }
+    #[test]
+    fn openapi31_schema_edges_run_0() {
+        crate::support::round_trip::<
+            crate::openapi31_schema_edges::types::Run,
+        >(
+            "{\"id\":\"r-1\",\"tool_choice\":{\"name\":\"search\"},\"last_check\":{\"type\":\"string_check\",\"reference\":\"yes\"}}",
+        );
+    }
+    #[test]
+    fn openapi31_schema_edges_run_1() {
+        crate::support::round_trip::<
+            crate::openapi31_schema_edges::types::Run,
+        >("{\"id\":\"r-2\",\"tool_choice\":\"none\"}");
     }
     #[test]
     fn openapi32_step_started_0() {

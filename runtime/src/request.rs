@@ -81,20 +81,11 @@ pub trait FromRequest: Sized {
 #[derive(Debug)]
 pub struct RequestParts {
     head: http::request::Parts,
-    path: Vec<PathParam>,
+    /// The path parameters axum matched, percent-decoded (`None` outside a route with
+    /// parameters). Their text as written is only looked for when a styled reader needs it.
+    path: Option<axum::extract::RawPathParams>,
     body: Bytes,
     limits: RequestLimits,
-}
-
-/// A path parameter of the matched route.
-#[derive(Debug)]
-struct PathParam {
-    name: String,
-    /// Percent-decoded (by axum).
-    value: String,
-    /// As the request wrote it (still percent-encoded), when the route's segments could be laid
-    /// over the request's path.
-    raw: Option<String>,
 }
 
 impl RequestParts {
@@ -105,19 +96,28 @@ impl RequestParts {
         request: axum::extract::Request,
         limits: &RequestLimits,
     ) -> Result<Self, HttpError> {
-        let (head, body) = request.into_parts();
-        let mut parts = Self::from_head(head, limits).await?;
-        parts.body = axum::body::to_bytes(body, limits.max_body_size)
-            .await
-            .map_err(|_| {
-                HttpError::new(
-                    413,
-                    format!(
-                        "the request body is larger than {} bytes",
-                        limits.max_body_size
-                    ),
-                )
-            })?;
+        let (mut head, body) = request.into_parts();
+        check_target(&head, limits)?;
+        let mut parts = RequestParts {
+            path: path_params(&mut head),
+            head,
+            body: Bytes::new(),
+            limits: limits.clone(),
+        };
+        // A request known to have no body (most GETs) has nothing to collect.
+        if !axum::body::HttpBody::is_end_stream(&body) {
+            parts.body = axum::body::to_bytes(body, limits.max_body_size)
+                .await
+                .map_err(|_| {
+                    HttpError::new(
+                        413,
+                        format!(
+                            "the request body is larger than {} bytes",
+                            limits.max_body_size
+                        ),
+                    )
+                })?;
+        }
         Ok(parts)
     }
 
@@ -126,28 +126,10 @@ impl RequestParts {
         mut head: http::request::Parts,
         limits: &RequestLimits,
     ) -> Result<Self, HttpError> {
-        let target = head
-            .uri
-            .path_and_query()
-            .map_or(0, |target| target.as_str().len());
-        if target > limits.max_uri_length {
-            return Err(HttpError::new(
-                414,
-                format!(
-                    "the request target is {target} bytes long; at most {} are accepted",
-                    limits.max_uri_length
-                ),
-            ));
-        }
-        // axum's values are percent-decoded already.
-        let path = match <axum::extract::RawPathParams as axum::extract::FromRequestParts<()>>::from_request_parts(&mut head, &()).await {
-            Ok(params) => with_raw_segments(&params, head.uri.path()),
-            // Served outside a route with parameters: there are none.
-            Err(_) => Vec::new(),
-        };
+        check_target(&head, limits)?;
         Ok(RequestParts {
+            path: path_params(&mut head),
             head,
-            path,
             body: Bytes::new(),
             limits: limits.clone(),
         })
@@ -195,22 +177,26 @@ impl RequestParts {
         T::parse_param(text).map_err(|error| HttpError::from(error.named(name)))
     }
 
-    fn path_param(&self, name: &str) -> Option<&PathParam> {
-        self.path.iter().find(|param| param.name == name)
+    /// The decoded value of a path parameter.
+    fn path_value(&self, name: &str) -> Option<&str> {
+        self.path
+            .iter()
+            .flatten()
+            .find_map(|(param, value)| (param == name).then_some(value))
     }
 
     /// A path parameter (always there when the route matched).
     pub fn path_required<T: ParamValue>(&self, name: &str) -> Result<T, HttpError> {
-        match self.path_param(name) {
-            Some(param) => self.parse(name, &param.value),
+        match self.path_value(name) {
+            Some(value) => self.parse(name, value),
             None => Err(ParamError::missing(name).into()),
         }
     }
 
     /// A path parameter that may be absent.
     pub fn path_optional<T: ParamValue>(&self, name: &str) -> Result<Option<T>, HttpError> {
-        self.path_param(name)
-            .map(|param| self.parse(name, &param.value))
+        self.path_value(name)
+            .map(|value| self.parse(name, value))
             .transpose()
     }
 
@@ -402,9 +388,10 @@ impl RequestParts {
     /// The text of a path parameter as the request wrote it, or decoded when no single segment
     /// of the request's path holds it (a wildcard, a parameter in a nested router's prefix).
     fn path_text(&self, name: &str) -> Result<(&str, Escapes), HttpError> {
-        match self.path_param(name) {
-            Some(PathParam { raw: Some(raw), .. }) => Ok((raw, Escapes::Percent)),
-            Some(PathParam { value, .. }) => Ok((value, Escapes::Decoded)),
+        let params = self.path.iter().flatten();
+        match raw_segments(params, self.head.uri.path()).find(|(param, ..)| *param == name) {
+            Some((_, _, Some(raw))) => Ok((raw, Escapes::Percent)),
+            Some((_, value, None)) => Ok((value, Escapes::Decoded)),
             None => Err(ParamError::missing(name).into()),
         }
     }
@@ -858,32 +845,65 @@ fn raw_cookie<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
         })
 }
 
-/// The path parameters axum matched, each with the segment of the request's path it came
-/// from, as written (still percent-encoded): the first segment after the previous parameter's
-/// that decodes to its value. A parameter no single segment decodes to (a wildcard, one in the
-/// prefix a nested router strips) has none, and its readers take axum's decoded value.
-fn with_raw_segments(params: &axum::extract::RawPathParams, path: &str) -> Vec<PathParam> {
-    let segments: Vec<&str> = path.split('/').collect();
-    let mut next = 0;
-    params
-        .iter()
-        .map(|(name, value)| {
-            let found = segments
-                .iter()
-                .enumerate()
-                .skip(next)
-                .find(|(_, segment)| percent_decode(segment, false) == value);
-            let raw = found.map(|(at, segment)| {
-                next = at + 1;
-                (*segment).to_owned()
-            });
-            PathParam {
-                name: name.to_owned(),
-                value: value.to_owned(),
-                raw,
+/// 414 for a request target over [`RequestLimits::max_uri_length`].
+fn check_target(head: &http::request::Parts, limits: &RequestLimits) -> Result<(), HttpError> {
+    let target = head
+        .uri
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if target > limits.max_uri_length {
+        return Err(HttpError::new(
+            414,
+            format!(
+                "the request target is {target} bytes long; at most {} are accepted",
+                limits.max_uri_length
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The path parameters axum matched, percent-decoded; `None` when the request was served
+/// outside a route with parameters.
+fn path_params(head: &mut http::request::Parts) -> Option<axum::extract::RawPathParams> {
+    use axum::extract::FromRequestParts;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    // axum's extractor only reads the request's extensions: its future is ready when first
+    // polled (the tests hold it to that), so it is polled here once instead of awaited.
+    let future = axum::extract::RawPathParams::from_request_parts(head, &());
+    match std::pin::pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(params) => params.ok(),
+        Poll::Pending => None,
+    }
+}
+
+/// The path parameters axum matched as `(name, decoded value, text as written)`, the text being
+/// the segment of the request's path the parameter came from, still percent-encoded: the first
+/// segment after the previous parameter's that decodes to its value. A parameter no single
+/// segment decodes to (a wildcard, one in the prefix a nested router strips) has none, and its
+/// readers take axum's decoded value. Worked out only when a styled reader asks.
+fn raw_segments<'a>(
+    params: impl Iterator<Item = (&'a str, &'a str)>,
+    path: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)> {
+    let mut segments = path.split('/');
+    params.map(move |(name, value)| {
+        // Look ahead on a copy: a parameter whose text is not found leaves the segments to the
+        // next one.
+        let mut ahead = segments.clone();
+        let raw = ahead.find(|segment| {
+            if segment.contains('%') {
+                percent_decode(segment, false) == value
+            } else {
+                *segment == value
             }
-        })
-        .collect()
+        });
+        if raw.is_some() {
+            segments = ahead;
+        }
+        (name, value, raw)
+    })
 }
 
 #[cfg(test)]
@@ -1633,6 +1653,38 @@ mod tests {
             parts.header_object::<Color>("x-color", true, true).unwrap(),
             Some(COLOR)
         );
+    }
+
+    #[test]
+    fn bodies_are_read_unless_known_empty_and_path_parameters_are_there_when_routed() {
+        let read = |request: http::Request<axum::body::Body>| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime")
+                .block_on(RequestParts::read(request, &RequestLimits::default()))
+                .expect("read")
+        };
+        let empty = read(http::Request::new(axum::body::Body::empty()));
+        assert!(empty.body().is_empty());
+        assert!(empty.path.is_none(), "no route, no path parameters");
+        // A GET may carry a body too: only a body known to be empty is skipped.
+        let get = http::Request::get("/x")
+            .body(axum::body::Body::from("{\"a\":1}"))
+            .expect("a request");
+        assert_eq!(read(get).body().as_ref(), b"{\"a\":1}");
+        let streamed = axum::body::Body::from_stream(futures_util::stream::iter([
+            Ok::<_, std::io::Error>(Bytes::from_static(b"one ")),
+            Ok(Bytes::from_static(b"two")),
+        ]));
+        let streamed = http::Request::post("/x").body(streamed).expect("a request");
+        assert_eq!(read(streamed).body().as_ref(), b"one two");
+
+        // axum's path parameters are taken without awaiting: they must be there at once.
+        let parts = routed("/a/{x}/b/{y}", "/a/1/b/two", &[], RequestLimits::default());
+        assert_eq!(parts.path.iter().flatten().count(), 2);
+        assert_eq!(parts.path_required::<i64>("x").unwrap(), 1);
+        assert_eq!(parts.path_required::<String>("y").unwrap(), "two");
+        assert_eq!(parts.path_optional::<String>("z").unwrap(), None);
     }
 
     #[test]

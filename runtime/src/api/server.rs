@@ -70,6 +70,9 @@ pub trait Operation<S: Send + Sync + 'static>: Send + 'static {
 }
 
 /// The axum handler of operation `O` of the service in the router's state.
+///
+/// One flat state machine (axum boxes it for every request): the request parts are dropped
+/// once the typed request is read, before the service is called.
 pub async fn handle<S, O>(
     State(state): State<Arc<Service<S>>>,
     request: axum::extract::Request,
@@ -78,24 +81,23 @@ where
     S: Send + Sync + 'static,
     O: Operation<S>,
 {
-    match answer::<S, O>(&state, request).await {
+    let parts = match RequestParts::read(request, &state.config.request_limits).await {
+        Ok(parts) => parts,
+        Err(error) => return error.into_response(),
+    };
+    let auth = match authenticate::<S, O>(&state.service, &parts).await {
+        Ok(auth) => auth,
+        Err(error) => return error.into_response(),
+    };
+    let request = match O::Request::from_request(&parts) {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    drop(parts);
+    match O::call(&state.service, auth, request).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
     }
-}
-
-async fn answer<S, O>(
-    state: &Service<S>,
-    request: axum::extract::Request,
-) -> Result<O::Response, HttpError>
-where
-    S: Send + Sync + 'static,
-    O: Operation<S>,
-{
-    let parts = RequestParts::read(request, &state.config.request_limits).await?;
-    let auth = authenticate::<S, O>(&state.service, &parts).await?;
-    let request = O::Request::from_request(&parts)?;
-    O::call(&state.service, auth, request).await
 }
 
 async fn authenticate<S, O>(service: &S, parts: &RequestParts) -> Result<O::Auth, HttpError>

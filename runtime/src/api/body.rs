@@ -47,8 +47,11 @@ impl File {
 /// What one part (or one urlencoded pair) carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PartValue {
-    /// Text: a parameter value, or JSON text.
+    /// Text: a parameter value (or, as received, any part that is not a file).
     Text(String),
+    /// JSON text of an object or array value: a multipart part of type `application/json`,
+    /// OpenAPI's default encoding for such a property.
+    Json(String),
     /// A file.
     File(File),
 }
@@ -116,7 +119,7 @@ impl FormWriter {
             name: Some(name.to_owned()),
             message: format!("does not serialize: {error}"),
         })?;
-        self.push(name, PartValue::Text(text));
+        self.push(name, PartValue::Json(text));
         Ok(())
     }
 
@@ -161,7 +164,7 @@ impl FormWriter {
     pub fn urlencoded(&self) -> Result<String, ParamError> {
         let mut out = String::new();
         for part in &self.parts {
-            let PartValue::Text(text) = &part.value else {
+            let (PartValue::Text(text) | PartValue::Json(text)) = &part.value else {
                 return Err(ParamError {
                     name: Some(part.name.clone()),
                     message: "is a file, which a urlencoded form cannot carry".to_owned(),
@@ -259,7 +262,7 @@ impl FormReader {
 
     fn text_of(name: &str, value: &PartValue) -> Result<String, ParamError> {
         match value {
-            PartValue::Text(text) => Ok(text.clone()),
+            PartValue::Text(text) | PartValue::Json(text) => Ok(text.clone()),
             PartValue::File(file) => {
                 String::from_utf8(file.data.to_vec()).map_err(|_| ParamError {
                     name: Some(name.to_owned()),
@@ -377,6 +380,8 @@ impl FormReader {
         match value {
             PartValue::File(file) => file.clone(),
             PartValue::Text(text) => File::new(Bytes::from(text.clone().into_bytes())),
+            PartValue::Json(text) => File::new(Bytes::from(text.clone().into_bytes()))
+                .with_content_type("application/json"),
         }
     }
 }

@@ -340,6 +340,12 @@ fn multipart(form: FormWriter) -> Result<reqwest::multipart::Form, ClientError> 
         let name = part.name.clone();
         out = match &part.value {
             PartValue::Text(text) => out.text(name, text.clone()),
+            PartValue::Json(text) => {
+                let piece = reqwest::multipart::Part::text(text.clone())
+                    .mime_str("application/json")
+                    .map_err(|error| ClientError::Request(error_chain(&error)))?;
+                out.part(name, piece)
+            }
             PartValue::File(file) => {
                 let mut piece =
                     reqwest::multipart::Part::stream(reqwest::Body::from(file.data.clone()));
@@ -382,4 +388,104 @@ async fn read(mut response: reqwest::Response, limit: usize) -> Result<Received,
         headers,
         body: body.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::body::FormReader;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// A form with a text field and a JSON field.
+    struct Upload;
+
+    impl FormBody for Upload {
+        fn write_form(&self, form: &mut FormWriter) -> Result<(), ParamError> {
+            form.text("title", &"cat".to_owned());
+            form.json("meta", &serde_json::json!({"k": [1, 2]}))
+        }
+
+        fn read_form(_: &FormReader) -> Result<Self, ParamError> {
+            Ok(Upload)
+        }
+    }
+
+    impl ToRequest for Upload {
+        fn write_url(&self, url: &mut UrlBuilder) {
+            url.literal("/upload");
+        }
+
+        fn write_headers(&self, _: &mut HeaderMap) -> Result<(), ParamError> {
+            Ok(())
+        }
+    }
+
+    impl WriteBody for Upload {
+        fn write_body(&self) -> Result<Option<Body>, ParamError> {
+            Body::multipart(self).map(Some)
+        }
+    }
+
+    /// Any answer, as its status.
+    struct Status(u16);
+
+    impl FromResponse for Status {
+        fn from_response(response: Received) -> Result<Self, ClientError> {
+            Ok(Status(response.status()))
+        }
+    }
+
+    #[tokio::test]
+    async fn json_fields_of_a_multipart_form_are_application_json_parts() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // The whole request is in once its closing boundary is.
+            loop {
+                let text = String::from_utf8_lossy(&request).into_owned();
+                let boundary = text
+                    .split_once("boundary=")
+                    .and_then(|(_, rest)| rest.split("\r\n").next())
+                    .filter(|_| text.contains("\r\n\r\n"));
+                if boundary.is_some_and(|b| text.contains(&format!("--{b}--"))) {
+                    break;
+                }
+                let n = socket.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "the client closed before its body ended");
+                request.extend_from_slice(&chunk[..n]);
+            }
+            socket
+                .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        let client = ApiClient::new(base, ClientConfig::default());
+        let answer: Status = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            client.call(Method::POST, &Upload, &[]),
+        )
+        .await
+        .expect("the call ends")
+        .expect("the call succeeds");
+        assert_eq!(answer.0, 204);
+        let request = server.await.unwrap().to_ascii_lowercase();
+        let meta = request
+            .split("\r\n--")
+            .find(|part| part.contains("name=\"meta\""))
+            .expect("a meta part");
+        assert!(
+            meta.contains("content-type: application/json\r\n"),
+            "{meta}"
+        );
+        assert!(meta.ends_with("{\"k\":[1,2]}"), "{meta}");
+        let title = request
+            .split("\r\n--")
+            .find(|part| part.contains("name=\"title\""))
+            .expect("a title part");
+        assert!(!title.contains("content-type"), "{title}");
+    }
 }

@@ -6,7 +6,8 @@
 //! (`tests/peers/ws-server.mjs`).
 //!
 //! `cargo run --release -p wiregen-snapshots --example ws_bench -- [--clients 100,1000]
-//! [--deliveries 2000000] [--window 128] [--senders 10]` (bids per run: deliveries ÷ clients)
+//! [--deliveries 2000000] [--window 128] [--senders 10] [--servers handwritten,generated,node-ws]`
+//! (bids per run: deliveries ÷ clients; the first server listed is the baseline of the ratios)
 //!
 //! Each server runs in its own process (pinned to CPU 0 with `taskset` when there is one; this
 //! process pins itself to CPU 1), so its CPU time and RSS are read from `/proc/<pid>`. The load
@@ -47,6 +48,11 @@ fn main() {
     let mut deliveries = 2_000_000usize;
     let mut window = 128u64;
     let mut senders = 10usize;
+    let mut servers = vec![
+        "handwritten".to_owned(),
+        "generated".to_owned(),
+        "node-ws".to_owned(),
+    ];
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).cloned().unwrap_or_default();
@@ -55,12 +61,20 @@ fn main() {
             "--deliveries" => deliveries = value.parse().unwrap_or(deliveries),
             "--window" => window = value.parse().unwrap_or(window),
             "--senders" => senders = value.parse().unwrap_or(senders).max(1),
+            "--servers" => servers = value.split(',').map(str::to_owned).collect(),
             other => {
                 eprintln!("ws_bench: unknown option {other}; see the module docs");
                 std::process::exit(2);
             }
         }
         i += 2;
+    }
+    if let Some(unknown) = servers
+        .iter()
+        .find(|s| !["handwritten", "generated", "node-ws"].contains(&s.as_str()))
+    {
+        eprintln!("ws_bench: unknown server {unknown}; see the module docs");
+        std::process::exit(2);
     }
     pin_self_to_cpu_1();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -74,7 +88,7 @@ fn main() {
     for &n in &clients {
         let messages = (deliveries / n.max(1)).max(1);
         let mut baseline: Option<Figures> = None;
-        for kind in ["handwritten", "generated", "node-ws"] {
+        for kind in servers.iter().map(String::as_str) {
             let figures = runtime.block_on(run(kind, n, messages, window, senders));
             match figures {
                 Ok(f) => {

@@ -422,3 +422,93 @@ async fn a_client_that_stops_reading_is_closed_and_its_queue_stays_bounded() {
     wait_members(&server.hub, "a", 1).await;
     drop((slow, fast));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_behind_its_room_by_more_than_its_bound_gets_what_it_had_then_1008() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const CAPACITY: usize = 32;
+    const MESSAGES: usize = 4000;
+    const WINDOW: usize = 8;
+    // A long write timeout: the slow member's socket stays full until the test reads it.
+    let config = ServerConfig::default()
+        .queue_capacity(CAPACITY)
+        .write_timeout(Duration::from_secs(120));
+    let mut server = serve(config).await;
+    let mut fast = client(server.addr, "a").await;
+    // Never reads until the end, with a small receive buffer.
+    let mut slow = RawClient::connect(server.addr, "/rooms/a", Some(4096)).await;
+    wait_members(&server.hub, "a", 2).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let received = Arc::new(AtomicUsize::new(0));
+    let reader = {
+        let received = received.clone();
+        tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let text = next_text(&mut fast).await;
+                let message: ToClient = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    message,
+                    ToClient::BidPlaced {
+                        amount: i as f64,
+                        room: "x".repeat(1024)
+                    },
+                    "the fast member gets every frame, in order"
+                );
+                received.fetch_add(1, Ordering::Relaxed);
+            }
+            fast
+        })
+    };
+    let mut overflowed = 0;
+    for i in 0..MESSAGES {
+        // Keep within a few frames of the fast member, so only the slow one falls behind.
+        while i - received.load(Ordering::Relaxed) > WINDOW {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the fast member keeps up"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let big = ToClient::BidPlaced {
+            amount: i as f64,
+            room: "x".repeat(1024),
+        };
+        overflowed += server.hub.send(&"a".to_owned(), &big).unwrap().overflowed;
+    }
+    assert_eq!(overflowed, 1, "the slow member overflowed exactly once");
+    let fast = tokio::time::timeout_at(deadline, reader)
+        .await
+        .expect("the fast member gets everything in time")
+        .unwrap();
+    assert_eq!(server.hub.members(&"a".to_owned()), 1);
+    // The slow member gets a prefix of the frames, in order, then a Close with 1008.
+    let mut got = 0;
+    let close = loop {
+        let frame = tokio::time::timeout_at(deadline, slow.recv())
+            .await
+            .expect("the slow member's frames in time")
+            .expect("a Close before the end");
+        match frame.opcode {
+            1 => {
+                let message: ToClient = serde_json::from_slice(&frame.payload).unwrap();
+                assert!(
+                    matches!(message, ToClient::BidPlaced { amount, .. } if amount == got as f64),
+                    "frame {got} in order"
+                );
+                got += 1;
+            }
+            8 => break frame,
+            _ => {}
+        }
+    };
+    assert_eq!(close.close_code(), Some(close_code::POLICY_VIOLATION));
+    assert!(got < MESSAGES - CAPACITY, "it fell behind ({got} frames)");
+    let reason = tokio::time::timeout_at(deadline, server.disconnects.recv())
+        .await
+        .expect("the server reports the slow member's end");
+    assert_eq!(
+        reason,
+        Some(Disconnect::ByServer(close_code::POLICY_VIOLATION))
+    );
+    drop(fast);
+}

@@ -19,16 +19,19 @@
 //!
 //! # Slow clients
 //!
-//! Memory per connection is bounded. Sending never waits: [`Outbound::send`] and [`Hub::send`]
-//! put a shared frame on the connection's queue, which holds at most
-//! [`ServerConfig::queue_capacity`] frames and [`ServerConfig::queue_bytes`] bytes of payload
-//! (a frame larger than that still goes out alone, on an empty queue). A client whose queue is
-//! full when one more frame arrives is **closed with 1008** (policy violation, reason
-//! `"too slow"`): its queue is dropped at once and nothing more is queued for it. While one
-//! batch is being written, the next may fill up again: a connection holds at most twice the
-//! bound. A client that stops reading altogether cannot be
-//! sent that Close either: a write that makes no progress for [`ServerConfig::write_timeout`]
-//! drops the connection.
+//! Memory per connection is bounded. Sending never waits: [`Outbound::send`] puts a frame on
+//! the connection's own queue, and [`Hub::send`] writes a frame once into its group's ring,
+//! which every member reads from where it stopped (one wake-up per batch, not per frame). A
+//! connection may have at most [`ServerConfig::queue_capacity`] frames and
+//! [`ServerConfig::queue_bytes`] bytes of payload waiting in its own queue, and as many behind
+//! each of its groups' rings (a frame larger than the byte bound still goes out alone, with
+//! nothing else waiting). A client over a bound when one more frame arrives is **closed with
+//! 1008** (policy violation, reason `"too slow"`): what waited for it is released at once and
+//! nothing more is written to it. Frames are written in the order they were sent, whether to
+//! the connection or to its groups. While one batch is being written, the next may fill up
+//! again: a connection holds at most twice the bound. A client that stops reading altogether
+//! cannot be sent that Close either: a write that makes no progress for
+//! [`ServerConfig::write_timeout`] drops the connection.
 //!
 //! # Invalid input
 //!
@@ -56,6 +59,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
+use super::hub::Ring;
 use super::{DecodeError, Frame, MessageSet, close_code};
 
 pub use axum::extract::ws::WebSocketUpgrade;
@@ -74,9 +78,11 @@ pub struct ServerConfig {
     /// Written frames are buffered up to this size before a write (default 4 KiB); a flush
     /// always writes everything.
     pub write_buffer_size: usize,
-    /// How many frames may wait in one connection's outbound queue (default 256).
+    /// How many frames may wait in one connection's outbound queue, and behind each hub
+    /// group it is a member of (default 256).
     pub queue_capacity: usize,
-    /// How many bytes of payload may wait in one connection's outbound queue (default 1 MiB):
+    /// How many bytes of payload may wait in one connection's outbound queue, and behind each
+    /// hub group it is a member of (default 1 MiB):
     /// with large messages this bound is reached first (256 broadcasts of 60 KiB would
     /// otherwise keep 15 MB alive for one lagging client).
     pub queue_bytes: usize,
@@ -279,12 +285,19 @@ impl std::error::Error for CallError {}
 /// socket each decode their own messages).
 type Answer = Box<dyn Any + Send>;
 
+/// Stamps every frame queued for a connection of this process, directly or through a hub
+/// group, in the order they were queued: a connection that takes frames from several places
+/// (its own queue and the rings of its groups) writes them in stamp order.
+pub(super) static STAMPS: AtomicU64 = AtomicU64::new(1);
+
 #[derive(Debug)]
 pub(super) struct Queue {
     state: Mutex<QueueState>,
     notify: Notify,
-    capacity: usize,
-    max_bytes: usize,
+    /// The bound on frames waiting, in this queue and behind each group's ring.
+    pub(super) capacity: usize,
+    /// The bound on payload bytes waiting, in this queue and behind each group's ring.
+    pub(super) max_bytes: usize,
     pub(super) id: u64,
     /// The server's requests waiting for a reply, by correlation id: apart from `state`, so
     /// broadcasts never wait on it.
@@ -292,21 +305,63 @@ pub(super) struct Queue {
     call_timeout: Duration,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct QueueState {
-    frames: VecDeque<Message>,
+    /// Frames sent to this connection alone, with their stamps.
+    frames: VecDeque<(u64, Message)>,
     /// The payload bytes of `frames`.
     bytes: usize,
     close: Option<(u16, &'static str)>,
+    /// Only frames stamped before this are written before the Close (0 after an overflow:
+    /// nothing more is written).
+    close_at: u64,
     ended: bool,
+    /// The writer has taken everything and will wait for a wake-up: the next push wakes it
+    /// and clears this, so a burst of pushes wakes the writer once rather than once each.
+    parked: bool,
+    /// The hub groups this connection is a member of: their rings and its member id in each.
+    groups: Vec<(Arc<Ring>, u64)>,
+}
+
+impl Default for QueueState {
+    fn default() -> Self {
+        QueueState {
+            frames: VecDeque::new(),
+            bytes: 0,
+            close: None,
+            close_at: u64::MAX,
+            ended: false,
+            parked: true,
+            groups: Vec::new(),
+        }
+    }
 }
 
 /// The payload size of a queued frame.
-fn payload_len(message: &Message) -> usize {
+pub(super) fn payload_len(message: &Message) -> usize {
     match message {
         Message::Text(text) => text.as_str().len(),
         Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
         Message::Close(_) => 0,
+    }
+}
+
+/// What the writer took from a [`Queue`].
+#[derive(Debug, PartialEq, Eq)]
+struct Taken {
+    /// The close asked for, to send once the frames taken are written.
+    close: Option<(u16, &'static str)>,
+    /// Frames were left for the next round (queued while these were taken): take again.
+    more: bool,
+}
+
+impl QueueState {
+    /// Close with 1008 at once: the queued frames are dropped and nothing more is written.
+    fn overflow(&mut self) {
+        self.frames = VecDeque::new();
+        self.bytes = 0;
+        self.close = Some((close_code::POLICY_VIOLATION, "too slow"));
+        self.close_at = 0;
     }
 }
 
@@ -341,51 +396,134 @@ impl Queue {
         let size = payload_len(&message);
         let over_bytes = !state.frames.is_empty() && state.bytes + size > self.max_bytes;
         if state.frames.len() >= self.capacity || over_bytes {
-            state.frames = VecDeque::new();
-            state.bytes = 0;
-            state.close = Some((close_code::POLICY_VIOLATION, "too slow"));
+            state.overflow();
             drop(state);
             self.notify.notify_one();
             return Err(SendError::Overflow);
         }
-        state.frames.push_back(message);
+        let stamp = STAMPS.fetch_add(1, Ordering::AcqRel);
+        state.frames.push_back((stamp, message));
         state.bytes += size;
+        let wake = std::mem::replace(&mut state.parked, false);
+        drop(state);
+        if wake {
+            self.notify.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Wake the writer (a group it waits on has a new frame).
+    pub(super) fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    /// The connection fell behind a group's ring by more than its bound: close it with 1008
+    /// (`false` if it was already closing or ended).
+    pub(super) fn overflow(&self) -> bool {
+        let mut state = self.lock();
+        if state.ended || state.close.is_some() {
+            return false;
+        }
+        state.overflow();
         drop(state);
         self.notify.notify_one();
-        Ok(())
+        true
+    }
+
+    pub(super) fn add_group(&self, ring: Arc<Ring>, id: u64) {
+        let mut state = self.lock();
+        if state.ended {
+            drop(state);
+            ring.leave(id);
+        } else {
+            state.groups.push((ring, id));
+        }
+    }
+
+    pub(super) fn remove_group(&self, id: u64) {
+        self.lock().groups.retain(|(_, member)| *member != id);
     }
 
     fn close(&self, code: u16, reason: &'static str) {
         let mut state = self.lock();
         if state.close.is_none() && !state.ended {
             state.close = Some((code, reason));
+            state.close_at = STAMPS.fetch_add(1, Ordering::AcqRel);
         }
         drop(state);
         self.notify.notify_one();
     }
 
-    /// Move everything queued into `into` (empty, and kept between calls so its allocation is
-    /// reused), and return the close asked for (if any).
-    fn take_into(&self, into: &mut VecDeque<Message>) -> Option<(u16, &'static str)> {
-        let mut state = self.lock();
-        std::mem::swap(&mut state.frames, into);
-        state.bytes = 0;
-        state.close
+    /// Move everything there is to write now into `into` (empty, and kept between calls so
+    /// its allocation is reused), in the order it was queued: this connection's own frames
+    /// and what its groups' rings hold for it.
+    fn take_into(&self, into: &mut Vec<(u64, Message)>) -> Taken {
+        // Every frame stamped before `horizon` is on its queue or ring by the time that queue
+        // or ring is locked below (the stamp was taken under that lock), so frames before it
+        // can be written in stamp order; later ones wait for the next round.
+        let horizon = STAMPS.load(Ordering::Acquire);
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let limit = horizon.min(state.close_at);
+        let mut left = false;
+        let mut sources = 0;
+        let own = state.frames.partition_point(|(stamp, _)| *stamp < limit);
+        if own > 0 {
+            sources += 1;
+            if own == state.frames.len() {
+                into.extend(state.frames.drain(..));
+                state.bytes = 0;
+            } else {
+                left = true;
+                for (stamp, message) in state.frames.drain(..own) {
+                    state.bytes -= payload_len(&message);
+                    into.push((stamp, message));
+                }
+            }
+        } else if !state.frames.is_empty() {
+            left = true;
+        }
+        for (ring, id) in &state.groups {
+            let before = into.len();
+            left |= ring.take(*id, limit, into);
+            if into.len() > before {
+                sources += 1;
+            }
+        }
+        if sources > 1 {
+            into.sort_by_key(|(stamp, _)| *stamp);
+        }
+        // Frames left after a Close are never written.
+        let more = left && limit == horizon;
+        if !more {
+            state.parked = true;
+        }
+        Taken {
+            close: state.close,
+            more,
+        }
     }
 
     #[cfg(test)]
-    fn take(&self) -> (VecDeque<Message>, Option<(u16, &'static str)>) {
-        let mut frames = VecDeque::new();
-        let close = self.take_into(&mut frames);
-        (frames, close)
+    pub(super) fn take(&self) -> (Vec<Message>, Option<(u16, &'static str)>) {
+        let mut frames = Vec::new();
+        let taken = self.take_into(&mut frames);
+        (
+            frames.into_iter().map(|(_, message)| message).collect(),
+            taken.close,
+        )
     }
 
-    fn end(&self) {
+    pub(super) fn end(&self) {
         let mut state = self.lock();
         state.ended = true;
         state.frames = VecDeque::new();
         state.bytes = 0;
+        let groups = std::mem::take(&mut state.groups);
         drop(state);
+        for (ring, id) in groups {
+            ring.leave(id);
+        }
         // Dropping the waiting calls' senders tells them the connection is gone.
         self.calls().clear();
     }
@@ -395,12 +533,24 @@ impl Queue {
         state.ended || state.close.is_some()
     }
 
+    /// Frames and payload bytes waiting: in this queue and behind each group's ring.
+    fn waiting(&self) -> (usize, usize) {
+        let state = self.lock();
+        let mut waiting = (state.frames.len(), state.bytes);
+        for (ring, id) in &state.groups {
+            let (frames, bytes) = ring.behind(*id);
+            waiting.0 += frames;
+            waiting.1 += bytes;
+        }
+        waiting
+    }
+
     fn len(&self) -> usize {
-        self.lock().frames.len()
+        self.waiting().0
     }
 
     fn bytes(&self) -> usize {
-        self.lock().bytes
+        self.waiting().1
     }
 }
 
@@ -455,7 +605,8 @@ impl<M: MessageSet> Outbound<M> {
         self.queue.push(to_message(frame).ok_or(SendError::Encode)?)
     }
 
-    /// Close the connection with `code` once what is queued has been written.
+    /// Close the connection with `code` once what was sent to it before (directly or
+    /// through its hub groups) has been written.
     pub fn close(&self, code: u16, reason: &'static str) {
         self.queue.close(code, reason);
     }
@@ -465,12 +616,13 @@ impl<M: MessageSet> Outbound<M> {
         self.queue.is_closed()
     }
 
-    /// How many frames wait in the queue.
+    /// How many frames wait to be written: in the queue and behind its hub groups' rings.
     pub fn queued(&self) -> usize {
         self.queue.len()
     }
 
-    /// How many bytes of payload wait in the queue (what is being written is not counted).
+    /// How many bytes of payload wait to be written, like [`queued`](Self::queued) (what is
+    /// being written is not counted).
     pub fn queued_bytes(&self) -> usize {
         self.queue.bytes()
     }
@@ -609,16 +761,20 @@ async fn serve<In: MessageSet, H: Handler<In>>(
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         timer
     });
-    // Frames taken from the queue, written, then reused for the next batch.
-    let mut batch = VecDeque::new();
+    // Frames taken from the queue and the rings, written, then reused for the next batch.
+    let mut batch = Vec::new();
     let reason = loop {
         let step = tokio::select! {
             biased;
             () = queue.notify.notified() => {
-                let close = queue.take_into(&mut batch);
+                let taken = queue.take_into(&mut batch);
                 if write_batch(&mut socket, &mut batch, config.write_timeout).await.is_err() {
                     Step::End(Disconnect::Dropped)
-                } else if let Some((code, reason)) = close {
+                } else if taken.more {
+                    // Frames queued while these were taken: go again before anything else.
+                    queue.wake();
+                    Step::Continue
+                } else if let Some((code, reason)) = taken.close {
                     Step::Close(code, reason)
                 } else {
                     Step::Continue
@@ -696,7 +852,7 @@ async fn tick(timer: &mut Option<tokio::time::Interval>) {
 /// (and small: a burst's allocation is not kept by an idle connection).
 async fn write_batch(
     socket: &mut WebSocket,
-    frames: &mut VecDeque<Message>,
+    frames: &mut Vec<(u64, Message)>,
     timeout: Duration,
 ) -> Result<(), ()> {
     if frames.is_empty() {
@@ -704,7 +860,7 @@ async fn write_batch(
     }
     let result = {
         let mut write = std::pin::pin!(async {
-            for frame in frames.drain(..) {
+            for (_, frame) in frames.drain(..) {
                 socket.feed(frame).await?;
             }
             socket.flush().await

@@ -512,3 +512,43 @@ async fn a_member_behind_its_room_by_more_than_its_bound_gets_what_it_had_then_1
     );
     drop(fast);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_messages_gets_its_broadcasts_and_answers_in_the_order_they_were_sent() {
+    // Far more than the server reads in a row before it writes; the bound is not in question.
+    const BIDS: usize = 500;
+    let server = serve(ServerConfig::default().queue_capacity(4 * BIDS)).await;
+    let mut socket = client(server.addr, "burst").await;
+    let mut other = client(server.addr, "burst").await;
+    wait_members(&server.hub, "burst", 2).await;
+    for amount in 0..BIDS {
+        let bid = serde_json::json!({"type": "bid", "amount": amount});
+        socket.feed(Message::text(bid.to_string())).await.unwrap();
+    }
+    let history = serde_json::json!({"type": "history", "requestId": "after", "limit": 1});
+    socket
+        .feed(Message::text(history.to_string()))
+        .await
+        .unwrap();
+    // One write: the whole burst reaches the server at once.
+    socket.flush().await.unwrap();
+    for amount in 0..BIDS {
+        let expected = ToClient::BidPlaced {
+            amount: amount as f64,
+            room: "burst".into(),
+        };
+        let got: ToClient = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+        assert_eq!(got, expected, "the sender, broadcast {amount}");
+        let got: ToClient = serde_json::from_str(&next_text(&mut other).await).unwrap();
+        assert_eq!(got, expected, "the other member, broadcast {amount}");
+    }
+    let answer: ToClient = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+    assert_eq!(
+        answer,
+        ToClient::History {
+            request_id: "after".into(),
+            count: 1
+        },
+        "the direct answer comes after the broadcasts sent before it"
+    );
+}

@@ -9,9 +9,10 @@
 //! - reads frames, decodes each into the channel's inbound [`MessageSet`] and hands it to the
 //!   [`Handler`] (generated code dispatches it to the trait the user implements), one at a time
 //!   and in order;
-//! - writes what was queued on the connection's [`Outbound`] handle, **all of it at once**: every
-//!   frame waiting is written into the socket's buffer and flushed with one write, rather than
-//!   one write per message;
+//! - writes what was queued on the connection's [`Outbound`] handle and its hub groups, **all
+//!   of it at once**: every frame waiting is written into the socket's buffer and flushed with
+//!   one write, rather than one write per message. Messages that have already arrived are read
+//!   first (up to 32 in a row), so what a burst of them causes goes out in one write too;
 //! - sends a ping every [`ServerConfig::ping_interval`] and closes (1001) a connection that has
 //!   sent nothing, not even a pong, for [`ServerConfig::idle_timeout`];
 //! - closes properly: after a Close is sent or received it keeps reading until the peer's side
@@ -743,6 +744,11 @@ pub async fn serve_socket<In, Out, H>(
     serve::<In, H>(socket, config, outbound.queue, handler).await;
 }
 
+/// How many messages a connection reads in a row, while more have arrived, before it writes
+/// what is queued for it: the answers and broadcasts a burst of inbound messages causes are
+/// written together, and a client that never stops sending still gets its frames.
+const READS_BEFORE_WRITE: u32 = 32;
+
 enum Step {
     Continue,
     Close(u16, &'static str),
@@ -763,24 +769,17 @@ async fn serve<In: MessageSet, H: Handler<In>>(
     });
     // Frames taken from the queue and the rings, written, then reused for the next batch.
     let mut batch = Vec::new();
+    // Messages read since the last write.
+    let mut reads = 0;
     let reason = loop {
         let step = tokio::select! {
             biased;
-            () = queue.notify.notified() => {
-                let taken = queue.take_into(&mut batch);
-                if write_batch(&mut socket, &mut batch, config.write_timeout).await.is_err() {
-                    Step::End(Disconnect::Dropped)
-                } else if taken.more {
-                    // Frames queued while these were taken: go again before anything else.
-                    queue.wake();
-                    Step::Continue
-                } else if let Some((code, reason)) = taken.close {
-                    Step::Close(code, reason)
-                } else {
-                    Step::Continue
-                }
+            () = queue.notify.notified(), if reads >= READS_BEFORE_WRITE => {
+                reads = 0;
+                write_round(&mut socket, &queue, &mut batch, config.write_timeout).await
             }
             incoming = socket.next() => {
+                reads += 1;
                 last_seen = Instant::now();
                 match incoming {
                     None => Step::End(Disconnect::Dropped),
@@ -798,6 +797,10 @@ async fn serve<In: MessageSet, H: Handler<In>>(
                         Step::End(Disconnect::ByPeer(frame.map(|f| f.code)))
                     }
                 }
+            }
+            () = queue.notify.notified(), if reads < READS_BEFORE_WRITE => {
+                reads = 0;
+                write_round(&mut socket, &queue, &mut batch, config.write_timeout).await
             }
             () = tick(&mut ping) => {
                 match config.idle_timeout {
@@ -837,6 +840,27 @@ async fn serve<In: MessageSet, H: Handler<In>>(
     };
     queue.end();
     handler.on_disconnect(reason).await;
+}
+
+/// Take what is queued for the connection and write it.
+async fn write_round(
+    socket: &mut WebSocket,
+    queue: &Queue,
+    batch: &mut Vec<(u64, Message)>,
+    timeout: Duration,
+) -> Step {
+    let taken = queue.take_into(batch);
+    if write_batch(socket, batch, timeout).await.is_err() {
+        Step::End(Disconnect::Dropped)
+    } else if taken.more {
+        // Frames queued while these were taken: go again.
+        queue.wake();
+        Step::Continue
+    } else if let Some((code, reason)) = taken.close {
+        Step::Close(code, reason)
+    } else {
+        Step::Continue
+    }
 }
 
 async fn tick(timer: &mut Option<tokio::time::Interval>) {

@@ -114,7 +114,7 @@ impl Operations for Echoing {
                 status: 404,
                 body: point(0, 0),
             },
-            200..=299 => StatusesResponse::Success {
+            code if (200..300).contains(&code) => StatusesResponse::Success {
                 status: code,
                 body: point(3, 4),
             },
@@ -441,8 +441,10 @@ async fn a_secured_stream_authenticates_its_caller() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_past_its_timeout_is_a_timeout_error() {
     let base = serve().await;
-    let mut config = ClientConfig::default();
-    config.request_timeout = Some(Duration::from_millis(200));
+    let config = ClientConfig {
+        request_timeout: Some(Duration::from_millis(200)),
+        ..ClientConfig::default()
+    };
     let client = Client::with_config(base, config);
     assert_eq!(
         client.slow(&SlowRequest { ms: 0 }).await.unwrap(),

@@ -212,7 +212,15 @@ async fn serve(options: Options) -> std::io::Result<()> {
     // Every instance learns who ordered what from the feed itself (orders placed on other
     // instances too), for the `userId` filter.
     tokio::spawn(store.clone().index());
-    tokio::spawn(simulate(store.clone(), auctions.clone(), options.interval));
+    // The first change is made before the server answers: a client never races it.
+    let mut dice = Dice(SEED);
+    step(&store, &auctions, &mut dice).await;
+    tokio::spawn(simulate(
+        store.clone(),
+        auctions.clone(),
+        dice,
+        options.interval,
+    ));
     // Whoever started the server may stop reading its output: never panic over that.
     say(&format!(
         "listening on http://{addr}\n  curl -N http://{addr}/v1/pets/notifications\n  \
@@ -955,89 +963,97 @@ fn now() -> chrono::DateTime<chrono::FixedOffset> {
         .fixed_offset()
 }
 
-/// One store change per tick, forever: place an order for an available pet, move an order
-/// one stage on (delivery completes the adoption), or put an adopted pet back up. It works on
-/// the store's state, so orders placed through `POST /v1/orders` move on too.
-async fn simulate(store: Store, auctions: Auctions, interval: Duration) {
-    let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
-    let mut ticker = tokio::time::interval(interval);
+/// The simulation's dice: the same run of changes every time.
+const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// One store change per tick, forever, the first one tick after the change `main` makes
+/// before it answers (so that with a long interval what clients see holds still).
+async fn simulate(store: Store, auctions: Auctions, mut dice: Dice, interval: Duration) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     loop {
         ticker.tick().await;
-        auctions.tick(&mut dice);
-        let (available, adopted, moving, next_order) = {
-            let shared = store.lock();
-            let with = |wanted: PetStatus| -> Vec<usize> {
-                (0..PETS.len())
-                    .filter(|&pet| shared.pets[pet] == wanted)
-                    .collect()
-            };
-            let moving: Vec<(i64, OrderRecord)> = shared
-                .orders
-                .iter()
-                .filter(|(_, order)| !order.adopted)
-                .map(|(id, order)| (*id, order.clone()))
-                .collect();
-            (
-                with(PetStatus::Available),
-                with(PetStatus::Adopted),
-                moving,
-                shared.next_order,
-            )
+        step(&store, &auctions, &mut dice).await;
+    }
+}
+
+/// One store change: place an order for an available pet, move an order one stage on
+/// (delivery completes the adoption), or put an adopted pet back up; and a tick of the
+/// auctions. It works on the store's state, so orders placed through `POST /v1/orders` move
+/// on too.
+async fn step(store: &Store, auctions: &Auctions, dice: &mut Dice) {
+    auctions.tick(dice);
+    let (available, adopted, moving, next_order) = {
+        let shared = store.lock();
+        let with = |wanted: PetStatus| -> Vec<usize> {
+            (0..PETS.len())
+                .filter(|&pet| shared.pets[pet] == wanted)
+                .collect()
         };
-        let roll = dice.below(10);
-        if (roll < 4 || moving.is_empty()) && !available.is_empty() {
-            let pet = available[dice.below(available.len())];
-            let user = USERS[dice.below(USERS.len())];
-            store
-                .publish(Event::OrderPlaced(OrderPlaced {
-                    order_id: next_order,
-                    pet_id: pet as i64 + 1,
-                    user_id: user.to_owned(),
-                    total: 50.0 + 12.5 * dice.below(12) as f64,
-                    placed_at: now(),
-                }))
-                .await;
-            store.publish(status_change(pet, PetStatus::Pending)).await;
-        } else if !moving.is_empty() && (roll < 9 || adopted.is_empty()) {
-            let (id, order) = &moving[dice.below(moving.len())];
-            match order.status {
-                OrderStatus::Placed => {
-                    let carrier = CARRIERS[dice.below(CARRIERS.len())];
-                    store
-                        .publish(Event::OrderShipped(OrderShipped {
-                            order_id: *id,
-                            carrier: carrier.to_owned(),
-                            tracking_number: (carrier != "UPS")
-                                .then(|| format!("TR{:09}", id * 7919)),
-                        }))
-                        .await;
-                }
-                OrderStatus::Shipped => {
-                    store
-                        .publish(Event::OrderDelivered(OrderDelivered {
-                            order_id: *id,
-                            delivered_at: now(),
-                        }))
-                        .await;
-                }
-                OrderStatus::Delivered => {
-                    let pet = pet_index(order.pet).unwrap_or_default();
-                    store
-                        .publish(Event::Adoption(Adoption {
-                            pet_id: order.pet,
-                            pet_name: PETS[pet].0.to_owned(),
-                            user_id: order.user.clone(),
-                        }))
-                        .await;
-                    store.publish(status_change(pet, PetStatus::Adopted)).await;
-                }
+        let moving: Vec<(i64, OrderRecord)> = shared
+            .orders
+            .iter()
+            .filter(|(_, order)| !order.adopted)
+            .map(|(id, order)| (*id, order.clone()))
+            .collect();
+        (
+            with(PetStatus::Available),
+            with(PetStatus::Adopted),
+            moving,
+            shared.next_order,
+        )
+    };
+    let roll = dice.below(10);
+    if (roll < 4 || moving.is_empty()) && !available.is_empty() {
+        let pet = available[dice.below(available.len())];
+        let user = USERS[dice.below(USERS.len())];
+        store
+            .publish(Event::OrderPlaced(OrderPlaced {
+                order_id: next_order,
+                pet_id: pet as i64 + 1,
+                user_id: user.to_owned(),
+                total: 50.0 + 12.5 * dice.below(12) as f64,
+                placed_at: now(),
+            }))
+            .await;
+        store.publish(status_change(pet, PetStatus::Pending)).await;
+    } else if !moving.is_empty() && (roll < 9 || adopted.is_empty()) {
+        let (id, order) = &moving[dice.below(moving.len())];
+        match order.status {
+            OrderStatus::Placed => {
+                let carrier = CARRIERS[dice.below(CARRIERS.len())];
+                store
+                    .publish(Event::OrderShipped(OrderShipped {
+                        order_id: *id,
+                        carrier: carrier.to_owned(),
+                        tracking_number: (carrier != "UPS").then(|| format!("TR{:09}", id * 7919)),
+                    }))
+                    .await;
             }
-        } else if !adopted.is_empty() {
-            let pet = adopted[dice.below(adopted.len())];
-            store
-                .publish(status_change(pet, PetStatus::Available))
-                .await;
+            OrderStatus::Shipped => {
+                store
+                    .publish(Event::OrderDelivered(OrderDelivered {
+                        order_id: *id,
+                        delivered_at: now(),
+                    }))
+                    .await;
+            }
+            OrderStatus::Delivered => {
+                let pet = pet_index(order.pet).unwrap_or_default();
+                store
+                    .publish(Event::Adoption(Adoption {
+                        pet_id: order.pet,
+                        pet_name: PETS[pet].0.to_owned(),
+                        user_id: order.user.clone(),
+                    }))
+                    .await;
+                store.publish(status_change(pet, PetStatus::Adopted)).await;
+            }
         }
+    } else if !adopted.is_empty() {
+        let pet = adopted[dice.below(adopted.len())];
+        store
+            .publish(status_change(pet, PetStatus::Available))
+            .await;
     }
 }
 

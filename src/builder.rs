@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use crate::diag::{self, Diagnostic, Kind, Severity};
 use crate::emit::{self, Uses};
 use crate::ir::Role;
-use crate::{Failure, Generated, Settings, WriteMode, write_files};
+use crate::{Failure, Generated, Lang, Settings, WriteMode, write_files};
 
 /// Generates Rust from OpenAPI and AsyncAPI documents in a build script.
 ///
@@ -134,6 +134,13 @@ impl Builder {
     /// and [`BuildError::directives`] still say what would have been printed.
     pub fn cargo_output(mut self, yes: bool) -> Self {
         self.cargo_output = yes;
+        self
+    }
+
+    /// Generate this language (default [`Lang::Rust`]); [`Lang::TypeScript`] writes
+    /// `<module>.ts` per spec and `wiregen-runtime.ts`.
+    pub fn lang(mut self, lang: Lang) -> Self {
+        self.settings.lang = lang;
         self
     }
 

@@ -62,6 +62,16 @@ impl Default for Parts {
     }
 }
 
+/// The language generated code is written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// Rust: types, axum servers and clients (`<module>.rs`).
+    #[default]
+    Rust,
+    /// TypeScript: types and clients as ES modules (`<module>.ts`, plus `wiregen-runtime.ts`).
+    TypeScript,
+}
+
 /// Settings shared by every front end (CLI, build.rs, tests).
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -79,6 +89,9 @@ pub struct Settings {
     /// frame with an unknown tag decodes into, overriding the document's
     /// `x-wiregen-unknown-messages` (default: the document's, else off: unknown tags are errors).
     pub unknown_messages: Option<bool>,
+    /// The language to generate (default Rust). TypeScript output is client code and types
+    /// only: [`Parts::server`] does not apply to it.
+    pub lang: Lang,
 }
 
 impl Default for Settings {
@@ -89,6 +102,7 @@ impl Default for Settings {
             runtime_path: "::wiregen_runtime".to_owned(),
             extra_derives: Vec::new(),
             unknown_messages: None,
+            lang: Lang::Rust,
         }
     }
 }
@@ -179,10 +193,17 @@ pub fn generate(specs: &[PathBuf], settings: &Settings) -> Result<Generated, Fai
     let mut diags = Diagnostics::new();
     let mut files = Vec::new();
     for api in &apis {
-        match emit::emit(api, settings) {
+        let file = match settings.lang {
+            Lang::Rust => emit::emit(api, settings),
+            Lang::TypeScript => emit::typescript::emit(api),
+        };
+        match file {
             Ok(file) => files.push(file),
             Err(d) => diags.push(d),
         }
+    }
+    if settings.lang == Lang::TypeScript {
+        files.push(emit::typescript::runtime_file());
     }
     diags.extend(diagnostics);
     match diags.finish() {

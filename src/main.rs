@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use wiregen::diag::{Diagnostic, Kind};
 use wiregen::emit::{self, OutputFile, RuntimeDep};
 use wiregen::ir::Role;
-use wiregen::{Parts, Settings, WriteMode, write_files};
+use wiregen::{Lang, Parts, Settings, WriteMode, write_files};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -81,6 +81,10 @@ struct GenerateArgs {
     /// Do not generate client code.
     #[arg(long)]
     no_client: bool,
+    /// The language to generate: Rust (types, servers, clients), or TypeScript (types and
+    /// clients, one ES module per spec plus `wiregen-runtime.ts`).
+    #[arg(long, value_enum, default_value = "rust")]
+    lang: LangArg,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +95,15 @@ struct CheckArgs {
     /// Read AsyncAPI documents from this side, overriding their `x-wiregen-role`.
     #[arg(long, value_enum)]
     role: Option<RoleArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LangArg {
+    /// Rust: `<module>.rs` per spec.
+    Rust,
+    /// TypeScript: `<module>.ts` per spec and `wiregen-runtime.ts`.
+    #[value(name = "typescript", alias = "ts")]
+    TypeScript,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -163,6 +176,7 @@ fn generate(args: GenerateArgs, console: &mut Console) -> Status {
         unknown_messages,
         no_server,
         no_client,
+        lang,
     } = args;
     let settings = Settings {
         role: role.map(Role::from),
@@ -174,9 +188,31 @@ fn generate(args: GenerateArgs, console: &mut Console) -> Status {
         runtime_path,
         extra_derives: derives,
         unknown_messages: unknown_messages.then_some(true),
+        lang: match lang {
+            LangArg::Rust => Lang::Rust,
+            LangArg::TypeScript => Lang::TypeScript,
+        },
     };
     // Bad arguments are usage errors, found before any spec is read.
     let mut usage = Vec::new();
+    if lang == LangArg::TypeScript {
+        let not_for_ts = [
+            (crate_name.is_some(), "--crate"),
+            (no_client, "--no-client"),
+            (!settings.extra_derives.is_empty(), "--derive"),
+        ];
+        for (given, flag) in not_for_ts {
+            if given {
+                usage.push(
+                    Diagnostic::error(
+                        Kind::Invalid,
+                        format!("{flag} does not apply to --lang typescript"),
+                    )
+                    .help("TypeScript output is the types and clients of each spec, as ES modules"),
+                );
+            }
+        }
+    }
     usage.extend(emit::check_settings(&settings).err());
     if let Some(name) = &crate_name {
         usage.extend(emit::validate_crate_name(name).err());

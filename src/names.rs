@@ -235,6 +235,191 @@ impl Namespace {
     }
 }
 
+/// Words TypeScript gives a meaning to where generated code puts a type or value name: reserved
+/// words of strict-mode JavaScript, TypeScript's own type keywords, the globals generated code
+/// refers to, and `rt`, the name the runtime module is imported under.
+const TS_RESERVED: &[&str] = &[
+    "any",
+    "arguments",
+    "Array",
+    "as",
+    "AsyncIterable",
+    "AsyncIterator",
+    "await",
+    "bigint",
+    "Blob",
+    "boolean",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "declare",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "Error",
+    "eval",
+    "export",
+    "extends",
+    "Extract",
+    "false",
+    "finally",
+    "for",
+    "FormData",
+    "from",
+    "function",
+    "get",
+    "Headers",
+    "if",
+    "implements",
+    "import",
+    "in",
+    "infer",
+    "instanceof",
+    "interface",
+    "is",
+    "JSON",
+    "keyof",
+    "let",
+    "module",
+    "namespace",
+    "never",
+    "new",
+    "null",
+    "number",
+    "object",
+    "of",
+    "package",
+    "private",
+    "Promise",
+    "protected",
+    "public",
+    "readonly",
+    "Record",
+    "require",
+    "Response",
+    "return",
+    "rt",
+    "set",
+    "static",
+    "string",
+    "super",
+    "switch",
+    "symbol",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "type",
+    "typeof",
+    "Uint8Array",
+    "undefined",
+    "unique",
+    "unknown",
+    "URLSearchParams",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+];
+
+/// A TypeScript identifier, derived from the [`RustIdent`] of the same item by one injective rule,
+/// so that names distinct in Rust stay distinct in TypeScript and nothing is sanitised twice.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TsIdent(String);
+
+impl TsIdent {
+    /// A type's name: the Rust type identifier as it is (`PetAdded`).
+    pub fn of_type(rust: &RustIdent) -> TsIdent {
+        Self::guard(rust.unraw().to_owned())
+    }
+
+    /// A function or value name from a `snake_case` Rust identifier, in `lowerCamelCase`
+    /// (`list_pets` → `listPets`).
+    pub fn of_value(rust: &RustIdent) -> TsIdent {
+        Self::guard(camel(rust.unraw(), false))
+    }
+
+    /// A value name from an `UpperCamelCase` Rust identifier: its first letter lowercased
+    /// (`SupportChat` → `supportChat`). Such identifiers all start with an uppercase letter, so
+    /// this too keeps distinct names distinct.
+    pub fn of_type_value(rust: &RustIdent) -> TsIdent {
+        let plain = rust.unraw();
+        let mut chars = plain.chars();
+        let lowered = match chars.next() {
+            Some(first) => format!("{}{}", first.to_ascii_lowercase(), chars.as_str()),
+            None => String::new(),
+        };
+        Self::guard(lowered)
+    }
+
+    /// `prefix` followed by a `snake_case` Rust identifier in `UpperCamelCase` (`connect` +
+    /// `support_chat` → `connectSupportChat`); `prefix` is a fixed ASCII word of wiregen's.
+    pub fn prefixed(prefix: &str, rust: &RustIdent) -> TsIdent {
+        Self::guard(format!("{prefix}{}", camel(rust.unraw(), true)))
+    }
+
+    /// The identifier as written in TypeScript.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Reserved words, and names already ending in `_`, get one more `_`: the rule stays
+    /// injective (strip one trailing `_` to undo it).
+    fn guard(mut name: String) -> TsIdent {
+        if name.ends_with('_') || TS_RESERVED.contains(&name.as_str()) {
+            name.push('_');
+        }
+        TsIdent(name)
+    }
+}
+
+impl fmt::Display for TsIdent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `snake_case` to camel case. A part after `_` that starts with a lowercase letter is joined
+/// with that letter uppercased; any other part (a number suffix `_2`, an empty part) keeps its
+/// `_`, so distinct lowercase `snake_case` identifiers never meet.
+fn camel(snake: &str, upper_first: bool) -> String {
+    let mut out = String::with_capacity(snake.len());
+    for (i, part) in snake.split('_').enumerate() {
+        let mut chars = part.chars();
+        match chars.next() {
+            Some(c) if c.is_ascii_lowercase() && (i > 0 || upper_first) => {
+                out.push(c.to_ascii_uppercase());
+                out.extend(chars);
+            }
+            first => {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.extend(first);
+                out.extend(chars);
+            }
+        }
+    }
+    out
+}
+
+/// Is `key` usable as a bare JavaScript property name and identifier (ASCII letters, digits, `_`,
+/// `$`, not starting with a digit)? Other keys are written as string literals.
+pub fn is_js_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +459,52 @@ mod tests {
             let parsed: syn::Ident = syn::parse_str(got.as_str()).expect(want);
             assert_eq!(parsed.to_string(), want);
         }
+    }
+
+    #[test]
+    fn typescript_names_stay_distinct() {
+        let snake = |s: &str| ident(s, Case::Snake);
+        assert_eq!(TsIdent::of_value(&snake("list_pets")).as_str(), "listPets");
+        assert_eq!(
+            TsIdent::of_value(&snake("get_pets_2")).as_str(),
+            "getPets_2"
+        );
+        assert_eq!(TsIdent::of_value(&snake("get_pets2")).as_str(), "getPets2");
+        assert_eq!(TsIdent::of_value(&snake("delete")).as_str(), "delete_");
+        assert_eq!(TsIdent::of_value(&snake("type")).as_str(), "type_");
+        assert_eq!(TsIdent::of_value(&snake("self")).as_str(), "self__");
+        assert_eq!(TsIdent::of_value(&snake("_1m")).as_str(), "_1m");
+        assert_eq!(
+            TsIdent::prefixed("connect", &snake("support_chat")).as_str(),
+            "connectSupportChat"
+        );
+        let camel = |s: &str| ident(s, Case::Camel);
+        assert_eq!(
+            TsIdent::of_type_value(&camel("support chat")).as_str(),
+            "supportChat"
+        );
+        assert_eq!(TsIdent::of_type_value(&camel("delete")).as_str(), "delete_");
+        assert_eq!(
+            TsIdent::of_type(&ident("Promise", Case::Camel)).as_str(),
+            "Promise_"
+        );
+        let mut seen = std::collections::BTreeMap::new();
+        for wire in [
+            "a b", "a_b", "ab", "a2", "a_2", "a 2", "delete", "delete_", "Promise", "x__y",
+        ] {
+            for case in [Case::Snake, Case::Camel] {
+                let rust = ident(wire, case);
+                let ts = match case {
+                    Case::Snake => TsIdent::of_value(&rust),
+                    Case::Camel => TsIdent::of_type(&rust),
+                };
+                if let Some(other) = seen.insert(ts.clone(), rust.clone()) {
+                    assert_eq!(other, rust, "{ts} comes from two Rust identifiers");
+                }
+            }
+        }
+        assert!(is_js_identifier("petId") && is_js_identifier("$x") && !is_js_identifier("pet-id"));
+        assert!(!is_js_identifier("1a") && !is_js_identifier(""));
     }
 
     #[test]

@@ -80,6 +80,40 @@ fn options_reach_the_generated_code() {
 /// `include!` cannot take crate-level inner attributes or `//!` docs: the generated files have
 /// none at their top level (inner attributes inside `mod { ... }` blocks are fine).
 #[test]
+fn typescript_from_a_build_script() {
+    let out = scratch("typescript");
+    let output = Builder::new()
+        .spec("tests/builder-specs/ticker.openapi.yaml")
+        .out_dir(&out)
+        .lang(wiregen::Lang::TypeScript)
+        .cargo_output(false)
+        .generate()
+        .expect("the ticker spec generates");
+    assert_eq!(
+        output.files,
+        [
+            out.join("ticker_openapi.ts"),
+            out.join("wiregen-runtime.ts")
+        ]
+    );
+    let module = fs::read_to_string(&output.files[0]).expect("the module was written");
+    assert!(
+        module.contains("import * as rt from \"./wiregen-runtime.js\";"),
+        "{module}"
+    );
+    assert!(module.contains("export function "), "{module}");
+    // A second run writes nothing: the bytes are the same.
+    let again = Builder::new()
+        .spec("tests/builder-specs/ticker.openapi.yaml")
+        .out_dir(&out)
+        .lang(wiregen::Lang::TypeScript)
+        .cargo_output(false)
+        .generate()
+        .expect("the ticker spec generates again");
+    assert!(again.written.is_empty(), "{:?}", again.written);
+}
+
+#[test]
 fn generated_files_can_be_included() {
     let out = scratch("include");
     let output = Builder::new()

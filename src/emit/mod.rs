@@ -15,6 +15,7 @@ mod lints;
 mod sse;
 mod tokens;
 mod types;
+pub mod typescript;
 mod ws;
 
 use std::path::PathBuf;
@@ -208,6 +209,7 @@ fn types_options(settings: &Settings) -> Result<types::TypesOptions, Diagnostic>
         runtime_path,
         extra_derives,
         unknown_messages: _,
+        lang: _,
     } = settings;
     Ok(types::TypesOptions {
         extra_derives: extra_derives

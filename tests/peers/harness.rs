@@ -43,7 +43,7 @@ pub fn peers_dir() -> PathBuf {
 /// One thing a test needs installed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Need {
-    /// `node` and the npm packages of `tests/peers/package.json`.
+    /// `node` and the npm packages of `tests/peers/package.json` (`typescript` among them).
     Node,
     /// Debian's `/usr/bin/chromium` (and the npm packages, which drive it).
     Chromium,
@@ -66,7 +66,13 @@ pub fn require(needs: &[Need]) {
                 if !runs("node", &["--version"]) {
                     missing.push("node (Node 20 or newer) is not on PATH".to_owned());
                 }
-                for package in ["playwright-core", "eventsource", "express", "ws"] {
+                for package in [
+                    "playwright-core",
+                    "eventsource",
+                    "express",
+                    "ws",
+                    "typescript",
+                ] {
                     let manifest = peers_dir()
                         .join("node_modules")
                         .join(package)

@@ -79,6 +79,11 @@ pub fn emit(api: &Api) -> Result<OutputFile, Diagnostic> {
     }
     for (_, channel, ws) in api.ws_channels() {
         if ws.socket.is_some() {
+            ts.blank();
+            ts.line(&format!(
+                "// Channel {}: shares one socket with other channels; no TypeScript client for shared sockets yet (its types are above).",
+                comment(&channel.name.wire)
+            ));
             continue;
         }
         ts.blank();

@@ -36,6 +36,34 @@ fn generated_example_is_fresh() {
     );
 }
 
+/// The TypeScript half of `scripts/regenerate`: the pet store's clients for the page.
+#[test]
+fn generated_typescript_is_fresh() {
+    let output = Command::new(env!("CARGO_BIN_EXE_wiregen"))
+        .args([
+            "generate",
+            "specs/petstore.openapi.yaml",
+            "specs/petstore.asyncapi.yaml",
+            "--lang",
+            "typescript",
+            "--out",
+            "generated-example/web/generated",
+            "--check",
+        ])
+        .output()
+        .expect("the wiregen binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "generated-example/web/generated/ differs from a fresh generation (run scripts/regenerate):\n{}\n{stderr}",
+        String::from_utf8_lossy(&output.stdout),
+    );
+    assert!(
+        stderr.contains("3 file(s) up to date"),
+        "unexpected report: {stderr}"
+    );
+}
+
 #[test]
 fn generated_example_declares_itself() {
     for file in [

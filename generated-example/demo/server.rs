@@ -5,7 +5,8 @@
 //! pet's photo), orders (`POST /v1/orders` places one the simulation then ships and delivers;
 //! `GET /v1/orders/{orderId}`) and the auctions (`GET /v1/auctions`). Auctions run on the
 //! WebSocket channel `/auctions/{auctionId}`: simulated bidders compete with whoever
-//! connects, and each auction closes after `--auction-secs`.
+//! connects, and each auction closes after `--auction-secs`. `/` serves a live page of the
+//! notifications and an auction (`web/`, embedded), built on the generated TypeScript clients.
 //!
 //! ```text
 //! petstore-server [--addr HOST:PORT] [--interval-ms N] [--auction-secs N]
@@ -71,6 +72,7 @@ usage: petstore-server [--addr HOST:PORT] [--interval-ms N] [--auction-secs N]
   --retention N      with --redis: keep about N events for resuming (default 10000)
 
 Auctions: ws://HOST:PORT/auctions/{auctionId}?userId=NAME&token=TOKEN (any non-empty token).
+The live page: http://HOST:PORT/ (?user=NAME to bid under that name).
 
 Prints `listening on http://HOST:PORT` once it accepts connections.";
 
@@ -223,13 +225,16 @@ async fn serve(options: Options) -> std::io::Result<()> {
     ));
     // Whoever started the server may stop reading its output: never panic over that.
     say(&format!(
-        "listening on http://{addr}\n  curl -N http://{addr}/v1/pets/notifications\n  \
+        "listening on http://{addr}\n  open http://{addr} (the live page)\n  \
+         curl -N http://{addr}/v1/pets/notifications\n  \
          auctions: ws://{addr}/auctions/a-demo?userId=u-1001&token=demo"
     ));
-    let app = server::router(store).merge(ws_server::auction_router(
-        Arc::new(auctions),
-        Arc::new(ws_server::ServerConfig::default()),
-    ));
+    let app = server::router(store)
+        .merge(ws_server::auction_router(
+            Arc::new(auctions),
+            Arc::new(ws_server::ServerConfig::default()),
+        ))
+        .merge(page());
     // TCP_NODELAY (events are small and written one at a time), a timeout for request heads
     // and a connection limit.
     wiregen_runtime::serve::serve(listener, app, ServeConfig::default()).await
@@ -1062,4 +1067,44 @@ fn status_change(pet: usize, status: PetStatus) -> Event {
         pet_id: pet as i64 + 1,
         status,
     })
+}
+
+// ---- the live page ---------------------------------------------------------------------------
+
+/// The live page (`web/`, hand-written, and `web/dist/`, the generated TypeScript clients that
+/// `scripts/build-web` compiles): every file it loads, embedded, by path. Nothing is read from
+/// disk and no other path is served.
+const PAGE: &[(&str, &str, &str)] = &[
+    ("/", HTML, include_str!("../web/index.html")),
+    ("/app.js", JAVASCRIPT, include_str!("../web/app.js")),
+    (
+        "/dist/petstore_openapi.js",
+        JAVASCRIPT,
+        include_str!("../web/dist/petstore_openapi.js"),
+    ),
+    (
+        "/dist/petstore_asyncapi.js",
+        JAVASCRIPT,
+        include_str!("../web/dist/petstore_asyncapi.js"),
+    ),
+    (
+        "/dist/wiregen-runtime.js",
+        JAVASCRIPT,
+        include_str!("../web/dist/wiregen-runtime.js"),
+    ),
+];
+const HTML: &str = "text/html; charset=utf-8";
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// A route per file of [`PAGE`].
+fn page() -> axum::Router {
+    let mut router = axum::Router::new();
+    for &(path, content_type, body) in PAGE {
+        let headers = [(axum::http::header::CONTENT_TYPE, content_type)];
+        router = router.route(
+            path,
+            axum::routing::get(move || async move { (headers, body) }),
+        );
+    }
+    router
 }

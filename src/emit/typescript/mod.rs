@@ -768,6 +768,34 @@ impl Cx<'_> {
             "return rt.subscribe(config, parts, {decoder}, options);"
         ));
         ts.close("}");
+        if let Some(alternative) = &stream.json_alternative {
+            ts.blank();
+            let json = TsIdent::of_value(&alternative.method);
+            let ty = self.ty(&alternative.ty)?;
+            ts.docs(&op.docs.clone().with_paragraph(Docs::from_text(
+                "The same endpoint, asking for one JSON document instead of a stream.",
+            )));
+            ts.open(&format!(
+                "export async function {json}(config: rt.ClientConfig, params{optional}: {request}, options?: rt.CallOptions): Promise<{ty}> {{"
+            ));
+            if !optional.is_empty() {
+                ts.line("params ??= {};");
+            }
+            self.request_parts(
+                ts,
+                op.method.as_str(),
+                &op.route,
+                params,
+                &op.security.schemes,
+            )?;
+            ts.line("rt.addHeader(parts, \"Accept\", \"application/json\");");
+            ts.line("const response = await rt.send(config, parts, options);");
+            ts.open("if (response.status >= 200 && response.status < 300) {");
+            ts.line(&format!("return (await rt.readJson(response)) as {ty};"));
+            ts.close("}");
+            ts.line("return rt.unexpectedStatus(response);");
+            ts.close("}");
+        }
         Ok(())
     }
 

@@ -5,7 +5,9 @@
 //! pet's photo), orders (`POST /v1/orders` places one the simulation then ships and delivers;
 //! `GET /v1/orders/{orderId}`) and the auctions (`GET /v1/auctions`). Auctions run on the
 //! WebSocket channel `/auctions/{auctionId}`: simulated bidders compete with whoever
-//! connects, and each auction closes after `--auction-secs`. `/` serves a live page of the
+//! connects, and each auction closes after `--auction-secs`. The support chat
+//! (`/support/chat`) has an agent that answers every message and, on request, the
+//! conversation's history. `/` serves a live page of the
 //! notifications and an auction (`web/`, embedded), built on the generated TypeScript clients.
 //!
 //! ```text
@@ -39,7 +41,9 @@ use futures_util::StreamExt;
 use petstore_generated::petstore_asyncapi::server as ws_server;
 use petstore_generated::petstore_asyncapi::types::AuctionParams;
 use petstore_generated::petstore_asyncapi::types::{
-    AuctionClientMessage, AuctionEnd, AuctionServerMessage, BidPlaced, Outbid,
+    AgentMessage, AgentTyping, AuctionClientMessage, AuctionEnd, AuctionServerMessage, BidPlaced,
+    ChatEntry, HistoryReply, HistoryRequest, Outbid, SupportChatClientMessage, SupportChatParams,
+    SupportChatServerMessage,
 };
 use petstore_generated::petstore_openapi::server::{self, PetStore};
 use petstore_generated::petstore_openapi::types::{
@@ -232,6 +236,10 @@ async fn serve(options: Options) -> std::io::Result<()> {
     let app = server::router(store)
         .merge(ws_server::auction_router(
             Arc::new(auctions),
+            Arc::new(ws_server::ServerConfig::default()),
+        ))
+        .merge(ws_server::support_chat_router(
+            Arc::new(Support),
             Arc::new(ws_server::ServerConfig::default()),
         ))
         .merge(page());
@@ -927,6 +935,116 @@ impl ws_server::AuctionChannel for Auctions {
             }
             // The demo has one pet per auction; watching others is accepted and ignored.
             AuctionClientMessage::Watch(_) => {}
+        }
+    }
+}
+
+// ---- the support chat ------------------------------------------------------------------------
+
+/// The support chat: a store agent that acknowledges every message (typing first), and answers
+/// history requests from the conversation, which lives as long as the connection.
+struct Support;
+
+/// One customer's conversation.
+struct Conversation {
+    customer: String,
+    outbound: Outbound<SupportChatServerMessage>,
+    /// Oldest first, at most [`CONVERSATION`] entries.
+    entries: Vec<ChatEntry>,
+}
+
+/// The entries a conversation keeps (and the most a history reply carries).
+const CONVERSATION: usize = 100;
+/// The agent's handle.
+const AGENT: &str = "agent-ada";
+
+impl Conversation {
+    fn record(&mut self, from: &str, text: String, sent_at: chrono::DateTime<chrono::FixedOffset>) {
+        if self.entries.len() == CONVERSATION {
+            self.entries.remove(0);
+        }
+        self.entries.push(ChatEntry {
+            from: from.to_owned(),
+            text,
+            sent_at,
+        });
+    }
+}
+
+impl ws_server::SupportChatChannel for Support {
+    type Session = Conversation;
+    type Auth = String;
+
+    async fn authenticate(
+        &self,
+        credential: Option<Credential>,
+        _params: &SupportChatParams,
+    ) -> Result<String, HttpError> {
+        match credential {
+            Some(Credential::ApiKey(token)) if !token.is_empty() => Ok(token),
+            _ => Err(HttpError::new(
+                401,
+                "pass a `token` query parameter (this demo accepts any non-empty one)",
+            )),
+        }
+    }
+
+    async fn on_connect(
+        &self,
+        _params: SupportChatParams,
+        customer: String,
+        outbound: Outbound<SupportChatServerMessage>,
+    ) -> Result<Conversation, HttpError> {
+        Ok(Conversation {
+            customer,
+            outbound,
+            entries: Vec::new(),
+        })
+    }
+
+    async fn on_message(&self, session: &mut Conversation, message: SupportChatClientMessage) {
+        match message {
+            SupportChatClientMessage::ChatMessage(message) => {
+                let customer = session.customer.clone();
+                let answer = format!(
+                    "Thanks, {customer}: we are looking into \"{}\".",
+                    message.text
+                );
+                session.record(&customer, message.text, now());
+                // Queued in order on this connection: typing, the answer, typing over.
+                let typing =
+                    |is_typing| SupportChatServerMessage::AgentTyping(AgentTyping { is_typing });
+                let _ = session.outbound.send(&typing(true));
+                let sent_at = now();
+                let _ = session
+                    .outbound
+                    .send(&SupportChatServerMessage::AgentMessage(AgentMessage {
+                        from: AGENT.to_owned(),
+                        text: answer.clone(),
+                        sent_at,
+                    }));
+                let _ = session.outbound.send(&typing(false));
+                session.record(AGENT, answer, sent_at);
+            }
+            // The agent sees the customer typing; nothing to answer.
+            SupportChatClientMessage::Typing(_) => {}
+            // Requests go to `request_history`, never here.
+            SupportChatClientMessage::HistoryRequest(_) => {}
+        }
+    }
+
+    async fn request_history(
+        &self,
+        session: &mut Conversation,
+        request: HistoryRequest,
+    ) -> HistoryReply {
+        let limit = request.limit.map_or(CONVERSATION, |n| {
+            usize::try_from(n).unwrap_or(0).min(CONVERSATION)
+        });
+        let skip = session.entries.len().saturating_sub(limit);
+        HistoryReply {
+            request_id: request.request_id,
+            messages: session.entries[skip..].to_vec(),
         }
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! - every document that generates Rust also generates TypeScript that passes
 //!   `tsc --strict --noEmit` (npm `typescript`, pinned in `tests/peers/package.json`) with the
-//!   unused-code checks on: the pet store, the hostile fixtures and every corpus document, in one
-//!   `tsc` run;
+//!   unused-code checks on: the pet store, the hostile fixtures, `typescript_names.yaml` (names
+//!   TypeScript gives a meaning to) and every corpus document, in one `tsc` run;
 //! - the pet store's unions are real discriminated unions: `tests/ts/petstore-usage.ts` narrows
 //!   them exhaustively (a `never` check per `switch`) and compiles against the generated module;
 //! - nothing planted in a spec becomes code: the TypeScript scanner lists every identifier of
@@ -28,6 +28,9 @@ const HOSTILE: &[&str] = &[
     "tests/fixtures/hostile.yaml",
     "tests/fixtures/hostile_asyncapi.yaml",
 ];
+/// Names TypeScript gives a meaning to: keywords, the globals generated code uses (`Promise`,
+/// `Headers`, `Uint8Array`, …), parameters that share a wire name, a parameter called `body`.
+const NAMES: &str = "tests/fixtures/typescript_names.yaml";
 /// The code the hostile fixtures plant in names and descriptions (`fn pwned() {}`,
 /// `fn injected_quote() {`, …). A property really named `injected` is a wire name, not a marker.
 const MARKERS: &[&str] = &[
@@ -157,7 +160,7 @@ fn typescript_output_compiles_strict() {
     let usage = store.join("petstore-usage.ts");
     std::fs::copy("tests/ts/petstore-usage.ts", &usage).expect("copy the usage file");
     files.push(usage);
-    for (i, hostile) in HOSTILE.iter().enumerate() {
+    for (i, hostile) in HOSTILE.iter().chain([&NAMES]).enumerate() {
         let dir = root.join(format!("hostile{i}"));
         files.extend(
             generate_into(&[PathBuf::from(hostile)], &dir).expect("a hostile fixture generates"),

@@ -101,6 +101,11 @@ pub mod openapi31_schema_edges;
 #[path = "../../snapshots/openapi32.rs"]
 pub mod openapi32;
 
+/// Generated from `tests/fixtures/typescript_names.yaml`.
+#[rustfmt::skip]
+#[path = "../../snapshots/typescript_names.rs"]
+pub mod typescript_names;
+
 /// Generated from `specs/petstore.openapi.yaml`.
 #[rustfmt::skip]
 #[path = "../../snapshots/petstore_openapi.rs"]

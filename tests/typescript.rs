@@ -86,7 +86,9 @@ fn tsc(args: &[&str]) -> peers::Finished {
     peers::run(command, Duration::from_secs(300))
 }
 
-/// A `tsconfig.json` in `dir` checking `files` as strictly as the README promises.
+/// A `tsconfig.json` in `dir` checking `files` as strictly as a demanding project does: `strict`,
+/// the unused-code checks, and the options that change what a well-typed module may write
+/// (`exactOptionalPropertyTypes`, `noUncheckedIndexedAccess`, `verbatimModuleSyntax`, …).
 fn write_tsconfig(dir: &Path, files: &[PathBuf]) -> PathBuf {
     let files: Vec<String> = files
         .iter()
@@ -101,6 +103,11 @@ fn write_tsconfig(dir: &Path, files: &[PathBuf]) -> PathBuf {
             "noImplicitReturns": true,
             "noFallthroughCasesInSwitch": true,
             "noImplicitOverride": true,
+            "exactOptionalPropertyTypes": true,
+            "noUncheckedIndexedAccess": true,
+            "noPropertyAccessFromIndexSignature": true,
+            "isolatedModules": true,
+            "verbatimModuleSyntax": true,
             "target": "ES2022",
             "module": "ES2022",
             "moduleResolution": "bundler",

@@ -147,7 +147,7 @@ export async function uploadPetPhoto(config, params, options) {
         form.append("photo", item);
     for (const item of params.body.caption === undefined ? [] : [params.body.caption])
         form.append("caption", String(item));
-    parts.body = { contentType: undefined, data: form };
+    parts.body = { data: form };
     const response = await rt.send(config, parts, options);
     switch (response.status) {
         case 201:

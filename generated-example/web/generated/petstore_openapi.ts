@@ -600,7 +600,7 @@ export async function uploadPetPhoto(config: rt.ClientConfig, params: UploadPetP
   const form = new FormData();
   for (const item of params.body.photo === undefined ? [] : [params.body.photo]) form.append("photo", item);
   for (const item of params.body.caption === undefined ? [] : [params.body.caption]) form.append("caption", String(item));
-  parts.body = { contentType: undefined, data: form };
+  parts.body = { data: form };
   const response = await rt.send(config, parts, options);
   switch (response.status) {
     case 201:

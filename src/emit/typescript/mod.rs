@@ -580,15 +580,14 @@ impl Cx<'_> {
                         }
                     }
                 }
-                // multipart: the browser writes the boundary into the content type itself.
-                let ct = if multipart {
-                    "undefined".to_owned()
+                if multipart {
+                    // No content type: fetch writes it, with the boundary.
+                    ts.line("parts.body = { data: form };");
                 } else {
-                    media
-                };
-                ts.line(&format!(
-                    "parts.body = {{ contentType: {ct}, data: form }};"
-                ));
+                    ts.line(&format!(
+                        "parts.body = {{ contentType: {media}, data: form }};"
+                    ));
+                }
             }
         }
         Ok(())

@@ -88,7 +88,8 @@ fn tsc(args: &[&str]) -> peers::Finished {
 
 /// A `tsconfig.json` in `dir` checking `files` as strictly as a demanding project does: `strict`,
 /// the unused-code checks, and the options that change what a well-typed module may write
-/// (`exactOptionalPropertyTypes`, `noUncheckedIndexedAccess`, `verbatimModuleSyntax`, …).
+/// (`exactOptionalPropertyTypes`, `noUncheckedIndexedAccess`, `verbatimModuleSyntax`, …), and
+/// `erasableSyntaxOnly`, so runtimes that strip types (Node's type stripping) run them as they are.
 fn write_tsconfig(dir: &Path, files: &[PathBuf]) -> PathBuf {
     let files: Vec<String> = files
         .iter()
@@ -108,6 +109,7 @@ fn write_tsconfig(dir: &Path, files: &[PathBuf]) -> PathBuf {
             "noPropertyAccessFromIndexSignature": true,
             "isolatedModules": true,
             "verbatimModuleSyntax": true,
+            "erasableSyntaxOnly": true,
             "target": "ES2022",
             "module": "ES2022",
             "moduleResolution": "bundler",

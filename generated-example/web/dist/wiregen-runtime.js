@@ -309,9 +309,6 @@ async function readStart(response) {
  * event ID. Callbacks run inside `push`; if one throws, the rest of that chunk is lost.
  */
 export class SseParser {
-    onFrame;
-    onRetry;
-    options;
     decoder = new TextDecoder();
     lineEnd = /\r\n|\r|\n/g;
     limit;
@@ -325,6 +322,9 @@ export class SseParser {
     eventType = "";
     idBuffer;
     last;
+    onFrame;
+    onRetry;
+    options;
     /** A parser at the start of a stream. */
     constructor(onFrame, onRetry, options = {}) {
         this.onFrame = onFrame;
@@ -433,7 +433,6 @@ export class SseParser {
  * registered. The iterator drains the queue, throws `failure` if the end has one, then ends.
  */
 class Channel {
-    bufferSize;
     queue = [];
     current;
     itemListeners = new Set();
@@ -442,9 +441,10 @@ class Channel {
     waiters = [];
     ended = false;
     failure;
+    bufferSize;
     constructor(initial, bufferSize) {
-        this.bufferSize = bufferSize;
         this.current = initial;
+        this.bufferSize = bufferSize;
     }
     get state() {
         return this.current;
@@ -543,10 +543,10 @@ class Channel {
 const GAP_EVENT = "wiregen-gap";
 /** What both SSE variants share: typed listeners, frames to items, the end. */
 class SseChannel extends Channel {
-    decoder;
-    signal;
     closed = false;
     onAbort = () => this.close();
+    decoder;
+    signal;
     constructor(decoder, bufferSize, signal) {
         super("connecting", bufferSize);
         this.decoder = decoder;
@@ -610,15 +610,15 @@ function gapSignal(data) {
     return { lastEventId: typeof lastEventId === "string" ? lastEventId : null, reason: typeof reason === "string" ? reason : "" };
 }
 class FetchSubscription extends SseChannel {
-    config;
-    parts;
-    options;
     parser;
     retry;
     delivered = false;
     controller;
     timer;
     wakeSleep;
+    config;
+    parts;
+    options;
     constructor(config, parts, decoder, options) {
         super(decoder, options.bufferSize ?? 1024, options.signal);
         this.config = config;
@@ -828,10 +828,6 @@ export function eventSource(config, parts, decoder, options = {}) {
 }
 const ignore = () => { };
 class Connection extends Channel {
-    config;
-    parts;
-    codec;
-    options;
     socket;
     outbox = [];
     pending = new Map();
@@ -841,6 +837,10 @@ class Connection extends Channel {
     closedBy;
     failures = 0;
     timer;
+    config;
+    parts;
+    codec;
+    options;
     constructor(config, parts, codec, options) {
         super("connecting", options.bufferSize ?? 1024);
         this.config = config;

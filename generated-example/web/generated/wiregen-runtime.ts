@@ -444,12 +444,15 @@ export class SseParser {
   private idBuffer: string;
   private last: string;
 
+  private readonly onFrame: (frame: SseFrame) => void;
+  private readonly onRetry: ((ms: number) => void) | undefined;
+  private readonly options: SseParserOptions;
+
   /** A parser at the start of a stream. */
-  constructor(
-    private readonly onFrame: (frame: SseFrame) => void,
-    private readonly onRetry?: (ms: number) => void,
-    private readonly options: SseParserOptions = {},
-  ) {
+  constructor(onFrame: (frame: SseFrame) => void, onRetry?: (ms: number) => void, options: SseParserOptions = {}) {
+    this.onFrame = onFrame;
+    this.onRetry = onRetry;
+    this.options = options;
     this.last = this.idBuffer = options.lastEventId ?? "";
     this.limit = Math.max(1, options.maxEventSize ?? 16 * 1024 * 1024);
   }
@@ -644,8 +647,11 @@ abstract class Channel<T, S extends string> {
   private ended = false;
   private failure: WiregenError | undefined;
 
-  protected constructor(initial: S, protected readonly bufferSize: number) {
+  protected readonly bufferSize: number;
+
+  protected constructor(initial: S, bufferSize: number) {
     this.current = initial;
+    this.bufferSize = bufferSize;
   }
 
   get state(): S {
@@ -754,8 +760,13 @@ abstract class SseChannel<E extends { event: string }> extends Channel<SseItem<E
   protected closed = false;
   private readonly onAbort = (): void => this.close();
 
-  protected constructor(private readonly decoder: SseDecoder<E>, bufferSize: number, private readonly signal?: AbortSignal) {
+  private readonly decoder: SseDecoder<E>;
+  private readonly signal: AbortSignal | undefined;
+
+  protected constructor(decoder: SseDecoder<E>, bufferSize: number, signal?: AbortSignal) {
     super("connecting", bufferSize);
+    this.decoder = decoder;
+    this.signal = signal;
     signal?.addEventListener("abort", this.onAbort, { once: true });
     if (signal?.aborted) queueMicrotask(this.onAbort);
   }
@@ -829,13 +840,15 @@ class FetchSubscription<E extends { event: string }> extends SseChannel<E> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private wakeSleep: (() => void) | undefined;
 
-  constructor(
-    private readonly config: ClientConfig,
-    private readonly parts: RequestParts,
-    decoder: SseDecoder<E>,
-    private readonly options: SseOptions,
-  ) {
+  private readonly config: ClientConfig;
+  private readonly parts: RequestParts;
+  private readonly options: SseOptions;
+
+  constructor(config: ClientConfig, parts: RequestParts, decoder: SseDecoder<E>, options: SseOptions) {
     super(decoder, options.bufferSize ?? 1024, options.signal);
+    this.config = config;
+    this.parts = parts;
+    this.options = options;
     this.retry = options.retryMs ?? 1000;
     const onFrame = (frame: SseFrame): void => {
       this.delivered = true;
@@ -1151,13 +1164,17 @@ class Connection<Out, In> extends Channel<WsItem<In>, WsState> implements WsConn
   private failures = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    private readonly config: ClientConfig,
-    private readonly parts: RequestParts,
-    private readonly codec: WsCodec<Out, In>,
-    private readonly options: WsOptions,
-  ) {
+  private readonly config: ClientConfig;
+  private readonly parts: RequestParts;
+  private readonly codec: WsCodec<Out, In>;
+  private readonly options: WsOptions;
+
+  constructor(config: ClientConfig, parts: RequestParts, codec: WsCodec<Out, In>, options: WsOptions) {
     super("connecting", options.bufferSize ?? 1024);
+    this.config = config;
+    this.parts = parts;
+    this.codec = codec;
+    this.options = options;
     const r = options.reconnect === true ? {} : options.reconnect || undefined;
     this.retry = r && { retryMs: r.retryMs ?? 1000, maxRetryMs: r.maxRetryMs ?? 30_000, maxAttempts: Math.max(1, r.maxAttempts ?? Infinity) };
     options.signal?.addEventListener("abort", this.onAbort, { once: true });

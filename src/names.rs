@@ -343,7 +343,7 @@ impl TsIdent {
     /// A function or value name from a `snake_case` Rust identifier, in `lowerCamelCase`
     /// (`list_pets` → `listPets`).
     pub fn of_value(rust: &RustIdent) -> TsIdent {
-        Self::guard(camel(rust.unraw(), false))
+        Self::guard(camel(rust.unraw()))
     }
 
     /// A value name from an `UpperCamelCase` Rust identifier: its first letter lowercased
@@ -357,12 +357,6 @@ impl TsIdent {
             None => String::new(),
         };
         Self::guard(lowered)
-    }
-
-    /// `prefix` followed by a `snake_case` Rust identifier in `UpperCamelCase` (`connect` +
-    /// `support_chat` → `connectSupportChat`); `prefix` is a fixed ASCII word of wiregen's.
-    pub fn prefixed(prefix: &str, rust: &RustIdent) -> TsIdent {
-        Self::guard(format!("{prefix}{}", camel(rust.unraw(), true)))
     }
 
     /// The identifier as written in TypeScript.
@@ -386,15 +380,15 @@ impl fmt::Display for TsIdent {
     }
 }
 
-/// `snake_case` to camel case. A part after `_` that starts with a lowercase letter is joined
+/// `snake_case` to `lowerCamelCase`. A part after `_` that starts with a lowercase letter is joined
 /// with that letter uppercased; any other part (a number suffix `_2`, an empty part) keeps its
 /// `_`, so distinct lowercase `snake_case` identifiers never meet.
-fn camel(snake: &str, upper_first: bool) -> String {
+fn camel(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     for (i, part) in snake.split('_').enumerate() {
         let mut chars = part.chars();
         match chars.next() {
-            Some(c) if c.is_ascii_lowercase() && (i > 0 || upper_first) => {
+            Some(c) if c.is_ascii_lowercase() && i > 0 => {
                 out.push(c.to_ascii_uppercase());
                 out.extend(chars);
             }
@@ -474,10 +468,6 @@ mod tests {
         assert_eq!(TsIdent::of_value(&snake("type")).as_str(), "type_");
         assert_eq!(TsIdent::of_value(&snake("self")).as_str(), "self__");
         assert_eq!(TsIdent::of_value(&snake("_1m")).as_str(), "_1m");
-        assert_eq!(
-            TsIdent::prefixed("connect", &snake("support_chat")).as_str(),
-            "connectSupportChat"
-        );
         let camel = |s: &str| ident(s, Case::Camel);
         assert_eq!(
             TsIdent::of_type_value(&camel("support chat")).as_str(),

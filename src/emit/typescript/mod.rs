@@ -16,9 +16,9 @@ use crate::diag::Diagnostic;
 use crate::ir::{
     Api, Body, BodyContent, Channel, Docs, EnumDef, EventStream, FormDef, FormValue, HttpMethod,
     MediaFormat, MessageSet, Operation, ParamField, ParamIn, ParamStyle, ParamsDef, PathSegment,
-    Payload, Presence, RequestReply, ResponsesDef, Route, Scalar, Security, SseFraming,
-    StatusMatch, StructDef, TextDecoding, TypeDef, TypeId, TypeKind, TypeRef, UnionDef, UnionRepr,
-    WebSocketChannel,
+    Payload, Presence, RequestReply, ResponsesDef, Route, Scalar, Security, Socket, SocketEnum,
+    SseFraming, StatusMatch, StructDef, TextDecoding, TypeDef, TypeId, TypeKind, TypeRef, UnionDef,
+    UnionRepr, WebSocketChannel,
 };
 use crate::names::{TsIdent, is_js_identifier};
 use crate::output::{OutputFile, Uses};
@@ -57,8 +57,7 @@ pub fn emit(api: &Api) -> Result<OutputFile, Diagnostic> {
     head.push_paragraph(api.docs.clone());
     head.push_paragraph(Docs::from_text("@module"));
     ts.docs(&head);
-    let client =
-        !api.operations.is_empty() || api.ws_channels().any(|(_, _, ws)| ws.socket.is_none());
+    let client = !api.operations.is_empty() || api.ws_channels().next().is_some();
     if client {
         ts.line("import * as rt from \"./wiregen-runtime.js\";");
     } else if api.types.defs.is_empty() {
@@ -78,16 +77,14 @@ pub fn emit(api: &Api) -> Result<OutputFile, Diagnostic> {
         }
     }
     for (_, channel, ws) in api.ws_channels() {
-        if ws.socket.is_some() {
+        if ws.socket.is_none() {
             ts.blank();
-            ts.line(&format!(
-                "// Channel {}: shares one socket with other channels; no TypeScript client for shared sockets yet (its types are above).",
-                comment(&channel.name.wire)
-            ));
-            continue;
+            cx.channel(&mut ts, channel, ws)?;
         }
+    }
+    for socket in &api.sockets {
         ts.blank();
-        cx.channel(&mut ts, channel, ws)?;
+        cx.socket(&mut ts, socket)?;
     }
     Ok(OutputFile {
         path: PathBuf::from(format!("{}.ts", api.module.rust.unraw())),
@@ -606,13 +603,13 @@ impl Cx<'_> {
         };
         let name = TsIdent::of_value(&op.name.rust);
         ts.docs(&op_docs(op));
-        let optional = if all_optional(params) { "?" } else { "" };
-        ts.open(&format!(
-            "export async function {name}(config: rt.ClientConfig, params{optional}: {request}, options?: rt.CallOptions): Promise<{answer}> {{"
-        ));
-        if !optional.is_empty() {
-            ts.line("params ??= {};");
-        }
+        open_with_params(
+            ts,
+            &format!("export async function {name}("),
+            &request,
+            params,
+            &format!("options?: rt.CallOptions): Promise<{answer}> {{"),
+        );
         self.request_parts(
             ts,
             op.method.as_str(),
@@ -681,7 +678,9 @@ impl Cx<'_> {
         ts.open(&format!(
             "decode(frame: rt.SseFrame): {events} | undefined {{"
         ));
-        if stream.framing != SseFraming::Named && stream.events.len() == 1 {
+        // A stream of one unnamed kind of event: every frame is that event, whatever its name.
+        let one = stream.framing != SseFraming::Named && stream.events.len() == 1;
+        if one {
             ts.line("// Every event of this stream is the one below, whatever its name.");
         } else {
             ts.open("switch (frame.event) {");
@@ -693,7 +692,6 @@ impl Cx<'_> {
                 Payload::Text => Some("frame.data".to_owned()),
                 Payload::Binary | Payload::Empty => None,
             };
-            let one = stream.framing != SseFraming::Named && stream.events.len() == 1;
             if !one {
                 ts.open(&format!("case {wire}:"));
             }
@@ -705,7 +703,7 @@ impl Cx<'_> {
                 ts.dedent();
             }
         }
-        if !(stream.framing != SseFraming::Named && stream.events.len() == 1) {
+        if !one {
             ts.open("default:");
             ts.line("return undefined;");
             ts.dedent();
@@ -736,18 +734,18 @@ impl Cx<'_> {
             "Returns a subscription: iterate it (`for await`) or add listeners with `on`. It reconnects and resumes from the last event ID by itself; a `gap` item says events were missed."
         }));
         ts.docs(&docs);
-        let optional = if all_optional(params) { "?" } else { "" };
         let options = if plain_get {
             "rt.SseOptions & { eventSource?: boolean | { withCredentials?: boolean; EventSource?: typeof EventSource } }"
         } else {
             "rt.SseOptions"
         };
-        ts.open(&format!(
-            "export function {name}(config: rt.ClientConfig, params{optional}: {request}, options?: {options}): rt.SseSubscription<{events}> {{"
-        ));
-        if !optional.is_empty() {
-            ts.line("params ??= {};");
-        }
+        open_with_params(
+            ts,
+            &format!("export function {name}("),
+            &request,
+            params,
+            &format!("options?: {options}): rt.SseSubscription<{events}> {{"),
+        );
         self.request_parts(
             ts,
             op.method.as_str(),
@@ -774,12 +772,13 @@ impl Cx<'_> {
             ts.docs(&op.docs.clone().with_paragraph(Docs::from_text(
                 "The same endpoint, asking for one JSON document instead of a stream.",
             )));
-            ts.open(&format!(
-                "export async function {json}(config: rt.ClientConfig, params{optional}: {request}, options?: rt.CallOptions): Promise<{ty}> {{"
-            ));
-            if !optional.is_empty() {
-                ts.line("params ??= {};");
-            }
+            open_with_params(
+                ts,
+                &format!("export async function {json}("),
+                &request,
+                params,
+                &format!("options?: rt.CallOptions): Promise<{ty}> {{"),
+            );
             self.request_parts(
                 ts,
                 op.method.as_str(),
@@ -809,12 +808,13 @@ impl Cx<'_> {
 
     // ---- WebSocket -----------------------------------------------------------------------
 
-    fn channel(
+    /// The channel's codec, `const $codec_<channel>`: its name and the message types of both
+    /// directions.
+    fn codec(
         &self,
         ts: &mut Ts,
         channel: &Channel,
-        ws: &WebSocketChannel,
-    ) -> Result<(), Diagnostic> {
+    ) -> Result<(String, String, String), Diagnostic> {
         let name = TsIdent::of_type_value(&channel.name.rust);
         let out = self.direction_ty(channel.to_server.as_ref())?;
         let inn = self.direction_ty(channel.to_client.as_ref())?;
@@ -837,6 +837,17 @@ impl Cx<'_> {
             }
         }
         ts.close("};");
+        Ok((codec, out, inn))
+    }
+
+    fn channel(
+        &self,
+        ts: &mut Ts,
+        channel: &Channel,
+        ws: &WebSocketChannel,
+    ) -> Result<(), Diagnostic> {
+        let name = TsIdent::of_type_value(&channel.name.rust);
+        let (codec, out, inn) = self.codec(ts, channel)?;
         ts.blank();
         let params = self.params_of(ws.params)?;
         let request = self.type_name(ws.params)?;
@@ -850,21 +861,144 @@ impl Cx<'_> {
         ts.docs(&Docs::from_text(
             "Opens the channel's WebSocket. Reconnection is opt-in (`options.reconnect`).",
         ));
-        let optional = if all_optional(params) { "?" } else { "" };
-        ts.open(&format!(
-            "connect(config: rt.ClientConfig, params{optional}: {request}, options?: rt.WsOptions): rt.WsConnection<{out}, {inn}> {{"
-        ));
-        if !optional.is_empty() {
-            ts.line("params ??= {};");
-        }
+        open_with_params(
+            ts,
+            "connect(",
+            &request,
+            params,
+            &format!("options?: rt.WsOptions): rt.WsConnection<{out}, {inn}> {{"),
+        );
         self.request_parts(ts, "GET", &ws.route, params, &ws.security)?;
         ts.line(&format!(
             "return rt.connect(config, parts, {codec}, options);"
         ));
         ts.close("},");
         for rr in &channel.replies {
-            self.request_reply(ts, channel, rr, &out, &inn)?;
+            if !self.request_reply(ts, channel, rr, &out, &inn)? {
+                ts.line(&format!(
+                    "// Request/reply {}: its messages are not tagged JSON with a top-level correlation id, so it has no typed method here; send and listen on the connection.",
+                    comment(&rr.name.wire)
+                ));
+            }
         }
+        ts.close("};");
+        Ok(())
+    }
+
+    /// The client of a socket that several channels share: a union per direction of the
+    /// channels' messages (all JSON told apart by their tags, as the lowering guarantees), a
+    /// codec that asks each channel's codec in turn, and `connect` at the leading channel's
+    /// route with its parameters and security. Request/reply stays per message on the
+    /// connection (`send` and `onMessage`), as in the Rust socket client.
+    fn socket(&self, ts: &mut Ts, socket: &Socket) -> Result<(), Diagnostic> {
+        let channel = |index: usize| {
+            self.api
+                .channels
+                .get(index)
+                .ok_or_else(|| internal(format!("socket member {index} is not a channel")))
+        };
+        let mut decoders = Vec::new();
+        for &member in &socket.members {
+            let member = channel(member)?;
+            if member.to_client.is_some() {
+                let (codec, _, _) = self.codec(ts, member)?;
+                ts.blank();
+                decoders.push(codec);
+            }
+        }
+        let mut direction =
+            |combined: &Option<SocketEnum>, to_server: bool| -> Result<String, Diagnostic> {
+                let Some(combined) = combined else {
+                    return Ok("never".to_owned());
+                };
+                let name = TsIdent::of_type(&combined.ident);
+                let mut arms = Vec::new();
+                for (index, _) in &combined.variants {
+                    arms.push(self.direction_ty(channel(*index)?.direction(to_server))?);
+                }
+                ts.docs(&Docs::from_text(&format!(
+                    "Every {} message of the socket at `{}`.",
+                    if to_server {
+                        "client → server"
+                    } else {
+                        "server → client"
+                    },
+                    socket.name.wire
+                )));
+                union_alias(ts, &name, &arms);
+                ts.blank();
+                Ok(name.to_string())
+            };
+        let out = direction(&socket.to_server, true)?;
+        let inn = direction(&socket.to_client, false)?;
+        let name = TsIdent::of_type_value(&socket.name.rust);
+        let codec = private("codec", &name);
+        ts.open(&format!("const {codec}: rt.WsCodec<{out}, {inn}> = {{"));
+        ts.open(&format!("encode(message: {out}): string | Uint8Array {{"));
+        ts.line("return message instanceof Uint8Array || typeof message === \"string\" ? message : JSON.stringify(message);");
+        ts.close("},");
+        ts.open(&format!(
+            "decode(data: string | Uint8Array): {inn} | undefined {{"
+        ));
+        if decoders.is_empty() {
+            ts.line("throw new Error(typeof data === \"string\" ? \"this socket sends no messages\" : \"this socket sends no binary messages\");");
+        } else {
+            ts.open(&format!(
+                "for (const codec of [{}]) {{",
+                decoders.join(", ")
+            ));
+            ts.line("const message = codec.decode(data);");
+            ts.open("if (message !== undefined) {");
+            ts.line("return message;");
+            ts.close("}");
+            ts.close("}");
+            ts.line("return undefined;");
+        }
+        ts.close("},");
+        ts.close("};");
+        ts.blank();
+        let leader = socket
+            .members
+            .first()
+            .map(|&index| channel(index))
+            .transpose()?
+            .and_then(|c| c.websocket().map(|ws| (c, ws)))
+            .ok_or_else(|| {
+                internal(format!(
+                    "socket `{}` has no WebSocket channel",
+                    socket.name.wire
+                ))
+            })?;
+        let (leader, ws) = leader;
+        let params = self.params_of(ws.params)?;
+        let request = self.type_name(ws.params)?;
+        let names: Vec<String> = socket
+            .members
+            .iter()
+            .map(|&index| channel(index).map(|c| format!("`{}`", c.name.wire)))
+            .collect::<Result<_, _>>()?;
+        ts.docs(&Docs::from_text(&format!(
+            "The socket at `{}`, which the channels {} share: one connection carries the messages of all of them. `connect` takes the `{}` channel's parameters; request/reply goes through `send` and `onMessage`.",
+            socket.name.wire,
+            names.join(", "),
+            leader.name.wire
+        )));
+        ts.open(&format!("export const {name} = {{"));
+        ts.docs(&Docs::from_text(
+            "Opens the socket. Reconnection is opt-in (`options.reconnect`).",
+        ));
+        open_with_params(
+            ts,
+            "connect(",
+            &request,
+            params,
+            &format!("options?: rt.WsOptions): rt.WsConnection<{out}, {inn}> {{"),
+        );
+        self.request_parts(ts, "GET", &ws.route, params, &ws.security)?;
+        ts.line(&format!(
+            "return rt.connect(config, parts, {codec}, options);"
+        ));
+        ts.close("},");
         ts.close("};");
         Ok(())
     }
@@ -1012,6 +1146,8 @@ impl Cx<'_> {
         Ok(())
     }
 
+    /// A request the client sends: a method of the channel object that awaits the reply.
+    /// `false` when the operation's shape has no such method (the caller says so in the output).
     fn request_reply(
         &self,
         ts: &mut Ts,
@@ -1019,19 +1155,19 @@ impl Cx<'_> {
         rr: &RequestReply,
         out: &str,
         inn: &str,
-    ) -> Result<(), Diagnostic> {
+    ) -> Result<bool, Diagnostic> {
         if rr.initiator == crate::ir::Initiator::Server {
             return self.answer(ts, channel, rr, out, inn);
         }
         let (Some(asks), Some(answers)) = (&channel.to_server, &channel.to_client) else {
-            return Ok(());
+            return Ok(false);
         };
         let request = asks
             .messages
             .get(rr.request)
             .ok_or_else(|| internal("a request is not a message".to_owned()))?;
         let Some(correlation) = &request.correlation else {
-            return Ok(());
+            return Ok(false);
         };
         let mut replies = Vec::new();
         for index in &rr.replies {
@@ -1042,18 +1178,18 @@ impl Cx<'_> {
             let (Some(tag), Some(c), TextDecoding::Tagged { tag: property }) =
                 (&reply.tag, &reply.correlation, &answers.text)
             else {
-                return Ok(());
+                return Ok(false);
             };
             replies.push((tag, c, property));
         }
         let Some(request_tag) = &request.tag else {
-            return Ok(());
+            return Ok(false);
         };
         let TextDecoding::Tagged {
             tag: request_property,
         } = &asks.text
         else {
-            return Ok(());
+            return Ok(false);
         };
         let name = TsIdent::of_value(&rr.name.rust);
         let mut docs = request.docs.clone();
@@ -1108,11 +1244,12 @@ impl Cx<'_> {
         ts.close("},");
         ts.close("}, options);");
         ts.close("},");
-        Ok(())
+        Ok(true)
     }
 
     /// A request the server sends and the client answers: `answerX(connection, handler)` calls
     /// the handler for each such request and sends its reply with the request's correlation id.
+    /// `false` when the operation's shape has no such method (the caller says so in the output).
     fn answer(
         &self,
         ts: &mut Ts,
@@ -1120,9 +1257,9 @@ impl Cx<'_> {
         rr: &RequestReply,
         out: &str,
         inn: &str,
-    ) -> Result<(), Diagnostic> {
+    ) -> Result<bool, Diagnostic> {
         let (Some(asks), Some(answers)) = (&channel.to_client, &channel.to_server) else {
-            return Ok(());
+            return Ok(false);
         };
         let request = asks
             .messages
@@ -1144,7 +1281,7 @@ impl Cx<'_> {
             &answers.text,
         )
         else {
-            return Ok(());
+            return Ok(false);
         };
         let mut reply_tys = Vec::new();
         let mut reply_fields = Vec::new();
@@ -1154,7 +1291,7 @@ impl Cx<'_> {
                 .get(*index)
                 .ok_or_else(|| internal("a reply is not a message".to_owned()))?;
             let (Some(tag), Some(c)) = (&reply.tag, &reply.correlation) else {
-                return Ok(());
+                return Ok(false);
             };
             reply_tys.push(format!(
                 "Extract<{out}, {{ {}: {} }}>",
@@ -1165,7 +1302,7 @@ impl Cx<'_> {
         }
         let ([request_seg], true) = (request_id.pointer.as_slice(), !reply_fields.is_empty())
         else {
-            return Ok(());
+            return Ok(false);
         };
         let name = TsIdent::of_value(&rr.answer);
         let mut docs = request.docs.clone();
@@ -1215,7 +1352,7 @@ impl Cx<'_> {
         ts.line("connection.send(reply);");
         ts.close("});");
         ts.close("},");
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -1287,6 +1424,19 @@ fn body_key(params: &ParamsDef) -> String {
         .map(|n| format!("body_{n}"))
         .find(|k| !taken(k))
         .unwrap_or_default()
+}
+
+/// Opens a function that takes `(config, params, options)`: `params` may be left out when
+/// nothing in it is required (it is then `{}` inside).
+fn open_with_params(ts: &mut Ts, head: &str, request: &TsIdent, params: &ParamsDef, rest: &str) {
+    let optional = all_optional(params);
+    let mark = if optional { "?" } else { "" };
+    ts.open(&format!(
+        "{head}config: rt.ClientConfig, params{mark}: {request}, {rest}"
+    ));
+    if optional {
+        ts.line("params ??= {};");
+    }
 }
 
 fn all_optional(params: &ParamsDef) -> bool {

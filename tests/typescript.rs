@@ -8,7 +8,9 @@
 //!   them exhaustively (a `never` check per `switch`) and compiles against the generated module;
 //! - nothing planted in a spec becomes code: the TypeScript scanner lists every identifier of
 //!   the hostile output, and no marker is among them;
-//! - the output is the same bytes from two processes.
+//! - the output is the same bytes from two processes;
+//! - channels that share one socket get one working client (the Kraken document, against a
+//!   `ws` server).
 
 #[path = "peers/harness.rs"]
 mod peers;
@@ -334,4 +336,57 @@ fn runtime_node_tests_pass() {
         count("# pass ") >= 30,
         "too few runtime tests ran:\n{transcript}"
     );
+}
+
+/// Channels that share one socket get one client: the Kraken document's, compiled with the
+/// pinned `tsc`, against a `ws` server that sends a frame of each of its channels
+/// (`tests/ts/socket-client.mjs`): each decoded as that channel's message, an unknown tag as an
+/// `unknown` item, a frame that is not JSON as `malformed`, and a sent message as its JSON.
+#[test]
+fn a_shared_socket_has_one_client() {
+    peers::require(&[peers::Need::Node]);
+    let document = corpus_documents()
+        .into_iter()
+        .find(|d| {
+            d.file_name().and_then(|n| n.to_str())
+                == Some("kraken-websocket-request-reply-multiple-channels-asyncapi.yml")
+        })
+        .expect("the corpus has the Kraken document whose channels share a socket");
+    let dir = scratch("socket");
+    let files = generate_into(&[document], &dir).expect("the Kraken document generates");
+    let module = files
+        .iter()
+        .find(|f| f.file_name().is_some_and(|n| n != "wiregen-runtime.ts"))
+        .expect("a module");
+    let out = dir.join("js");
+    let mut args = vec![
+        "--strict",
+        "--target",
+        "ES2022",
+        "--module",
+        "ES2022",
+        "--moduleResolution",
+        "bundler",
+        "--lib",
+        "ES2022,DOM",
+        "--outDir",
+    ];
+    let out_text = out.display().to_string();
+    let module_text = module.display().to_string();
+    args.extend([out_text.as_str(), module_text.as_str()]);
+    tsc(&args).assert_success();
+    std::fs::write(out.join("package.json"), r#"{"type": "module"}"#).expect("package.json");
+    let compiled = out.join(
+        module
+            .with_extension("js")
+            .file_name()
+            .expect("a file name"),
+    );
+    let mut command = peers::node("../ts/socket-client.mjs");
+    command.arg(&compiled);
+    let finished = peers::run(command, Duration::from_secs(60));
+    finished.assert_success();
+    let lines = finished.json_lines();
+    assert_eq!(lines.len(), 1, "{}", finished.transcript());
+    assert_eq!(lines[0]["ok"], true, "{}", finished.transcript());
 }

@@ -2,7 +2,8 @@
 //! test starts itself: two instances (two connections, two broadcasters on one stream) share one
 //! log and one order; resuming on the other instance is exact; ids older than the retention or
 //! unknown get the gap event; Redis restarted with its data: publishing fails while it is away,
-//! subscribers stay connected and go on with nothing lost or repeated. WebSocket hubs on two
+//! subscribers stay connected and go on with nothing lost or repeated; a resume where an
+//! instance has already read is answered without Redis. WebSocket hubs on two
 //! instances share their groups, and say when Redis is away.
 
 #[path = "../../tests/peers/redis.rs"]
@@ -238,6 +239,38 @@ async fn redis_restarted_with_its_data_loses_nothing() {
     assert_eq!(got_a, published);
     assert_eq!(got_b, published);
     assert_eq!(ids(take(&mut resumed, 50).await), published[50..]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_where_an_instance_has_read_needs_no_redis() {
+    let mut server = redis_server::RedisServer::start();
+    let a = instance(&server.url(), StreamConfig::new()).await;
+    let mut published = Vec::new();
+    for n in 0..30 {
+        published.push(a.publish(&SseEvent::new(Count(n))).await.unwrap());
+    }
+    let ids = |frames: Vec<Bytes>| -> Vec<String> {
+        events_of(&frames)
+            .into_iter()
+            .map(|(_, _, id)| id.unwrap())
+            .collect()
+    };
+    // An instance started now reads from the newest entry on; a subscriber resuming further
+    // back is caught up from Redis, and the instance keeps what it read.
+    let b = instance(&server.url(), StreamConfig::new().cache(40)).await;
+    let mut first = b.subscribe(Some(&published[2]));
+    assert_eq!(ids(take(&mut first, 27).await), published[3..]);
+
+    server.stop();
+    // Redis away: another subscriber resuming within what the instance read is caught up from
+    // memory, exactly.
+    let mut second = b.subscribe(Some(&published[5]));
+    assert_eq!(ids(take(&mut second, 24).await), published[6..]);
+    // Older than anything it read: waits (connected) for Redis, then is caught up from the
+    // stream, across what is kept, exactly.
+    let mut older = b.subscribe(Some(&published[0]));
+    server.restart();
+    assert_eq!(ids(take(&mut older, 29).await), published[1..]);
 }
 
 // ---------------------------------------------------------------------------------------------

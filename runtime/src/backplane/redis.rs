@@ -18,13 +18,17 @@
 //! and returns the id Redis gave it. Each instance's reader follows the stream with
 //! `XREAD BLOCK`, writes each entry's frame once (`id: <stream id>` + the stored bytes) and hands
 //! it to its local subscribers: every subscriber of every instance gets every event exactly
-//! once, in the stream's order. A subscriber resuming after id `L` reads `XRANGE L + …` page by
-//! page: the resume is exact when `L` is still in the stream; otherwise it gets a gap event
-//! (reason `expired` when the stream has moved past it, `unknown` when it is not an id of this
-//! stream), with the newest entry's id, then the live events. While Redis cannot be reached,
-//! publishing fails with [`PublishError::Unavailable`], subscribers stay connected (keep-alives
-//! go on), and when Redis is back every reader and resuming subscriber continues from the last
-//! id it saw; if the stream was trimmed past that id meanwhile, subscribers get a gap event.
+//! once, in the stream's order. A subscriber resuming after id `L` is caught up from the
+//! entries its instance keeps in memory when they run on from `L` ([`StreamConfig::cache`]),
+//! else it reads `XRANGE L + …` page by page (at most 16 pages at once per stream and
+//! instance, on a connection apart from publishing): the resume is exact when `L` is still in
+//! the stream; otherwise it gets a gap event (reason `expired` when the stream has moved past
+//! it, `unknown` when it is not an id of this stream), with the newest entry's id, then the
+//! live events.
+//! While Redis cannot be reached, publishing fails with [`PublishError::Unavailable`],
+//! subscribers stay connected (keep-alives go on), and when Redis is back every reader and
+//! resuming subscriber continues from the last id it saw; if the stream was trimmed past that
+//! id meanwhile, subscribers get a gap event.
 //!
 //! **WebSocket.** A [`Hub`](crate::ws::server::Hub) made with
 //! [`Hub::redis`](crate::ws::server::Hub::redis) delivers each message to its local members at
@@ -53,7 +57,12 @@ pub struct Redis {
 
 struct Inner {
     client: Client,
+    /// Publishing (`XADD`, `PUBLISH`).
     manager: ConnectionManager,
+    /// Reading the log (catching subscribers up), on a connection of its own so that a crowd
+    /// of subscribers catching up never delays publishing.
+    #[cfg(feature = "sse-server")]
+    reads: ConnectionManager,
     config: RedisConfig,
     /// This instance's id on the backplane: hub messages it published come back to it on its
     /// own subscription and are skipped by it.
@@ -124,6 +133,11 @@ impl Redis {
             .set_connection_timeout(Some(config.connect_timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
+        #[cfg(feature = "sse-server")]
+        let reads = client
+            .get_connection_manager_with_config(manager_config.clone())
+            .await
+            .map_err(unavailable)?;
         let manager = client
             .get_connection_manager_with_config(manager_config)
             .await
@@ -138,6 +152,8 @@ impl Redis {
             inner: Arc::new(Inner {
                 client,
                 manager,
+                #[cfg(feature = "sse-server")]
+                reads,
                 config,
                 instance,
             }),
@@ -150,6 +166,12 @@ impl Redis {
 
     pub(crate) fn manager(&self) -> ConnectionManager {
         self.inner.manager.clone()
+    }
+
+    /// The connection that reads the log.
+    #[cfg(feature = "sse-server")]
+    pub(crate) fn reads(&self) -> ConnectionManager {
+        self.inner.reads.clone()
     }
 
     #[cfg(feature = "ws-server")]
@@ -232,6 +254,13 @@ pub struct StreamConfig {
     pub page: usize,
     /// How long a reader's `XREAD` blocks before it asks again (default 5 s).
     pub block: Duration,
+    /// How many entries of the stream each instance keeps in memory (the newest its reader got,
+    /// and pages read for subscribers catching up; the oldest leave first) to catch subscribers
+    /// up without asking Redis: a crowd reconnecting after a blip costs Redis nothing, and
+    /// subscribers catching up from nearby places share the pages one of them read. Default
+    /// 10,000 (a few MiB with events of a few hundred bytes); never more than the retention's
+    /// `max_len`, and an id older than its `max_age` is always checked with Redis; 0 keeps none.
+    pub cache: usize,
 }
 
 #[cfg(feature = "sse-server")]
@@ -242,6 +271,7 @@ impl Default for StreamConfig {
             retention: Retention::default(),
             page: 512,
             block: Duration::from_secs(5),
+            cache: 10_000,
         }
     }
 }
@@ -262,6 +292,12 @@ impl StreamConfig {
     /// Set [`retention`](Self::retention).
     pub fn retention(mut self, retention: Retention) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// Set [`cache`](Self::cache).
+    pub fn cache(mut self, entries: usize) -> Self {
+        self.cache = entries;
         self
     }
 }
@@ -517,14 +553,15 @@ mod hub {
 
 #[cfg(feature = "sse-server")]
 mod sse {
-    use std::collections::VecDeque;
+    use std::collections::{BTreeMap, VecDeque};
+    use std::ops::Bound;
     use std::pin::Pin;
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use bytes::Bytes;
     use futures_core::Stream;
-    use tokio::sync::{broadcast, watch};
+    use tokio::sync::{Semaphore, broadcast, watch};
 
     use redis::Value;
 
@@ -542,6 +579,8 @@ mod sse {
             let log = Arc::new(StreamLog {
                 redis: redis.clone(),
                 key: redis.key("sse", name),
+                cache: Mutex::new(Cache::new(&config)),
+                reads: Semaphore::new(READS),
                 config: config.clone(),
                 started,
             });
@@ -570,10 +609,129 @@ mod sse {
         /// Set once the reader knows where it starts: a subscriber's catch-up, read after that,
         /// reaches at least there, and the reader delivers everything after it.
         started: watch::Sender<bool>,
+        /// Entries read, for catching up without Redis.
+        cache: Mutex<Cache>,
+        /// Bounds the catch-up reads in flight on this instance: a crowd of subscribers
+        /// resuming at once queues here, not in Redis's reply buffers, and no read waits on
+        /// the others long enough to time out (which would make it read again).
+        reads: Semaphore,
     }
+
+    /// How many catch-up pages one instance reads from Redis at once, per stream.
+    const READS: usize = 16;
 
     /// One entry: its place, its id, its frame (`id:` line included).
     type Entry = (Pos, String, Bytes);
+
+    /// Entries of the stream this instance has read, by its reader or for a subscriber's
+    /// catch-up, at most `capacity` (the oldest leave first). Each knows whether the next one
+    /// kept is its successor in the stream, so a run of them answers a catch-up without Redis,
+    /// and subscribers catching up from nearby places share what one of them read.
+    struct Cache {
+        entries: BTreeMap<Pos, Cached>,
+        /// The newest entry the reader handed to the live feed: a catch-up that reaches it is
+        /// done (what follows comes on the feed).
+        tip: Option<Pos>,
+        capacity: usize,
+        max_age: Option<Duration>,
+    }
+
+    struct Cached {
+        id: String,
+        frame: Bytes,
+        /// The next entry kept is this one's successor in the stream.
+        linked: bool,
+    }
+
+    impl Cache {
+        fn new(config: &StreamConfig) -> Cache {
+            let capacity = match config.retention.max_len {
+                Some(len) => config.cache.min(len),
+                None => config.cache,
+            };
+            Cache {
+                entries: BTreeMap::new(),
+                tip: None,
+                capacity,
+                max_age: config.retention.max_age,
+            }
+        }
+
+        /// Keep `run`, consecutive entries of the stream in order, the first one following
+        /// `after` when that is given.
+        fn keep_run(&mut self, after: Option<Pos>, run: &[Entry]) {
+            if self.capacity == 0 {
+                return;
+            }
+            let mut previous = after;
+            for (pos, id, frame) in run {
+                if let Some(previous) = previous.and_then(|p| self.entries.get_mut(&p)) {
+                    previous.linked = true;
+                }
+                self.entries.entry(*pos).or_insert_with(|| Cached {
+                    id: id.clone(),
+                    frame: frame.clone(),
+                    linked: false,
+                });
+                previous = Some(*pos);
+            }
+            // The oldest leave: nothing kept links to the first one.
+            while self.entries.len() > self.capacity {
+                self.entries.pop_first();
+            }
+        }
+
+        /// The reader starts at `head` (its first start: the newest entry, if any), or starts
+        /// again after its tip; `lost`: entries after the tip were deleted meanwhile, so what
+        /// it gets next does not follow the tip.
+        fn restart(&mut self, head: Option<&Entry>, lost: bool) {
+            if let Some(head) = head {
+                self.keep_run(None, std::slice::from_ref(head));
+                self.tip = Some(head.0);
+            } else if lost {
+                self.tip = None;
+            }
+        }
+
+        /// The reader got `run`, the next entries of the stream, and hands them to the feed.
+        fn reader_got(&mut self, run: &[Entry]) {
+            self.keep_run(self.tip, run);
+            if let Some((pos, _, _)) = run.last() {
+                self.tip = Some(*pos);
+            }
+        }
+
+        /// Up to `page` entries after `from` and whether more follow, when the entries kept
+        /// run on from it; `None`: ask Redis.
+        fn after(&self, from: Pos, page: usize) -> Option<(Vec<Entry>, bool)> {
+            // Older than the retention's age: Redis decides whether it is still there.
+            if let Some(age) = self.max_age
+                && from.0 < now_ms().saturating_sub(age.as_millis() as u64)
+            {
+                return None;
+            }
+            let mut cursor = from;
+            let mut cached = self.entries.get(&from)?;
+            let mut out = Vec::new();
+            while out.len() < page && cached.linked {
+                let Some((pos, next)) = self
+                    .entries
+                    .range((Bound::Excluded(cursor), Bound::Unbounded))
+                    .next()
+                else {
+                    break;
+                };
+                out.push((*pos, next.id.clone(), next.frame.clone()));
+                cursor = *pos;
+                cached = next;
+            }
+            let done = self.tip == Some(cursor);
+            if out.is_empty() && !done {
+                return None;
+            }
+            Some((out, !done))
+        }
+    }
 
     /// A page of catching up.
     enum Catchup {
@@ -604,6 +762,14 @@ mod sse {
         }
     }
 
+    fn into_text(value: Value) -> Option<String> {
+        match value {
+            Value::BulkString(bytes) => String::from_utf8(bytes).ok(),
+            Value::SimpleString(text) => Some(text),
+            _ => None,
+        }
+    }
+
     /// The entries of an `XRANGE` / `XREVRANGE` reply (or of one stream of an `XREAD` reply),
     /// each with its frame written; entries that are not ours are skipped.
     fn entries(value: Value) -> Vec<Entry> {
@@ -619,7 +785,7 @@ mod sse {
                 continue;
             }
             let fields = parts.pop();
-            let Some(id) = parts.pop().as_ref().and_then(text) else {
+            let Some(id) = parts.pop().and_then(into_text) else {
                 continue;
             };
             let Some(pos) = parse_id(&id) else { continue };
@@ -627,7 +793,8 @@ mod sse {
                 continue;
             };
             let body = fields.chunks(2).find_map(|pair| match pair {
-                [name, Value::BulkString(body)] if text(name).as_deref() == Some("f") => Some(body),
+                [Value::BulkString(name), Value::BulkString(body)] if name == b"f" => Some(body),
+                [Value::SimpleString(name), Value::BulkString(body)] if name == "f" => Some(body),
                 _ => None,
             });
             let Some(body) = body else { continue };
@@ -761,9 +928,14 @@ mod sse {
             }
         }
 
-        /// The newest entry, if any.
+        /// The newest entry's place and id, if any.
         async fn head(&self) -> Result<Option<(Pos, String)>, BackplaneError> {
-            let mut connection = self.redis.manager();
+            Ok(self.newest().await?.map(|(pos, id, _)| (pos, id)))
+        }
+
+        /// The newest entry, if any.
+        async fn newest(&self) -> Result<Option<Entry>, BackplaneError> {
+            let mut connection = self.redis.reads();
             let reply: Value = redis::cmd("XREVRANGE")
                 .arg(&self.key)
                 .arg("+")
@@ -773,17 +945,25 @@ mod sse {
                 .query_async(&mut connection)
                 .await
                 .map_err(unavailable)?;
-            Ok(entries(reply)
-                .into_iter()
-                .next()
-                .map(|(pos, id, _)| (pos, id)))
+            Ok(entries(reply).into_iter().next())
         }
 
         /// The next page after `from` (`None`: from the oldest entry), checking that `from` is
-        /// still in the stream.
+        /// still in the stream: from the entries kept when they run on from it, else from
+        /// Redis.
         async fn catchup(&self, from: Option<&str>) -> Result<Catchup, BackplaneError> {
             let page = self.config.page.max(1);
-            let mut connection = self.redis.manager();
+            if let Some(pos) = from.and_then(parse_id)
+                && let Some((entries, more)) = self.cache().after(pos, page)
+            {
+                return Ok(Catchup::Entries { entries, more });
+            }
+            let _turn = self
+                .reads
+                .acquire()
+                .await
+                .map_err(|_| BackplaneError::new("the stream is closed"))?;
+            let mut connection = self.redis.reads();
             let Some(from) = from else {
                 let reply: Value = redis::cmd("XRANGE")
                     .arg(&self.key)
@@ -795,6 +975,7 @@ mod sse {
                     .await
                     .map_err(unavailable)?;
                 let entries = entries(reply);
+                self.cache().keep_run(None, &entries);
                 let more = entries.len() == page;
                 return Ok(Catchup::Entries { entries, more });
             };
@@ -816,6 +997,7 @@ mod sse {
                 .map_err(unavailable)?;
             let mut entries = entries(reply);
             if entries.first().is_some_and(|(first, _, _)| *first == pos) {
+                self.cache().keep_run(None, &entries);
                 let more = entries.len() == page + 1;
                 entries.remove(0);
                 return Ok(Catchup::Entries { entries, more });
@@ -832,7 +1014,7 @@ mod sse {
 
         /// Whether entries after `from` were deleted (trimmed) from the stream.
         async fn trimmed_after(&self, from: Pos) -> Result<bool, BackplaneError> {
-            let mut connection = self.redis.manager();
+            let mut connection = self.redis.reads();
             let reply: redis::RedisResult<Value> = redis::cmd("XINFO")
                 .arg("STREAM")
                 .arg(&self.key)
@@ -854,6 +1036,10 @@ mod sse {
             }
         }
 
+        fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+            self.cache.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
         /// The reader: follows the stream from its newest entry and hands every entry to the
         /// local subscribers, until the broadcaster is dropped.
         async fn read(self: Arc<Self>, feed: broadcast::WeakSender<Item>) {
@@ -868,8 +1054,11 @@ mod sse {
                     }
                 };
                 let start = match from {
-                    None => match self.head().await {
-                        Ok(head) => head.map_or(Pos(0, 0), |(pos, _)| pos),
+                    None => match self.newest().await {
+                        Ok(newest) => {
+                            self.cache().restart(newest.as_ref(), false);
+                            newest.map_or(Pos(0, 0), |(pos, _, _)| pos)
+                        }
                         Err(_) => {
                             backoff.wait().await;
                             continue;
@@ -877,6 +1066,7 @@ mod sse {
                     },
                     Some(from) => match self.trimmed_after(from).await {
                         Ok(trimmed) => {
+                            self.cache().restart(None, trimmed);
                             if trimmed && let Some(feed) = feed.upgrade() {
                                 let _ = feed.send(Item::Gap);
                             }
@@ -921,15 +1111,18 @@ mod sse {
                         _ => Vec::new(),
                     };
                     for stream in streams {
-                        for (pos, _, frame) in entries(stream) {
-                            if pos > cursor {
-                                cursor = pos;
-                                from = Some(pos);
-                                let _ = feed.send(Item::Frame {
-                                    pos: Some(pos),
-                                    frame,
-                                });
-                            }
+                        let mut got = entries(stream);
+                        got.retain(|(pos, _, _)| *pos > cursor);
+                        // Kept before they are sent: a subscriber whose catch-up stops short of
+                        // an entry gets it on the feed it subscribed to before.
+                        self.cache().reader_got(&got);
+                        for (pos, _, frame) in got {
+                            cursor = pos;
+                            from = Some(pos);
+                            let _ = feed.send(Item::Frame {
+                                pos: Some(pos),
+                                frame,
+                            });
                         }
                     }
                 }
@@ -1103,6 +1296,97 @@ mod sse {
             for bad in ["", "-", "1-", "-1", "1", "a-1", "1-2-3", "1 -2", "+1-2"] {
                 assert_eq!(parse_id(bad), None, "{bad}");
             }
+        }
+
+        fn entry(ms: u64) -> Entry {
+            let id = format!("{ms}-0");
+            let frame = Bytes::from(format!("id: {id}\ndata: {ms}\n\n"));
+            (Pos(ms, 0), id, frame)
+        }
+
+        fn places(page: Option<(Vec<Entry>, bool)>) -> Option<(Vec<u64>, bool)> {
+            page.map(|(entries, more)| (entries.iter().map(|(pos, _, _)| pos.0).collect(), more))
+        }
+
+        #[test]
+        fn the_cache_answers_only_along_entries_known_to_follow_each_other() {
+            let mut cache = Cache::new(&StreamConfig::new().cache(6));
+            // Nothing known yet: Redis is asked.
+            assert_eq!(places(cache.after(Pos(10, 0), 10)), None);
+            // The reader starts at the newest entry and gets three more.
+            cache.restart(Some(&entry(10)), false);
+            assert_eq!(places(cache.after(Pos(10, 0), 10)), Some((vec![], false)));
+            cache.reader_got(&[entry(20), entry(30), entry(40)]);
+            assert_eq!(
+                places(cache.after(Pos(10, 0), 10)),
+                Some((vec![20, 30, 40], false))
+            );
+            assert_eq!(places(cache.after(Pos(30, 0), 10)), Some((vec![40], false)));
+            assert_eq!(
+                places(cache.after(Pos(10, 0), 2)),
+                Some((vec![20, 30], true))
+            );
+            // Not an entry of the stream, or newer than any read: Redis decides.
+            assert_eq!(places(cache.after(Pos(35, 0), 10)), None);
+            assert_eq!(places(cache.after(Pos(50, 0), 10)), None);
+            // A page read for a catch-up (from its first entry) runs on where it meets the rest.
+            cache.keep_run(None, &[entry(1), entry(5)]);
+            assert_eq!(places(cache.after(Pos(1, 0), 10)), Some((vec![5], true)));
+            assert_eq!(places(cache.after(Pos(5, 0), 10)), None);
+            cache.keep_run(None, &[entry(5), entry(7), entry(10)]);
+            // Six kept at most: 1 left first, and nothing links to the oldest.
+            assert_eq!(places(cache.after(Pos(1, 0), 10)), None);
+            assert_eq!(
+                places(cache.after(Pos(5, 0), 10)),
+                Some((vec![7, 10, 20, 30, 40], false))
+            );
+            // The reader starts again with nothing lost: it runs on from its tip.
+            cache.restart(None, false);
+            cache.reader_got(&[entry(50)]);
+            assert_eq!(
+                places(cache.after(Pos(30, 0), 10)),
+                Some((vec![40, 50], false))
+            );
+            // After a loss (entries deleted while it was away), what it gets next does not
+            // follow what it had.
+            cache.restart(None, true);
+            cache.reader_got(&[entry(70), entry(80)]);
+            assert_eq!(places(cache.after(Pos(40, 0), 10)), Some((vec![50], true)));
+            assert_eq!(places(cache.after(Pos(50, 0), 10)), None);
+            assert_eq!(places(cache.after(Pos(70, 0), 10)), Some((vec![80], false)));
+        }
+
+        #[test]
+        fn the_cache_stays_within_the_retention() {
+            let by_len = StreamConfig::new()
+                .cache(100)
+                .retention(crate::backplane::redis::Retention::new().max_len(Some(2)));
+            let mut cache = Cache::new(&by_len);
+            cache.restart(Some(&entry(10)), false);
+            cache.reader_got(&[entry(20), entry(30)]);
+            assert_eq!(places(cache.after(Pos(20, 0), 10)), Some((vec![30], false)));
+            assert_eq!(places(cache.after(Pos(10, 0), 10)), None);
+
+            let by_age = StreamConfig::new().retention(
+                crate::backplane::redis::Retention::new()
+                    .max_len(None)
+                    .max_age(Some(Duration::from_secs(60))),
+            );
+            let mut cache = Cache::new(&by_age);
+            let now = now_ms();
+            let old = now - 120_000;
+            cache.restart(Some(&entry(old)), false);
+            cache.reader_got(&[entry(old + 1), entry(now), entry(now + 1)]);
+            assert_eq!(places(cache.after(Pos(old, 0), 10)), None);
+            assert_eq!(
+                places(cache.after(Pos(now, 0), 10)),
+                Some((vec![now + 1], false))
+            );
+
+            let mut none = Cache::new(&StreamConfig::new().cache(0));
+            none.restart(Some(&entry(10)), false);
+            none.reader_got(&[entry(20)]);
+            assert_eq!(places(none.after(Pos(10, 0), 10)), None);
         }
     }
 }

@@ -258,9 +258,12 @@ pub struct StreamConfig {
     /// and pages read for subscribers catching up; the oldest leave first) to catch subscribers
     /// up without asking Redis: a crowd reconnecting after a blip costs Redis nothing, and
     /// subscribers catching up from nearby places share the pages one of them read. Default
-    /// 10,000 (a few MiB with events of a few hundred bytes); never more than the retention's
-    /// `max_len`, and an id older than its `max_age` is always checked with Redis; 0 keeps none.
+    /// 10,000; never more than the retention's `max_len` or [`cache_bytes`](Self::cache_bytes),
+    /// and an id older than its `max_age` is always checked with Redis; 0 keeps none.
     pub cache: usize,
+    /// The most bytes of frames the cache holds (default 32 MiB): with large events, fewer
+    /// than [`cache`](Self::cache) entries are kept.
+    pub cache_bytes: usize,
 }
 
 #[cfg(feature = "sse-server")]
@@ -272,6 +275,7 @@ impl Default for StreamConfig {
             page: 512,
             block: Duration::from_secs(5),
             cache: 10_000,
+            cache_bytes: 32 << 20,
         }
     }
 }
@@ -298,6 +302,12 @@ impl StreamConfig {
     /// Set [`cache`](Self::cache).
     pub fn cache(mut self, entries: usize) -> Self {
         self.cache = entries;
+        self
+    }
+
+    /// Set [`cache_bytes`](Self::cache_bytes).
+    pub fn cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = bytes;
         self
     }
 }
@@ -553,7 +563,7 @@ mod hub {
 
 #[cfg(feature = "sse-server")]
 mod sse {
-    use std::collections::{BTreeMap, VecDeque};
+    use std::collections::{BTreeMap, VecDeque, btree_map};
     use std::ops::Bound;
     use std::pin::Pin;
     use std::sync::{Arc, Mutex};
@@ -624,7 +634,8 @@ mod sse {
     type Entry = (Pos, String, Bytes);
 
     /// Entries of the stream this instance has read, by its reader or for a subscriber's
-    /// catch-up, at most `capacity` (the oldest leave first). Each knows whether the next one
+    /// catch-up, at most `capacity` of them and `max_bytes` of frames (the oldest leave
+    /// first). Each knows whether the next one
     /// kept is its successor in the stream, so a run of them answers a catch-up without Redis,
     /// and subscribers catching up from nearby places share what one of them read.
     struct Cache {
@@ -633,6 +644,9 @@ mod sse {
         /// done (what follows comes on the feed).
         tip: Option<Pos>,
         capacity: usize,
+        /// The bytes of the frames and ids kept, and their bound.
+        bytes: usize,
+        max_bytes: usize,
         max_age: Option<Duration>,
     }
 
@@ -653,6 +667,8 @@ mod sse {
                 entries: BTreeMap::new(),
                 tip: None,
                 capacity,
+                bytes: 0,
+                max_bytes: config.cache_bytes,
                 max_age: config.retention.max_age,
             }
         }
@@ -668,16 +684,22 @@ mod sse {
                 if let Some(previous) = previous.and_then(|p| self.entries.get_mut(&p)) {
                     previous.linked = true;
                 }
-                self.entries.entry(*pos).or_insert_with(|| Cached {
-                    id: id.clone(),
-                    frame: frame.clone(),
-                    linked: false,
-                });
+                if let btree_map::Entry::Vacant(vacant) = self.entries.entry(*pos) {
+                    self.bytes += id.len() + frame.len();
+                    vacant.insert(Cached {
+                        id: id.clone(),
+                        frame: frame.clone(),
+                        linked: false,
+                    });
+                }
                 previous = Some(*pos);
             }
             // The oldest leave: nothing kept links to the first one.
-            while self.entries.len() > self.capacity {
-                self.entries.pop_first();
+            while self.entries.len() > self.capacity || self.bytes > self.max_bytes {
+                let Some((_, oldest)) = self.entries.pop_first() else {
+                    break;
+                };
+                self.bytes -= oldest.id.len() + oldest.frame.len();
             }
         }
 
@@ -1382,6 +1404,18 @@ mod sse {
                 places(cache.after(Pos(now, 0), 10)),
                 Some((vec![now + 1], false))
             );
+
+            // By bytes: each test frame is 19 bytes and its id 4, so 50 bytes keep two.
+            let mut by_bytes = Cache::new(&StreamConfig::new().cache_bytes(50));
+            by_bytes.restart(Some(&entry(10)), false);
+            by_bytes.reader_got(&[entry(20), entry(30)]);
+            assert_eq!(by_bytes.entries.len(), 2);
+            assert_eq!(by_bytes.bytes, 46);
+            assert_eq!(
+                places(by_bytes.after(Pos(20, 0), 10)),
+                Some((vec![30], false))
+            );
+            assert_eq!(places(by_bytes.after(Pos(10, 0), 10)), None);
 
             let mut none = Cache::new(&StreamConfig::new().cache(0));
             none.restart(Some(&entry(10)), false);

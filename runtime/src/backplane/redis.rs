@@ -635,9 +635,9 @@ mod sse {
 
     /// Entries of the stream this instance has read, by its reader or for a subscriber's
     /// catch-up, at most `capacity` of them and `max_bytes` of frames (the oldest leave
-    /// first). Each knows whether the next one
-    /// kept is its successor in the stream, so a run of them answers a catch-up without Redis,
-    /// and subscribers catching up from nearby places share what one of them read.
+    /// first). Each knows whether the next one kept is its successor in the stream, so a run
+    /// of them answers a catch-up without Redis, and subscribers catching up from nearby
+    /// places share what one of them read.
     struct Cache {
         entries: BTreeMap<Pos, Cached>,
         /// The newest entry the reader handed to the live feed: a catch-up that reaches it is

@@ -975,9 +975,11 @@ mod sse {
         /// Redis.
         async fn catchup(&self, from: Option<&str>) -> Result<Catchup, BackplaneError> {
             let page = self.config.page.max(1);
-            if let Some(pos) = from.and_then(parse_id)
-                && let Some((entries, more)) = self.cache().after(pos, page)
-            {
+            let kept = || {
+                let pos = from.and_then(parse_id)?;
+                self.cache().after(pos, page)
+            };
+            if let Some((entries, more)) = kept() {
                 return Ok(Catchup::Entries { entries, more });
             }
             let _turn = self
@@ -985,6 +987,10 @@ mod sse {
                 .acquire()
                 .await
                 .map_err(|_| BackplaneError::new("the stream is closed"))?;
+            // A read done for another subscriber while this one waited may have brought it.
+            if let Some((entries, more)) = kept() {
+                return Ok(Catchup::Entries { entries, more });
+            }
             let mut connection = self.redis.reads();
             let Some(from) = from else {
                 let reply: Value = redis::cmd("XRANGE")

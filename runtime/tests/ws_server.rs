@@ -104,7 +104,60 @@ struct Server {
     disconnects: tokio::sync::mpsc::UnboundedReceiver<Disconnect>,
 }
 
+/// How the test server takes connections.
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    /// `axum::serve`: hyper hands the upgrade over with the TCP stream itself.
+    Axum,
+    /// The runtime's `serve::serve`: the TCP stream with its place under the connection limit.
+    Runtime,
+    /// hyper over a stream of another type (as a TLS layer would be), which the server can
+    /// only read by asking tungstenite.
+    Wrapped,
+}
+
+/// A TCP stream of a type the runtime does not know.
+struct Wrapped(tokio::net::TcpStream);
+
+impl tokio::io::AsyncRead for Wrapped {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Wrapped {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
 async fn serve(config: ServerConfig) -> Server {
+    serve_on(config, Transport::Axum).await
+}
+
+async fn serve_on(config: ServerConfig, transport: Transport) -> Server {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let hub = Hub::new();
     let app = Arc::new(App {
@@ -117,7 +170,39 @@ async fn serve(config: ServerConfig) -> Server {
         .with_state(app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    match transport {
+        Transport::Axum => {
+            tokio::spawn(async move { axum::serve(listener, router).await });
+        }
+        Transport::Runtime => {
+            let serving = wiregen_runtime::serve::serve(
+                listener,
+                router,
+                wiregen_runtime::serve::ServeConfig::default(),
+            );
+            tokio::spawn(async move { serving.await });
+        }
+        Transport::Wrapped => {
+            tokio::spawn(async move {
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let router = router.clone();
+                    let service =
+                        hyper::service::service_fn(move |request: axum::extract::Request<_>| {
+                            let mut router = router.clone();
+                            tower_service::Service::call(&mut router, request)
+                        });
+                    tokio::spawn(
+                        hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(Wrapped(tcp)), service)
+                            .with_upgrades(),
+                    );
+                }
+            });
+        }
+    }
     Server {
         addr,
         hub,
@@ -551,4 +636,102 @@ async fn a_burst_of_messages_gets_its_broadcasts_and_answers_in_the_order_they_w
         },
         "the direct answer comes after the broadcasts sent before it"
     );
+}
+
+/// Whatever stream hyper upgraded (a TCP stream, or a type the runtime cannot look into), a
+/// frame sent in the same packet as the handshake is read, frames of every header size are
+/// written, and what a burst causes comes out in the order it was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_transport_reads_early_frames_and_writes_frames_of_every_size_in_order() {
+    const BIDS: usize = 300;
+    for transport in [Transport::Axum, Transport::Runtime, Transport::Wrapped] {
+        let config = ServerConfig::default()
+            .queue_capacity(4 * BIDS)
+            .max_message_size(1 << 20);
+        let server = serve_on(config, transport).await;
+        let early = serde_json::json!({"type": "history", "requestId": "early", "limit": 2});
+        let early = early.to_string();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        let mut raw = RawClient::connect_sending(
+            server.addr,
+            "/rooms/sizes",
+            socket,
+            &[(1, early.as_bytes())],
+        )
+        .await;
+        let answer = tokio::time::timeout(Duration::from_secs(5), raw.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{transport:?}: no answer to the early frame"))
+            .unwrap_or_else(|| panic!("{transport:?}: the connection ended"));
+        let answer: ToClient = serde_json::from_slice(&answer.payload).unwrap();
+        assert_eq!(
+            answer,
+            ToClient::History {
+                request_id: "early".into(),
+                count: 2
+            },
+            "{transport:?}"
+        );
+        // Payloads of 7-bit, 16-bit and 64-bit lengths, and the edges between them.
+        for id_len in [90, 100, 200, 65_400, 65_535, 70_000] {
+            let id = "x".repeat(id_len);
+            let ask = serde_json::json!({"type": "history", "requestId": id, "limit": 1});
+            raw.send(1, ask.to_string().as_bytes()).await;
+            let frame = tokio::time::timeout(Duration::from_secs(5), raw.recv())
+                .await
+                .unwrap_or_else(|_| panic!("{transport:?}: no answer of {id_len}"))
+                .unwrap_or_else(|| panic!("{transport:?}: ended at {id_len}"));
+            assert_eq!(frame.opcode, 1, "{transport:?}: a text frame");
+            let answer: ToClient = serde_json::from_slice(&frame.payload).unwrap();
+            assert_eq!(
+                answer,
+                ToClient::History {
+                    request_id: id,
+                    count: 1
+                },
+                "{transport:?}: {id_len}"
+            );
+        }
+        drop(raw);
+
+        let mut socket = client(server.addr, "burst").await;
+        let mut other = client(server.addr, "burst").await;
+        wait_members(&server.hub, "burst", 2).await;
+        for amount in 0..BIDS {
+            let bid = serde_json::json!({"type": "bid", "amount": amount});
+            socket.feed(Message::text(bid.to_string())).await.unwrap();
+            if amount % 100 == 50 {
+                let ask = serde_json::json!({"type": "history", "requestId": amount.to_string(), "limit": 1});
+                socket.feed(Message::text(ask.to_string())).await.unwrap();
+            }
+        }
+        socket.flush().await.unwrap();
+        for amount in 0..BIDS {
+            let expected = ToClient::BidPlaced {
+                amount: amount as f64,
+                room: "burst".into(),
+            };
+            let got: ToClient = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+            assert_eq!(
+                got, expected,
+                "{transport:?}: the sender, broadcast {amount}"
+            );
+            if amount % 100 == 50 {
+                let got: ToClient = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+                let expected = ToClient::History {
+                    request_id: amount.to_string(),
+                    count: 1,
+                };
+                assert_eq!(
+                    got, expected,
+                    "{transport:?}: the answer after bid {amount}"
+                );
+            }
+            let got: ToClient = serde_json::from_str(&next_text(&mut other).await).unwrap();
+            assert_eq!(
+                got, expected,
+                "{transport:?}: the other member, broadcast {amount}"
+            );
+        }
+    }
 }

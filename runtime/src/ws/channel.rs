@@ -11,7 +11,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 
 use super::server::{Disconnect, Handler, InvalidPolicy, Outbound, ServerConfig};
@@ -97,9 +96,9 @@ where
     E: Endpoint<S>,
 {
     let (mut head, _) = request.into_parts();
-    let ws = match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut head, &()).await {
+    let ws = match super::server::WebSocketUpgrade::from_parts(&mut head).await {
         Ok(upgrade) => upgrade,
-        Err(rejection) => return rejection.into_response(),
+        Err(rejection) => return rejection,
     };
     let request = match RequestParts::from_head(head, &shared.config.request_limits).await {
         Ok(request) => request,

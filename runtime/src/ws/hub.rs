@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use axum::extract::ws::Message;
 
 use super::server::{Outbound, Queue, STAMPS, payload_len, to_message};
+use super::wire::Taker;
 use super::{EncodeError, Frame, MessageSet};
 
 /// Fans messages out to the connections of one channel, grouped by a key (usually the channel's
@@ -272,7 +273,7 @@ impl Ring {
     /// Move the frames member `id` has not taken, up to (not including) the frame stamped
     /// `limit`, into `into` with their stamps; `true` if frames were left because of `limit`.
     /// A member that has taken everything is woken by the next frame.
-    pub(super) fn take(&self, id: u64, limit: u64, into: &mut Vec<(u64, Message)>) -> bool {
+    pub(super) fn take(&self, id: u64, limit: u64, into: &mut impl Taker) -> bool {
         let mut state = self.lock();
         let RingState {
             slots,
@@ -292,7 +293,7 @@ impl Ring {
                 left = true;
                 break;
             }
-            into.push((slot.stamp, slot.message.clone()));
+            into.take(slot.stamp, &slot.message);
             slot.unread -= 1;
             member.cursor += 1;
         }

@@ -1,5 +1,5 @@
 //! WebSocket: the typed layer generated message enums implement ([`MessageSet`]: a message to a
-//! [`Frame`] and back, with a typed [`DecodeError`]); with the `ws-server` feature, typed axum
+//! [`Frame`] and back, with a typed [`DecodeError`]); with the `ws-server` feature, typed server
 //! sockets with bounded outbound queues and the broadcast [`hub`](server::Hub); with `ws-client`,
 //! the typed, optionally reconnecting client with request/reply.
 //!
@@ -16,6 +16,10 @@ pub mod connect;
 pub(crate) mod hub;
 #[cfg(feature = "ws-server")]
 pub mod server;
+#[cfg(feature = "ws-server")]
+mod socket;
+#[cfg(feature = "ws-server")]
+mod wire;
 
 use std::fmt;
 

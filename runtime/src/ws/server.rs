@@ -1,18 +1,20 @@
-//! The server half: typed WebSocket connections over axum 0.8, each with a bounded outbound
-//! queue, and the broadcast [`Hub`] keyed by channel parameters.
+//! The server half: typed WebSocket connections (axum routes, tokio-tungstenite sockets), each
+//! with a bounded outbound queue, and the broadcast [`Hub`] keyed by channel parameters.
 //!
 //! # One connection
 //!
-//! [`upgrade`] answers the upgrade request with small buffers ([`ServerConfig`]) and runs one
-//! task per connection that
+//! [`upgrade`] answers the upgrade request checked by [`WebSocketUpgrade`] with small buffers
+//! ([`ServerConfig`]) and runs one task per connection that
 //!
 //! - reads frames, decodes each into the channel's inbound [`MessageSet`] and hands it to the
 //!   [`Handler`] (generated code dispatches it to the trait the user implements), one at a time
 //!   and in order;
 //! - writes what was queued on the connection's [`Outbound`] handle and its hub groups, **all
-//!   of it at once**: every frame waiting is written into the socket's buffer and flushed with
-//!   one write, rather than one write per message. Messages that have already arrived are read
-//!   first (up to 32 in a row), so what a burst of them causes goes out in one write too;
+//!   of it at once**: every frame waiting is laid out in one buffer as it goes on the wire and
+//!   written with one write, rather than one write per message, and without tungstenite's
+//!   per-message work (tungstenite reads, and writes the control frames). Messages that have
+//!   already arrived are read first (up to 32 in a row), so what a burst of them causes goes out
+//!   in one write too;
 //! - sends a ping every [`ServerConfig::ping_interval`] and closes (1001) a connection that has
 //!   sent nothing, not even a pong, for [`ServerConfig::idle_timeout`];
 //! - closes properly: after a Close is sent or received it keeps reading until the peer's side
@@ -51,19 +53,23 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use axum::response::Response;
+use axum::extract::ws::{Message, Utf8Bytes};
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::{self, protocol::Role};
 
 use super::hub::Ring;
+use super::socket::{Direct, always_readable};
+use super::wire::{MARKS_KEPT, Taker, Wire};
 use super::{DecodeError, Frame, MessageSet, close_code};
-
-pub use axum::extract::ws::WebSocketUpgrade;
 
 pub use super::hub::{Delivery, Hub, Membership};
 
@@ -76,8 +82,8 @@ pub struct ServerConfig {
     pub max_message_size: usize,
     /// The socket's read buffer (default 4 KiB; axum's own default is 128 KiB per connection).
     pub read_buffer_size: usize,
-    /// Written frames are buffered up to this size before a write (default 4 KiB); a flush
-    /// always writes everything.
+    /// The write buffer a connection keeps between writes (default 4 KiB): what is queued is
+    /// written all at once, and a buffer that grew for a larger batch shrinks back to this.
     pub write_buffer_size: usize,
     /// How many frames may wait in one connection's outbound queue, and behind each hub
     /// group it is a member of (default 256).
@@ -458,7 +464,7 @@ impl Queue {
     /// Move everything there is to write now into `into` (empty, and kept between calls so
     /// its allocation is reused), in the order it was queued: this connection's own frames
     /// and what its groups' rings hold for it.
-    fn take_into(&self, into: &mut Vec<(u64, Message)>) -> Taken {
+    fn take_into(&self, into: &mut impl Taker) -> Taken {
         // Every frame stamped before `horizon` is on its queue or ring by the time that queue
         // or ring is locked below (the stamp was taken under that lock), so frames before it
         // can be written in stamp order; later ones wait for the next round.
@@ -472,13 +478,15 @@ impl Queue {
         if own > 0 {
             sources += 1;
             if own == state.frames.len() {
-                into.extend(state.frames.drain(..));
+                for (stamp, message) in state.frames.drain(..) {
+                    into.take(stamp, &message);
+                }
                 state.bytes = 0;
             } else {
                 left = true;
                 for (stamp, message) in state.frames.drain(..own) {
                     state.bytes -= payload_len(&message);
-                    into.push((stamp, message));
+                    into.take(stamp, &message);
                 }
             }
         } else if !state.frames.is_empty() {
@@ -492,7 +500,7 @@ impl Queue {
             }
         }
         if sources > 1 {
-            into.sort_by_key(|(stamp, _)| *stamp);
+            into.order();
         }
         // Frames left after a Close are never written.
         let more = left && limit == horizon;
@@ -707,6 +715,94 @@ pub(crate) fn to_message(frame: Frame) -> Option<Message> {
     })
 }
 
+/// A validated WebSocket upgrade request, not yet answered.
+///
+/// The request is checked by axum's own extractor (so a request that is no upgrade gets
+/// axum's 4xx), but the connection is served over tokio-tungstenite directly: the server writes
+/// the frames it queued straight into the socket, and leaves tungstenite only reading and
+/// control frames (see [`serve_socket`]).
+pub struct WebSocketUpgrade {
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    /// `Sec-WebSocket-Key` of an HTTP/1.1 handshake (`None` over HTTP/2's extended CONNECT).
+    key: Option<http::HeaderValue>,
+}
+
+impl WebSocketUpgrade {
+    /// Check that the request `parts` asks for a WebSocket (method, `Connection`, `Upgrade`,
+    /// `Sec-WebSocket-Version` and `-Key`); the response to give when it does not.
+    pub async fn from_parts(
+        parts: &mut http::request::Parts,
+    ) -> Result<WebSocketUpgrade, Response> {
+        use axum::extract::FromRequestParts as _;
+        // The extractor takes the upgrade handle; hyper's handle is shared, so a copy kept
+        // here is the same connection.
+        let on_upgrade = parts.extensions.get::<hyper::upgrade::OnUpgrade>().cloned();
+        let checked = axum::extract::ws::WebSocketUpgrade::from_request_parts(parts, &()).await;
+        let on_upgrade = match (checked, on_upgrade) {
+            (Ok(_), Some(on_upgrade)) => on_upgrade,
+            (Err(rejection), _) => return Err(rejection.into_response()),
+            // axum refuses a request hyper cannot upgrade, so this is that refusal again.
+            (Ok(_), None) => return Err(http::StatusCode::UPGRADE_REQUIRED.into_response()),
+        };
+        let key = if parts.version <= http::Version::HTTP_11 {
+            parts.headers.get(http::header::SEC_WEBSOCKET_KEY).cloned()
+        } else {
+            None
+        };
+        Ok(WebSocketUpgrade { on_upgrade, key })
+    }
+
+    /// The answer that switches the connection to WebSocket.
+    fn response(&self) -> Response {
+        let mut response = Response::new(axum::body::Body::empty());
+        if let Some(key) = &self.key {
+            *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+            let headers = response.headers_mut();
+            headers.insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("upgrade"),
+            );
+            headers.insert(
+                http::header::UPGRADE,
+                http::HeaderValue::from_static("websocket"),
+            );
+            let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+            if let Ok(accept) = http::HeaderValue::from_str(&accept) {
+                headers.insert(http::header::SEC_WEBSOCKET_ACCEPT, accept);
+            }
+        }
+        response
+    }
+}
+
+impl std::fmt::Debug for WebSocketUpgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketUpgrade")
+            .field("http1", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for WebSocketUpgrade {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        WebSocketUpgrade::from_parts(parts).await
+    }
+}
+
+/// tungstenite's settings for a connection served with `config`.
+fn socket_config(config: &ServerConfig) -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(config.read_buffer_size)
+        .write_buffer_size(config.write_buffer_size)
+        .max_message_size(Some(config.max_message_size))
+        .max_frame_size(Some(config.max_message_size))
+}
+
 /// Answer an upgrade request: apply `config`'s buffer and size limits and serve the connection
 /// with `handler`, writing what is queued on `outbound`.
 pub fn upgrade<In, Out, H>(
@@ -720,19 +816,78 @@ where
     Out: MessageSet,
     H: Handler<In>,
 {
-    upgrade
-        .read_buffer_size(config.read_buffer_size)
-        .write_buffer_size(config.write_buffer_size)
-        .max_message_size(config.max_message_size)
-        .max_frame_size(config.max_message_size)
-        .on_upgrade(move |socket| async move {
-            serve::<In, H>(socket, &config, outbound.queue, handler).await;
-        })
+    let response = upgrade.response();
+    let on_upgrade = upgrade.on_upgrade;
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(_) => {
+                // The client went away between the answer and the switch.
+                outbound.queue.end();
+                handler.on_disconnect(Disconnect::Dropped).await;
+                return;
+            }
+        };
+        // The TCP stream under the upgrade, when it is one (`serve::serve`, hyper's HTTP/1
+        // server over a `TcpStream`): reading then waits for the socket (see `socket`).
+        let upgraded = match upgraded.downcast::<TokioIo<crate::serve::Counted>>() {
+            Ok(parts) => {
+                let direct = Direct::new(parts.io.into_inner(), parts.read_buf);
+                run::<In, H, _>(
+                    direct,
+                    &config,
+                    outbound.queue,
+                    handler,
+                    Direct::poll_readable,
+                )
+                .await;
+                return;
+            }
+            Err(upgraded) => upgraded,
+        };
+        match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => {
+                let direct = Direct::new(parts.io.into_inner(), parts.read_buf);
+                run::<In, H, _>(
+                    direct,
+                    &config,
+                    outbound.queue,
+                    handler,
+                    Direct::poll_readable,
+                )
+                .await;
+            }
+            Err(upgraded) => {
+                let io = TokioIo::new(upgraded);
+                run::<In, H, _>(io, &config, outbound.queue, handler, always_readable).await;
+            }
+        }
+    });
+    response
 }
 
-/// Serve one upgraded connection until it ends (what [`upgrade`] runs).
-pub async fn serve_socket<In, Out, H>(
-    socket: WebSocket,
+/// Serve an upgraded connection's stream with tungstenite in the server role.
+async fn run<In, H, S>(
+    io: S,
+    config: &ServerConfig,
+    queue: Arc<Queue>,
+    handler: H,
+    readable: fn(&S, &mut Context<'_>) -> Poll<()>,
+) where
+    In: MessageSet,
+    H: Handler<In>,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let socket =
+        WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config(config))).await;
+    serve::<In, H, S>(socket, config, queue, handler, readable).await;
+}
+
+/// Serve one connection the server side of whose handshake is done, until it ends (what
+/// [`upgrade`] runs). Frames queued on `outbound` and its hub groups are written straight into
+/// `socket`'s stream, so tungstenite must have been created with the `Server` role.
+pub async fn serve_socket<In, Out, H, S>(
+    socket: WebSocketStream<S>,
     config: &ServerConfig,
     outbound: Outbound<Out>,
     handler: H,
@@ -740,8 +895,9 @@ pub async fn serve_socket<In, Out, H>(
     In: MessageSet,
     Out: MessageSet,
     H: Handler<In>,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    serve::<In, H>(socket, config, outbound.queue, handler).await;
+    serve::<In, H, S>(socket, config, outbound.queue, handler, always_readable).await;
 }
 
 /// How many messages a connection reads in a row, while more have arrived, before it writes
@@ -755,20 +911,31 @@ enum Step {
     End(Disconnect),
 }
 
-async fn serve<In: MessageSet, H: Handler<In>>(
-    mut socket: WebSocket,
+async fn serve<In, H, S>(
+    mut socket: WebSocketStream<S>,
     config: &ServerConfig,
     queue: Arc<Queue>,
     mut handler: H,
-) {
+    readable: fn(&S, &mut Context<'_>) -> Poll<()>,
+) where
+    In: MessageSet,
+    H: Handler<In>,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     let mut last_seen = Instant::now();
+    // tungstenite found nothing to read: wait for the socket before asking it again.
+    let mut read_dry = false;
     let mut ping = config.ping_interval.map(|period| {
         let mut timer = tokio::time::interval_at(Instant::now() + period, period);
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         timer
     });
-    // Frames taken from the queue and the rings, written, then reused for the next batch.
-    let mut batch = Vec::new();
+    // What is taken from the queue and the rings, as it goes on the wire.
+    let mut writer = Writer {
+        wire: Wire::default(),
+        buffer: config.write_buffer_size,
+        timeout: config.write_timeout,
+    };
     // Messages read since the last write.
     let mut reads = 0;
     let reason = loop {
@@ -776,31 +943,42 @@ async fn serve<In: MessageSet, H: Handler<In>>(
             biased;
             () = queue.notify.notified(), if reads >= READS_BEFORE_WRITE => {
                 reads = 0;
-                write_round(&mut socket, &queue, &mut batch, config.write_timeout).await
+                writer.round(&mut socket, &queue).await
             }
-            incoming = socket.next() => {
+            incoming = std::future::poll_fn(|cx| {
+                if read_dry {
+                    std::task::ready!(readable(socket.get_ref(), cx));
+                }
+                let polled = socket.poll_next_unpin(cx);
+                read_dry = polled.is_pending();
+                polled
+            }) => {
                 reads += 1;
                 last_seen = Instant::now();
                 match incoming {
                     None => Step::End(Disconnect::Dropped),
-                    Some(Err(error)) => read_error(error),
-                    Some(Ok(Message::Text(text))) => {
+                    Some(Err(error)) => read_error(&error),
+                    Some(Ok(tungstenite::Message::Text(text))) => {
                         dispatch(&mut handler, &queue, In::decode_text(text.as_str())).await
                     }
-                    Some(Ok(Message::Binary(data))) => {
+                    Some(Ok(tungstenite::Message::Binary(data))) => {
                         dispatch(&mut handler, &queue, In::decode_binary(&data)).await
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Continue,
-                    Some(Ok(Message::Close(frame))) => {
+                    Some(Ok(
+                        tungstenite::Message::Ping(_)
+                        | tungstenite::Message::Pong(_)
+                        | tungstenite::Message::Frame(_),
+                    )) => Step::Continue,
+                    Some(Ok(tungstenite::Message::Close(frame))) => {
                         // tungstenite has queued the reply; reading on sends it and sees the end.
                         drain(&mut socket, config.close_timeout).await;
-                        Step::End(Disconnect::ByPeer(frame.map(|f| f.code)))
+                        Step::End(Disconnect::ByPeer(frame.map(|f| u16::from(f.code))))
                     }
                 }
             }
             () = queue.notify.notified(), if reads < READS_BEFORE_WRITE => {
                 reads = 0;
-                write_round(&mut socket, &queue, &mut batch, config.write_timeout).await
+                writer.round(&mut socket, &queue).await
             }
             () = tick(&mut ping) => {
                 match config.idle_timeout {
@@ -809,7 +987,7 @@ async fn serve<In: MessageSet, H: Handler<In>>(
                     }
                     _ => match tokio::time::timeout(
                         config.write_timeout,
-                        socket.send(Message::Ping(bytes::Bytes::new())),
+                        socket.send(tungstenite::Message::Ping(bytes::Bytes::new())),
                     ).await {
                         Ok(Ok(())) => Step::Continue,
                         _ => Step::End(Disconnect::Dropped),
@@ -822,13 +1000,13 @@ async fn serve<In: MessageSet, H: Handler<In>>(
             Step::End(reason) => break reason,
             Step::Close(code, reason) => {
                 queue.end();
-                let frame = CloseFrame {
-                    code,
-                    reason: Utf8Bytes::from_static(reason),
+                let frame = tungstenite::protocol::CloseFrame {
+                    code: code.into(),
+                    reason: reason.into(),
                 };
                 let sent = tokio::time::timeout(
                     config.write_timeout,
-                    socket.send(Message::Close(Some(frame))),
+                    socket.send(tungstenite::Message::Close(Some(frame))),
                 )
                 .await;
                 if matches!(sent, Ok(Ok(()))) {
@@ -842,24 +1020,80 @@ async fn serve<In: MessageSet, H: Handler<In>>(
     handler.on_disconnect(reason).await;
 }
 
-/// Take what is queued for the connection and write it.
-async fn write_round(
-    socket: &mut WebSocket,
-    queue: &Queue,
-    batch: &mut Vec<(u64, Message)>,
+/// The write side of one connection.
+///
+/// Data frames do not go through tungstenite: a server's frames are not masked, so a frame is
+/// its header and its payload as they are. Each round takes everything queued for the
+/// connection straight into one buffer laid out as it goes on the wire ([`Wire`]) and writes it
+/// with one write, without tungstenite's per-message work (a sink poll, a waker registration,
+/// a copy into its own buffer) or a reference to each shared payload per frame and connection.
+/// tungstenite still writes the control frames (pings, the pongs it answers, the Close):
+/// whatever it holds is flushed before a round, and a round is written whole before tungstenite
+/// writes again, so frames never interleave.
+struct Writer {
+    wire: Wire,
+    /// The buffer kept between rounds ([`ServerConfig::write_buffer_size`]); a larger round
+    /// is written in one go and the buffer shrinks back after it.
+    buffer: usize,
     timeout: Duration,
-) -> Step {
-    let taken = queue.take_into(batch);
-    if write_batch(socket, batch, timeout).await.is_err() {
-        Step::End(Disconnect::Dropped)
-    } else if taken.more {
-        // Frames queued while these were taken: go again.
-        queue.wake();
-        Step::Continue
-    } else if let Some((code, reason)) = taken.close {
-        Step::Close(code, reason)
-    } else {
-        Step::Continue
+}
+
+impl Writer {
+    /// Take what is queued for the connection and write it.
+    async fn round<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        socket: &mut WebSocketStream<S>,
+        queue: &Queue,
+    ) -> Step {
+        let taken = queue.take_into(&mut self.wire);
+        if self.write(socket).await.is_err() {
+            Step::End(Disconnect::Dropped)
+        } else if taken.more {
+            // Frames queued while these were taken: go again.
+            queue.wake();
+            Step::Continue
+        } else if let Some((code, reason)) = taken.close {
+            Step::Close(code, reason)
+        } else {
+            Step::Continue
+        }
+    }
+
+    /// Write what was taken, flushing what tungstenite holds first. The wire is left empty,
+    /// and small: a burst's allocation is not kept by an idle connection.
+    async fn write<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        socket: &mut WebSocketStream<S>,
+    ) -> Result<(), ()> {
+        if self.wire.bytes.is_empty() {
+            return Ok(());
+        }
+        let bytes = &self.wire.bytes;
+        let result = {
+            let mut write = std::pin::pin!(async {
+                socket.flush().await.map_err(|_| ())?;
+                let stream = socket.get_mut();
+                stream.write_all(bytes).await.map_err(|_| ())?;
+                stream.flush().await.map_err(|_| ())
+            });
+            // Most rounds are written at once: only a write that has to wait gets a timer.
+            match futures_util::FutureExt::now_or_never(write.as_mut()) {
+                Some(result) => result,
+                None => tokio::time::timeout(self.timeout, write)
+                    .await
+                    .unwrap_or(Err(())),
+            }
+        };
+        let Wire { bytes, marks } = &mut self.wire;
+        bytes.clear();
+        if bytes.capacity() > self.buffer {
+            bytes.shrink_to(self.buffer);
+        }
+        marks.clear();
+        if marks.capacity() > MARKS_KEPT {
+            marks.shrink_to(MARKS_KEPT);
+        }
+        result
     }
 }
 
@@ -872,41 +1106,11 @@ async fn tick(timer: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// Write every queued frame into the socket's buffer, then flush once. `frames` is left empty
-/// (and small: a burst's allocation is not kept by an idle connection).
-async fn write_batch(
-    socket: &mut WebSocket,
-    frames: &mut Vec<(u64, Message)>,
-    timeout: Duration,
-) -> Result<(), ()> {
-    if frames.is_empty() {
-        return Ok(());
-    }
-    let result = {
-        let mut write = std::pin::pin!(async {
-            for (_, frame) in frames.drain(..) {
-                socket.feed(frame).await?;
-            }
-            socket.flush().await
-        });
-        // Most batches are written at once: only a write that has to wait gets a timer.
-        match futures_util::FutureExt::now_or_never(write.as_mut()) {
-            Some(result) => result.map_err(|_| ()),
-            None => match tokio::time::timeout(timeout, write).await {
-                Ok(result) => result.map_err(|_| ()),
-                Err(_) => Err(()),
-            },
-        }
-    };
-    frames.clear();
-    if frames.capacity() > 64 {
-        frames.shrink_to(64);
-    }
-    result
-}
-
 /// Read until the peer's side ends, so a Close we sent or answered is seen through.
-async fn drain(socket: &mut WebSocket, timeout: Duration) {
+async fn drain<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: &mut WebSocketStream<S>,
+    timeout: Duration,
+) {
     let _ = tokio::time::timeout(timeout, async {
         while let Some(Ok(_)) = socket.next().await {}
     })
@@ -915,13 +1119,10 @@ async fn drain(socket: &mut WebSocket, timeout: Duration) {
 
 /// A read error is answered with a Close when the peer broke the protocol (1002), sent invalid
 /// UTF-8 (1007) or too big a message (1009); otherwise the connection is gone.
-fn read_error(error: axum::Error) -> Step {
-    match error.into_inner().downcast::<tungstenite::Error>() {
-        Ok(error) => match super::failure_close(&error) {
-            Some((code, reason)) => Step::Close(code, reason),
-            None => Step::End(Disconnect::Dropped),
-        },
-        Err(_) => Step::End(Disconnect::Dropped),
+fn read_error(error: &tungstenite::Error) -> Step {
+    match super::failure_close(error) {
+        Some((code, reason)) => Step::Close(code, reason),
+        None => Step::End(Disconnect::Dropped),
     }
 }
 

@@ -116,12 +116,27 @@ pub mod raw {
             if let Some(size) = recv_buffer {
                 socket.set_recv_buffer_size(size).unwrap();
             }
+            RawClient::connect_sending(addr, path, socket, &[]).await
+        }
+
+        /// Connect and upgrade over `socket`, sending `frames` (opcode, payload) in the same
+        /// write as the handshake request, before its answer.
+        pub async fn connect_sending(
+            addr: std::net::SocketAddr,
+            path: &str,
+            socket: tokio::net::TcpSocket,
+            frames: &[(u8, &[u8])],
+        ) -> RawClient {
             let mut stream = socket.connect(addr).await.unwrap();
-            let request = format!(
+            let mut request = format!(
                 "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            );
-            stream.write_all(request.as_bytes()).await.unwrap();
+            )
+            .into_bytes();
+            for (opcode, payload) in frames {
+                request.extend_from_slice(&masked(*opcode, payload));
+            }
+            stream.write_all(&request).await.unwrap();
             let mut head = Vec::new();
             while !head.ends_with(b"\r\n\r\n") {
                 let mut byte = [0u8; 1];
@@ -142,23 +157,8 @@ pub mod raw {
 
         /// Send one masked frame.
         pub async fn send(&mut self, opcode: u8, payload: &[u8]) {
-            let mut frame = vec![0x80 | opcode];
-            let mask = [0x12u8, 0x34, 0x56, 0x78];
-            match payload.len() {
-                n if n < 126 => frame.push(0x80 | n as u8),
-                n if n < 65536 => {
-                    frame.push(0x80 | 126);
-                    frame.extend_from_slice(&(n as u16).to_be_bytes());
-                }
-                n => {
-                    frame.push(0x80 | 127);
-                    frame.extend_from_slice(&(n as u64).to_be_bytes());
-                }
-            }
-            frame.extend_from_slice(&mask);
-            frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
             // The server may already have closed: errors are the test's to observe.
-            let _ = self.stream.write_all(&frame).await;
+            let _ = self.stream.write_all(&masked(opcode, payload)).await;
         }
 
         /// The next frame, or `None` when the connection ends.
@@ -185,6 +185,26 @@ pub mod raw {
             }
             None
         }
+    }
+
+    /// One final frame, masked as a client's must be.
+    fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![0x80 | opcode];
+        let mask = [0x12u8, 0x34, 0x56, 0x78];
+        match payload.len() {
+            n if n < 126 => frame.push(0x80 | n as u8),
+            n if n < 65536 => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        frame
     }
 
     fn parse(buf: &[u8]) -> Option<(RawFrame, usize)> {

@@ -1,12 +1,14 @@
 //! WebSocket broadcast benchmark: one auction, N bidders listening, S bidders bidding at once
 //! (10 by default); every bid is broadcast to everyone in the auction. Compares the generated
 //! pet store server (the generated router and traits, bids broadcast through the runtime's
-//! `Hub`) with a hand-written axum server (tokio `broadcast`, each frame encoded once, queued
-//! frames written and flushed together, 4 KiB buffers) and Node's `ws`
-//! (`tests/peers/ws-server.mjs`).
+//! `Hub`, served by the runtime's `serve::serve` as the README shows) with a hand-written axum
+//! server (tokio `broadcast`, each frame encoded once, queued frames written and flushed
+//! together, 4 KiB buffers, `axum::serve`) and Node's `ws` (`tests/peers/ws-server.mjs`).
+//! `generated-axum-serve` is the generated router on `axum::serve` instead.
 //!
 //! `cargo run --release -p wiregen-snapshots --example ws_bench -- [--clients 100,1000]
-//! [--deliveries 2000000] [--window 128] [--senders 10] [--servers handwritten,generated,node-ws]`
+//! [--deliveries 2000000] [--window 128] [--senders 10]
+//! [--servers handwritten,generated,node-ws]` (also `generated-axum-serve`)
 //! (bids per run: deliveries ÷ clients; the first server listed is the baseline of the ratios)
 //!
 //! Each server runs in its own process (pinned to CPU 0 with `taskset` when there is one; this
@@ -27,6 +29,13 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
 const TOKEN: &str = ws_support::TOKEN;
+/// The servers `--servers` can name.
+const SERVERS: &[&str] = &[
+    "handwritten",
+    "generated",
+    "generated-axum-serve",
+    "node-ws",
+];
 const DEADLINE: Duration = Duration::from_secs(120);
 
 fn main() {
@@ -69,10 +78,7 @@ fn main() {
         }
         i += 2;
     }
-    if let Some(unknown) = servers
-        .iter()
-        .find(|s| !["handwritten", "generated", "node-ws"].contains(&s.as_str()))
-    {
+    if let Some(unknown) = servers.iter().find(|s| !SERVERS.contains(&s.as_str())) {
         eprintln!("ws_bench: unknown server {unknown}; see the module docs");
         std::process::exit(2);
     }
@@ -361,12 +367,14 @@ async fn run(
 async fn serve(kind: &str, port_file: &str) {
     use axum::serve::ListenerExt;
     let router = match kind {
-        "generated" => wiregen_snapshots::petstore_asyncapi::server::auction_router(
-            std::sync::Arc::new(bench_auction::BenchAuction::default()),
-            std::sync::Arc::new(
-                wiregen_runtime::ws::server::ServerConfig::default().queue_capacity(4096),
-            ),
-        ),
+        "generated" | "generated-axum-serve" => {
+            wiregen_snapshots::petstore_asyncapi::server::auction_router(
+                std::sync::Arc::new(bench_auction::BenchAuction::default()),
+                std::sync::Arc::new(
+                    wiregen_runtime::ws::server::ServerConfig::default().queue_capacity(4096),
+                ),
+            )
+        }
         _ => handwritten::router(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -376,6 +384,12 @@ async fn serve(kind: &str, port_file: &str) {
     let tmp = format!("{port_file}.tmp");
     std::fs::write(&tmp, port.to_string()).expect("writes the port");
     std::fs::rename(&tmp, port_file).expect("renames the port file");
+    if kind == "generated" {
+        // `TCP_NODELAY` is the runtime's default.
+        let config = wiregen_runtime::serve::ServeConfig::default();
+        let _ = wiregen_runtime::serve::serve(listener, router, config).await;
+        return;
+    }
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });

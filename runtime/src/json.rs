@@ -7,11 +7,12 @@
 //! second decoding fails too, the error is the first one. The integers are worked out from the
 //! digits, never through a float, so they are exact however large (`9007199254740993.0` is
 //! 9007199254740993, and too large for an `i32` field still); a number whose integer would have
-//! more than [`MAX_DIGITS`] digits is left as written. The second decoding is as strict as the
+//! more than 40 digits is left as written. The second decoding is as strict as the
 //! first in every other way (required fields, duplicate keys, trailing text).
 
 /// The most digits an integer written as a float is rewritten to: more than any integer type
-/// holds (`u64::MAX` has 20), and a bound on what one number (`1e999999`) can grow to.
+/// holds (`u64::MAX` has 20), and a bound on what one number (`1e999999`) can grow to (the
+/// module docs quote it).
 const MAX_DIGITS: usize = 40;
 
 /// Decode `bytes` as JSON of type `T`, reading integral floats as integers where needed.

@@ -13,7 +13,7 @@
 //! # let _ = notifications; Ok(()) }
 //! ```
 //!
-//! **SSE.** [`Broadcaster::publish`] appends the encoded event (without its `id:` line) to the
+//! **SSE.** [`Broadcaster::publish`](crate::sse::broadcast::Broadcaster::publish) appends the encoded event (without its `id:` line) to the
 //! stream `<prefix>:sse:<name>` with `XADD … MAXLEN ~ <max_len>` (and `MINID ~` for an age bound)
 //! and returns the id Redis gave it. Each instance's reader follows the stream with
 //! `XREAD BLOCK`, writes each entry's frame once (`id: <stream id>` + the stored bytes) and hands
@@ -25,7 +25,7 @@
 //! the stream; otherwise it gets a gap event (reason `expired` when the stream has moved past
 //! it, `unknown` when it is not an id of this stream), with the newest entry's id, then the
 //! live events.
-//! While Redis cannot be reached, publishing fails with [`PublishError::Unavailable`],
+//! While Redis cannot be reached, publishing fails with [`PublishError::Unavailable`](super::PublishError::Unavailable),
 //! subscribers stay connected (keep-alives go on), and when Redis is back every reader and
 //! resuming subscriber continues from the last id it saw; if the stream was trimmed past that
 //! id meanwhile, subscribers get a gap event.

@@ -1,6 +1,6 @@
 //! The broadcast hub of an SSE stream: a frame encoded once goes to every subscriber and into a
 //! replay log; a subscriber resuming with `Last-Event-ID` gets the frames it missed, then the
-//! live ones, and is told in band (a [`GAP_EVENT`](super::GAP_EVENT) event) when that is not
+//! live ones, and is told in band (a [`GAP_EVENT`] event) when that is not
 //! possible. The log lives in memory (the default) or, with the `redis` feature, in a Redis
 //! Stream shared by every server instance ([`Broadcaster::redis`]).
 
@@ -29,7 +29,7 @@ use crate::backplane::PublishError;
 /// **Resuming.** A subscriber that gives the id of the last event it saw gets every event after
 /// it that the log still holds, then the live ones, each exactly once and in the log's order.
 /// When that is impossible (the id is older than what is retained, or unknown), it first gets one
-/// [`GAP_EVENT`](super::GAP_EVENT) event saying so, whose `id:` is the newest event's, and then
+/// [`GAP_EVENT`] event saying so, whose `id:` is the newest event's, and then
 /// the live events: never silence.
 ///
 /// **Memory** is bounded: the log holds at most `replay` frames (in memory) and each subscriber
@@ -84,7 +84,7 @@ pub struct BroadcastConfig {
     /// How many frames the in-memory log keeps for resuming (0 keeps none). Ignored on Redis,
     /// whose log is bounded by its own retention. Default: 1024.
     pub replay: usize,
-    /// The event name of the in-band gap signal. Default: [`GAP_EVENT`](super::GAP_EVENT).
+    /// The event name of the in-band gap signal. Default: [`GAP_EVENT`].
     pub gap_event: String,
 }
 

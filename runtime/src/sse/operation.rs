@@ -2,12 +2,12 @@
 //! calls that generated code instantiates with its request struct and event enum, so each
 //! generated operation is a few lines.
 //!
-//! On the server, [`respond`] reads the request ([`RequestParts`] under the configured
+//! On the server, [`respond`] reads the request ([`RequestParts`](crate::request::RequestParts) under the configured
 //! [`RequestLimits`](crate::request::RequestLimits)), builds the request struct
-//! ([`FromRequest`]), calls the user's method and answers with the stream (and the end-of-stream
+//! ([`FromRequest`](crate::request::FromRequest)), calls the user's method and answers with the stream (and the end-of-stream
 //! sentinel, if the spec declares one); [`respond_or_json`] also serves the JSON form to
 //! requests that do not accept `text/event-stream`. On the client, [`ApiClient`] turns a
-//! request struct ([`ToRequest`]) into a reconnecting [`EventStream`](super::client::EventStream).
+//! request struct ([`ToRequest`](crate::params::ToRequest)) into a reconnecting [`EventStream`](super::client::EventStream).
 
 #[cfg(feature = "sse-server")]
 pub use server_side::*;

@@ -339,17 +339,9 @@ async fn reject(
 
 /// A served connection's socket with its place under the limit, given back when the socket is
 /// dropped: also when a WebSocket session took the socket over from hyper.
-pub(crate) struct Counted {
+struct Counted {
     tcp: TcpStream,
     _place: OwnedSemaphorePermit,
-}
-
-impl Counted {
-    /// Ready once the socket has something to read (or an error to report).
-    #[cfg(feature = "ws-server")]
-    pub(crate) fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.tcp.poll_read_ready(cx)
-    }
 }
 
 impl AsyncRead for Counted {

@@ -104,15 +104,15 @@ struct Server {
     disconnects: tokio::sync::mpsc::UnboundedReceiver<Disconnect>,
 }
 
-/// How the test server takes connections.
+/// How the test server takes connections: each hands the upgraded connection over as a stream
+/// of another type.
 #[derive(Clone, Copy, Debug)]
 enum Transport {
-    /// `axum::serve`: hyper hands the upgrade over with the TCP stream itself.
+    /// `axum::serve` (hyper-util's server, which reads ahead to tell HTTP/1 from HTTP/2).
     Axum,
-    /// The runtime's `serve::serve`: the TCP stream with its place under the connection limit.
+    /// The runtime's `serve::serve` (hyper's HTTP/1 server, a connection limit).
     Runtime,
-    /// hyper over a stream of another type (as a TLS layer would be), which the server can
-    /// only read by asking tungstenite.
+    /// hyper's HTTP/1 server over a stream type of the test's own, as a TLS layer would be.
     Wrapped,
 }
 
@@ -638,9 +638,9 @@ async fn a_burst_of_messages_gets_its_broadcasts_and_answers_in_the_order_they_w
     );
 }
 
-/// Whatever stream hyper upgraded (a TCP stream, or a type the runtime cannot look into), a
-/// frame sent in the same packet as the handshake is read, frames of every header size are
-/// written, and what a burst causes comes out in the order it was sent.
+/// Whatever server and stream hyper upgraded, a frame sent in the same packet as the handshake
+/// is read, frames of every header size are written, and what a burst causes comes out in the
+/// order it was sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_transport_reads_early_frames_and_writes_frames_of_every_size_in_order() {
     const BIDS: usize = 300;

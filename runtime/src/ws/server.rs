@@ -67,7 +67,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{self, protocol::Role};
 
 use super::hub::Ring;
-use super::socket::{Direct, always_readable};
+use super::socket::{Gated, always_readable};
 use super::wire::{MARKS_KEPT, Taker, Wire};
 use super::{DecodeError, Frame, MessageSet, close_code};
 
@@ -828,59 +828,19 @@ where
                 return;
             }
         };
-        // The TCP stream under the upgrade, when it is one (`serve::serve`, hyper's HTTP/1
-        // server over a `TcpStream`): reading then waits for the socket (see `socket`).
-        let upgraded = match upgraded.downcast::<TokioIo<crate::serve::Counted>>() {
-            Ok(parts) => {
-                let direct = Direct::new(parts.io.into_inner(), parts.read_buf);
-                run::<In, H, _>(
-                    direct,
-                    &config,
-                    outbound.queue,
-                    handler,
-                    Direct::poll_readable,
-                )
-                .await;
-                return;
-            }
-            Err(upgraded) => upgraded,
-        };
-        match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
-            Ok(parts) => {
-                let direct = Direct::new(parts.io.into_inner(), parts.read_buf);
-                run::<In, H, _>(
-                    direct,
-                    &config,
-                    outbound.queue,
-                    handler,
-                    Direct::poll_readable,
-                )
-                .await;
-            }
-            Err(upgraded) => {
-                let io = TokioIo::new(upgraded);
-                run::<In, H, _>(io, &config, outbound.queue, handler, always_readable).await;
-            }
-        }
+        let io = Gated::new(TokioIo::new(upgraded));
+        let socket =
+            WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config(&config))).await;
+        serve::<In, H, _>(
+            socket,
+            &config,
+            outbound.queue,
+            handler,
+            Gated::poll_readable,
+        )
+        .await;
     });
     response
-}
-
-/// Serve an upgraded connection's stream with tungstenite in the server role.
-async fn run<In, H, S>(
-    io: S,
-    config: &ServerConfig,
-    queue: Arc<Queue>,
-    handler: H,
-    readable: fn(&S, &mut Context<'_>) -> Poll<()>,
-) where
-    In: MessageSet,
-    H: Handler<In>,
-    S: AsyncRead + AsyncWrite + Unpin + Send,
-{
-    let socket =
-        WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config(config))).await;
-    serve::<In, H, S>(socket, config, queue, handler, readable).await;
 }
 
 /// Serve one connection the server side of whose handshake is done, until it ends (what

@@ -1,90 +1,85 @@
 //! The stream under a server connection.
 //!
-//! hyper hands an upgraded connection over as a boxed stream; when that is a TCP stream (the
-//! runtime's `serve::serve`, or hyper's HTTP/1 server over a `TcpStream`), the connection takes
-//! it back out, so that it can wait for the socket to become readable rather than ask
-//! tungstenite to read, which prepares (and zeroes) its read buffer every time. Any other
-//! stream (`axum::serve`, which reads ahead to tell HTTP/1 from HTTP/2, or TLS) is served as it
-//! is, asking tungstenite every time.
+//! A connection asks tungstenite to read only when the stream has something new to read: once
+//! tungstenite has found nothing, the connection waits for the stream to wake its reader,
+//! because tungstenite prepares (and zeroes) its read buffer on every read, which a connection
+//! busy writing broadcasts would otherwise pay after every write round. [`Gated`] notes those
+//! wake-ups, whatever the stream (hyper's upgraded connection, over TCP or TLS).
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 
+use futures_util::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-/// For a stream that cannot say whether it has something to read: ask tungstenite every time.
-pub(super) fn always_readable<S>(_: &S, _: &mut Context<'_>) -> Poll<()> {
-    Poll::Ready(())
+/// Any stream, noting whether it has woken its reader since its last read that found nothing.
+pub(super) struct Gated<S> {
+    io: S,
+    signal: Arc<ReadSignal>,
+    /// `signal` as a waker, made once: the stream keeps it, and every read passes the same one.
+    waker: Waker,
 }
 
-/// A TCP stream an upgrade was served on, with what hyper had read past the handshake.
-///
-/// After tungstenite has found nothing to read, the connection waits for the socket itself to
-/// become readable before asking it again: tungstenite prepares (and zeroes) its read buffer on
-/// every read, which a connection busy writing broadcasts would otherwise pay after every round.
-pub(super) struct Direct<T> {
-    io: T,
-    unread: bytes::Bytes,
+/// Set when the stream wakes the reader; passes the wake-up on to whoever waits.
+struct ReadSignal {
+    woken: AtomicBool,
+    waiting: AtomicWaker,
 }
 
-/// A TCP stream that can tell whether it has something to read.
-pub(super) trait ReadReady: AsyncRead + AsyncWrite + Unpin {
-    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>>;
-}
+impl Wake for ReadSignal {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
 
-impl ReadReady for tokio::net::TcpStream {
-    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        tokio::net::TcpStream::poll_read_ready(self, cx)
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.waiting.wake();
     }
 }
 
-impl ReadReady for crate::serve::Counted {
-    fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        crate::serve::Counted::poll_read_ready(self, cx)
-    }
-}
-
-impl<T: ReadReady> Direct<T> {
-    pub(super) fn new(io: T, unread: bytes::Bytes) -> Self {
-        // An empty view would still keep hyper's whole read buffer alive.
-        let unread = if unread.is_empty() {
-            bytes::Bytes::new()
-        } else {
-            unread
-        };
-        Direct { io, unread }
+impl<S> Gated<S> {
+    pub(super) fn new(io: S) -> Self {
+        let signal = Arc::new(ReadSignal {
+            woken: AtomicBool::new(false),
+            waiting: AtomicWaker::new(),
+        });
+        let waker = Waker::from(signal.clone());
+        Gated { io, signal, waker }
     }
 
-    /// Ready when there is something to read, or an error that a read will report.
+    /// Ready once the stream has woken its reader since the last read found nothing.
     pub(super) fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.unread.is_empty() {
-            self.io.poll_read_ready(cx).map(|_| ())
-        } else {
+        if self.signal.woken.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        self.signal.waiting.register(cx.waker());
+        // A wake-up between the look above and the registration is not lost.
+        if self.signal.woken.load(Ordering::Acquire) {
             Poll::Ready(())
+        } else {
+            Poll::Pending
         }
     }
 }
 
-impl<T: ReadReady> AsyncRead for Direct<T> {
+impl<S: AsyncRead + Unpin> AsyncRead for Gated<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
-        if this.unread.is_empty() {
-            return Pin::new(&mut this.io).poll_read(cx, buf);
-        }
-        let n = this.unread.len().min(buf.remaining());
-        buf.put_slice(&this.unread.split_to(n));
-        if this.unread.is_empty() {
-            this.unread = bytes::Bytes::new();
-        }
-        Poll::Ready(Ok(()))
+        // The stream wakes the signal, which wakes the caller's waker too.
+        this.signal.waiting.register(cx.waker());
+        this.signal.woken.store(false, Ordering::Release);
+        let mut own = Context::from_waker(&this.waker);
+        Pin::new(&mut this.io).poll_read(&mut own, buf)
     }
 }
 
-impl<T: ReadReady> AsyncWrite for Direct<T> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Gated<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -111,5 +106,47 @@ impl<T: ReadReady> AsyncWrite for Direct<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// For a stream served as it is ([`serve_socket`](super::server::serve_socket)): ask
+/// tungstenite every time.
+pub(super) fn always_readable<S>(_: &S, _: &mut Context<'_>) -> Poll<()> {
+    Poll::Ready(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadBuf};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_gated_stream_is_readable_again_only_once_its_peer_writes() {
+        let (near, mut far) = tokio::io::duplex(64);
+        let mut gated = Gated::new(near);
+        let mut buf = [0u8; 8];
+        let read_waits = poll_fn(|cx| {
+            let mut buf = ReadBuf::new(&mut buf);
+            Poll::Ready(Pin::new(&mut gated).poll_read(cx, &mut buf).is_pending())
+        })
+        .await;
+        assert!(read_waits, "nothing to read yet");
+        assert!(
+            poll_fn(|cx| Poll::Ready(gated.poll_readable(cx).is_pending())).await,
+            "nothing has been written since that read"
+        );
+        far.write_all(b"bid").await.unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            poll_fn(|cx| gated.poll_readable(cx)),
+        )
+        .await
+        .expect("the write woke the reader");
+        let n = gated.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"bid");
     }
 }

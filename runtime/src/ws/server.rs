@@ -883,7 +883,8 @@ async fn serve<In, H, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let mut last_seen = Instant::now();
-    // tungstenite found nothing to read: wait for the socket before asking it again.
+    // tungstenite found nothing to read: wait for the stream to wake the reader before asking
+    // tungstenite again (see `socket`).
     let mut read_dry = false;
     let mut ping = config.ping_interval.map(|period| {
         let mut timer = tokio::time::interval_at(Instant::now() + period, period);

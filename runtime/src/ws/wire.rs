@@ -6,9 +6,9 @@
 
 use axum::extract::ws::Message;
 
-/// Where [`Queue::take_into`](super::server::Queue) puts the frames it takes: each source's frames (the connection's
-/// own queue, each hub group's ring) in the order of their stamps, one source after another,
-/// under that source's lock.
+/// Where a connection's queue puts the frames it takes for a write: each source's frames (the
+/// connection's own queue, each hub group's ring) in the order of their stamps, one source
+/// after another, under that source's lock.
 pub(super) trait Taker {
     /// One frame, stamped `stamp`.
     fn take(&mut self, stamp: u64, message: &Message);
@@ -21,6 +21,7 @@ pub(super) trait Taker {
 }
 
 /// Frames collected as they are (the tests' view of a queue).
+#[cfg(test)]
 impl Taker for Vec<(u64, Message)> {
     fn take(&mut self, stamp: u64, message: &Message) {
         self.push((stamp, message.clone()));

@@ -10,11 +10,11 @@
 //!   [`Handler`] (generated code dispatches it to the trait the user implements), one at a time
 //!   and in order;
 //! - writes what was queued on the connection's [`Outbound`] handle and its hub groups, **all
-//!   of it at once**: every frame waiting is laid out in one buffer as it goes on the wire and
-//!   written with one write, rather than one write per message, and without tungstenite's
-//!   per-message work (tungstenite reads, and writes the control frames). Messages that have
-//!   already arrived are read first (up to 32 in a row), so what a burst of them causes goes out
-//!   in one write too;
+//!   of it at once**: every frame waiting is laid out as it goes on the wire and written with
+//!   one write per [`ServerConfig::write_buffer_size`], not one per message, and without
+//!   tungstenite's per-message work (tungstenite reads, and writes the control frames).
+//!   Messages that have already arrived are read first (up to 32 in a row), so what a burst of
+//!   them causes goes out in one write too;
 //! - sends a ping every [`ServerConfig::ping_interval`] and closes (1001) a connection that has
 //!   sent nothing, not even a pong, for [`ServerConfig::idle_timeout`];
 //! - closes properly: after a Close is sent or received it keeps reading until the peer's side
@@ -82,8 +82,9 @@ pub struct ServerConfig {
     pub max_message_size: usize,
     /// The socket's read buffer (default 4 KiB; axum's own default is 128 KiB per connection).
     pub read_buffer_size: usize,
-    /// The write buffer a connection keeps between writes (default 4 KiB): what is queued is
-    /// written all at once, and a buffer that grew for a larger batch shrinks back to this.
+    /// How many bytes of what is queued a connection copies for one write (default 4 KiB):
+    /// the rest waits, shared with the other connections it was sent to, until that is
+    /// written, so a client whose writes wait holds no more copies than this.
     pub write_buffer_size: usize,
     /// How many frames may wait in one connection's outbound queue, and behind each hub
     /// group it is a member of (default 256).
@@ -893,8 +894,7 @@ async fn serve<In, H, S>(
     });
     // What is taken from the queue and the rings, as it goes on the wire.
     let mut writer = Writer {
-        wire: Wire::default(),
-        buffer: config.write_buffer_size,
+        wire: Wire::new(config.write_buffer_size),
         timeout: config.write_timeout,
     };
     // Messages read since the last write.
@@ -985,17 +985,16 @@ async fn serve<In, H, S>(
 ///
 /// Data frames do not go through tungstenite: a server's frames are not masked, so a frame is
 /// its header and its payload as they are. Each round takes everything queued for the
-/// connection straight into one buffer laid out as it goes on the wire ([`Wire`]) and writes it
-/// with one write, without tungstenite's per-message work (a sink poll, a waker registration,
-/// a copy into its own buffer) or a reference to each shared payload per frame and connection.
+/// connection, copying the first [`ServerConfig::write_buffer_size`] bytes of it straight into
+/// a buffer laid out as it goes on the wire ([`Wire`]), and writes it without tungstenite's
+/// per-message work (a sink poll, a waker registration, a copy into its own buffer); a round
+/// that fits is one write with no reference taken to any shared payload.
 /// tungstenite still writes the control frames (pings, the pongs it answers, the Close):
 /// whatever it holds is flushed before a round, and a round is written whole before tungstenite
 /// writes again, so frames never interleave.
 struct Writer {
+    /// Copies up to [`ServerConfig::write_buffer_size`] bytes of a round as it is taken.
     wire: Wire,
-    /// The buffer kept between rounds ([`ServerConfig::write_buffer_size`]); a larger round
-    /// is written in one go and the buffer shrinks back after it.
-    buffer: usize,
     timeout: Duration,
 }
 
@@ -1026,15 +1025,17 @@ impl Writer {
         &mut self,
         socket: &mut WebSocketStream<S>,
     ) -> Result<(), ()> {
-        if self.wire.bytes.is_empty() {
+        if self.wire.is_empty() {
             return Ok(());
         }
-        let bytes = &self.wire.bytes;
+        let wire = &mut self.wire;
         let result = {
             let mut write = std::pin::pin!(async {
                 socket.flush().await.map_err(|_| ())?;
                 let stream = socket.get_mut();
-                stream.write_all(bytes).await.map_err(|_| ())?;
+                while let Some(chunk) = wire.next_chunk() {
+                    stream.write_all(chunk).await.map_err(|_| ())?;
+                }
                 stream.flush().await.map_err(|_| ())
             });
             // Most rounds are written at once: only a write that has to wait gets a timer.
@@ -1045,15 +1046,7 @@ impl Writer {
                     .unwrap_or(Err(())),
             }
         };
-        let Wire { bytes, marks } = &mut self.wire;
-        bytes.clear();
-        if bytes.capacity() > self.buffer {
-            bytes.shrink_to(self.buffer);
-        }
-        marks.clear();
-        if marks.capacity() > MARKS_KEPT {
-            marks.shrink_to(MARKS_KEPT);
-        }
+        self.wire.clear(MARKS_KEPT);
         result
     }
 }

@@ -220,6 +220,12 @@ async fn client(addr: SocketAddr, room: &str) -> Client {
     socket
 }
 
+/// The next text frame, decoded.
+async fn next_message(socket: &mut Client) -> ToClient {
+    let text = next_text(socket).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
 async fn next_text(socket: &mut Client) -> String {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
@@ -622,12 +628,12 @@ async fn a_burst_of_messages_gets_its_broadcasts_and_answers_in_the_order_they_w
             amount: amount as f64,
             room: "burst".into(),
         };
-        let got: ToClient = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+        let got = next_message(&mut socket).await;
         assert_eq!(got, expected, "the sender, broadcast {amount}");
-        let got: ToClient = serde_json::from_str(&next_text(&mut other).await).unwrap();
+        let got = next_message(&mut other).await;
         assert_eq!(got, expected, "the other member, broadcast {amount}");
     }
-    let answer: ToClient = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+    let answer = next_message(&mut socket).await;
     assert_eq!(
         answer,
         ToClient::History {
@@ -711,13 +717,13 @@ async fn every_transport_reads_early_frames_and_writes_frames_of_every_size_in_o
                 amount: amount as f64,
                 room: "burst".into(),
             };
-            let got: ToClient = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+            let got = next_message(&mut socket).await;
             assert_eq!(
                 got, expected,
                 "{transport:?}: the sender, broadcast {amount}"
             );
             if amount % 100 == 50 {
-                let got: ToClient = serde_json::from_str(&next_text(&mut socket).await).unwrap();
+                let got = next_message(&mut socket).await;
                 let expected = ToClient::History {
                     request_id: amount.to_string(),
                     count: 1,
@@ -727,7 +733,7 @@ async fn every_transport_reads_early_frames_and_writes_frames_of_every_size_in_o
                     "{transport:?}: the answer after bid {amount}"
                 );
             }
-            let got: ToClient = serde_json::from_str(&next_text(&mut other).await).unwrap();
+            let got = next_message(&mut other).await;
             assert_eq!(
                 got, expected,
                 "{transport:?}: the other member, broadcast {amount}"
